@@ -1,0 +1,57 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using Cloister.Cli.Commands;
+
+namespace Cloister.Cli;
+
+/// <summary>Builds the command tree and turns every outcome into an exit code and a message, never a stack trace.</summary>
+internal static class CloisterCli
+{
+    public static RootCommand CreateRootCommand() => new("Cloister: build, run and verify AWS Nitro Enclaves.")
+    {
+        VerifyDocCommand.Create(),
+    };
+
+    public static int Run(string[] args)
+    {
+        var parseResult = CreateRootCommand().Parse(args);
+        if (parseResult.Errors.Count > 0)
+        {
+            foreach (var error in parseResult.Errors)
+            {
+                Console.Error.WriteLine($"cloister: {error.Message}");
+            }
+
+            Console.Error.WriteLine("Run 'cloister --help' for usage.");
+            return ExitCodes.Usage;
+        }
+
+        try
+        {
+            return parseResult.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception ex)
+        {
+            return Report(ex);
+        }
+    }
+
+    /// <summary>Maps an exception that escaped a command to the message and exit code the user sees.</summary>
+    internal static int Report(Exception ex)
+    {
+        var (message, code) = ex switch
+        {
+            CommandFailedException failed => (failed.Message, failed.ExitCode),
+            FileNotFoundException notFound => ($"no such file: {notFound.FileName ?? notFound.Message}", ExitCodes.Usage),
+            DirectoryNotFoundException notFound => (notFound.Message, ExitCodes.Usage),
+            UnauthorizedAccessException denied => (denied.Message, ExitCodes.Usage),
+            FormatException format => (format.Message, ExitCodes.Invalid),
+            CryptographicException crypto => ($"cryptographic failure: {crypto.Message}", ExitCodes.Invalid),
+            IOException io => (io.Message, ExitCodes.Invalid),
+            OperationCanceledException => ("cancelled", ExitCodes.Invalid),
+            _ => ($"internal error ({ex.GetType().Name}): {ex.Message}. Please report this.", ExitCodes.InternalError),
+        };
+        Console.Error.WriteLine($"cloister: {message}");
+        return code;
+    }
+}

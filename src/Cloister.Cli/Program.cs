@@ -1,0 +1,6 @@
+namespace Cloister.Cli;
+
+internal static class Program
+{
+    private static int Main(string[] args) => CloisterCli.Run(args);
+}
