@@ -1,0 +1,294 @@
+using System.Formats.Cbor;
+
+namespace Cloister.Attestation.Nsm;
+
+/// <summary>
+/// Reads serde_cbor's externally tagged enum layout as serde would: struct fields in any order, unknown keys
+/// skipped, missing <c>Option</c> fields read as <see langword="null"/>; anything else is an
+/// <see cref="NsmFormatException"/> that names the field and the byte offset.
+/// </summary>
+internal sealed class NsmMessageReader
+{
+    private readonly CborReader _reader;
+    private readonly int _length;
+    private readonly HashSet<string> _seenFields = new(StringComparer.Ordinal);
+    private string _variant = "message";
+    private string _field = "message";
+    private bool _variantHasValue;
+
+    private NsmMessageReader(ReadOnlyMemory<byte> message)
+    {
+        _reader = new CborReader(message, CborConformanceMode.Lax);
+        _length = message.Length;
+    }
+
+    private int Offset => _length - _reader.BytesRemaining;
+
+    /// <summary>Reads one whole message with <paramref name="readBody"/> and rejects trailing bytes.</summary>
+    public static T Read<T>(ReadOnlyMemory<byte> message, Func<NsmMessageReader, T> readBody)
+    {
+        var reader = new NsmMessageReader(message);
+        try
+        {
+            var value = readBody(reader);
+            reader._field = "message";
+            if (reader._reader.BytesRemaining != 0)
+            {
+                throw reader.Fail($"{reader._reader.BytesRemaining} trailing bytes after the message");
+            }
+
+            return value;
+        }
+        catch (CborContentException ex)
+        {
+            throw reader.Fail(ex.Message, ex);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw reader.Fail(ex.Message, ex);
+        }
+    }
+
+    public NsmFormatException Fail(string problem, Exception? inner = null) =>
+        new($"NSM message field '{_field}' at offset {Offset}: {problem}", _field, Offset, inner);
+
+    /// <summary>Reads the enum tag: a bare text string (unit variant) or the single key of a one-entry map.</summary>
+    public string ReadVariant()
+    {
+        _field = "variant";
+        switch (_reader.PeekState())
+        {
+            case CborReaderState.TextString or CborReaderState.StartIndefiniteLengthTextString:
+                _variantHasValue = false;
+                break;
+            case CborReaderState.StartMap:
+                var count = _reader.ReadStartMap();
+                if (count is not (null or 1))
+                {
+                    throw Fail($"expected a map of exactly one entry (the variant), found {count} entries");
+                }
+
+                if (_reader.PeekState() is not (CborReaderState.TextString or CborReaderState.StartIndefiniteLengthTextString))
+                {
+                    throw Fail($"expected the variant name as a text string, found {_reader.PeekState()}");
+                }
+
+                _variantHasValue = true;
+                break;
+            default:
+                throw Fail($"expected a variant (a text string or a map of one entry), found {_reader.PeekState()}");
+        }
+
+        _variant = _reader.ReadTextString();
+        _field = _variant;
+        return _variant;
+    }
+
+    /// <summary>Reads the value of a unit variant: nothing for the bare name, <c>null</c> in the map form.</summary>
+    public void ReadUnit()
+    {
+        if (_variantHasValue)
+        {
+            Expect(CborReaderState.Null, "null (the variant has no fields)");
+            _reader.ReadNull();
+            ReadVariantEnd();
+        }
+    }
+
+    /// <summary>Reads the text value of a newtype variant whose inner type is a unit enum (<c>Error(ErrorCode)</c>).</summary>
+    public string ReadNewtypeText()
+    {
+        RequireVariantValue();
+        var value = ReadTextString();
+        ReadVariantEnd();
+        return value;
+    }
+
+    /// <summary>Starts a struct variant; then call <see cref="TryReadField"/> until it returns <see langword="false"/>.</summary>
+    public void ReadStructStart()
+    {
+        RequireVariantValue();
+        Expect(CborReaderState.StartMap, "a map of fields");
+        _reader.ReadStartMap();
+        _seenFields.Clear();
+    }
+
+    /// <summary>Reads the next known field's name, skipping keys that name no field; false at the end of the struct.</summary>
+    public bool TryReadField(out string name)
+    {
+        while (true)
+        {
+            _field = _variant;
+            var state = _reader.PeekState();
+            if (state == CborReaderState.EndMap)
+            {
+                _reader.ReadEndMap();
+                ReadVariantEnd();
+                name = string.Empty;
+                return false;
+            }
+
+            if (state is not (CborReaderState.TextString or CborReaderState.StartIndefiniteLengthTextString))
+            {
+                // serde matches field names only; a key of another type can name no field, so it is skipped with its value.
+                _reader.SkipValue();
+                _reader.SkipValue();
+                continue;
+            }
+
+            name = _reader.ReadTextString();
+            if (!_seenFields.Add(name))
+            {
+                throw Fail($"duplicate field '{name}'");
+            }
+
+            _field = $"{_variant}.{name}";
+            return true;
+        }
+    }
+
+    /// <summary>Skips the value of a field this struct does not have, as serde ignores unknown fields.</summary>
+    public void SkipValue() => _reader.SkipValue();
+
+    public T Required<T>(T? value, string field)
+        where T : struct
+    {
+        _field = _variant;
+        return value ?? throw Fail($"missing field '{field}'");
+    }
+
+    public T Required<T>(T? value, string field)
+        where T : class
+    {
+        _field = _variant;
+        return value ?? throw Fail($"missing field '{field}'");
+    }
+
+    public ushort ReadUInt16()
+    {
+        Expect(CborReaderState.UnsignedInteger, "an unsigned integer");
+        var value = _reader.ReadUInt64();
+        return value <= ushort.MaxValue ? (ushort)value : throw Fail($"{value} does not fit in 16 bits");
+    }
+
+    public bool ReadBoolean()
+    {
+        Expect(CborReaderState.Boolean, "a boolean");
+        return _reader.ReadBoolean();
+    }
+
+    public byte[] ReadByteString()
+    {
+        if (_reader.PeekState() is not (CborReaderState.ByteString or CborReaderState.StartIndefiniteLengthByteString))
+        {
+            throw Fail($"expected a byte string, found {_reader.PeekState()}");
+        }
+
+        return _reader.ReadByteString();
+    }
+
+    public byte[]? ReadOptionalByteString()
+    {
+        if (_reader.PeekState() == CborReaderState.Null)
+        {
+            _reader.ReadNull();
+            return null;
+        }
+
+        return ReadByteString();
+    }
+
+    public string ReadTextString()
+    {
+        if (_reader.PeekState() is not (CborReaderState.TextString or CborReaderState.StartIndefiniteLengthTextString))
+        {
+            throw Fail($"expected a text string, found {_reader.PeekState()}");
+        }
+
+        return _reader.ReadTextString();
+    }
+
+    public List<ushort> ReadUInt16Array()
+    {
+        Expect(CborReaderState.StartArray, "an array");
+        var field = _field;
+        var values = new List<ushort>(_reader.ReadStartArray() ?? 0);
+        while (_reader.PeekState() != CborReaderState.EndArray)
+        {
+            _field = $"{field}[{values.Count}]";
+            values.Add(ReadUInt16());
+        }
+
+        _reader.ReadEndArray();
+        _field = field;
+        return values;
+    }
+
+    /// <summary>Reads a struct variant whose only field is the u16 <paramref name="field"/>.</summary>
+    public ushort ReadUInt16Struct(string field)
+    {
+        ushort? value = null;
+        ReadStructStart();
+        while (TryReadField(out var name))
+        {
+            if (name == field)
+            {
+                value = ReadUInt16();
+            }
+            else
+            {
+                SkipValue();
+            }
+        }
+
+        return Required(value, field);
+    }
+
+    /// <summary>Reads a struct variant whose only field is the byte string <paramref name="field"/>.</summary>
+    public byte[] ReadByteStringStruct(string field)
+    {
+        byte[]? value = null;
+        ReadStructStart();
+        while (TryReadField(out var name))
+        {
+            if (name == field)
+            {
+                value = ReadByteString();
+            }
+            else
+            {
+                SkipValue();
+            }
+        }
+
+        return Required(value, field);
+    }
+
+    private void RequireVariantValue()
+    {
+        if (!_variantHasValue)
+        {
+            throw Fail("expected the map form {variant: value}, found the bare variant name");
+        }
+    }
+
+    private void ReadVariantEnd()
+    {
+        _field = _variant;
+        if (_reader.PeekState() != CborReaderState.EndMap)
+        {
+            throw Fail("expected the end of the one-entry variant map");
+        }
+
+        _reader.ReadEndMap();
+    }
+
+    private void Expect(CborReaderState state, string what)
+    {
+        var actual = _reader.PeekState();
+        if (actual != state)
+        {
+            throw Fail($"expected {what}, found {actual}");
+        }
+    }
+}
