@@ -11,14 +11,14 @@ internal sealed class NsmMessageReader
 {
     private readonly CborReader _reader;
     private readonly int _length;
-    private readonly HashSet<string> _seenFields = new(StringComparer.Ordinal);
     private string _variant = "message";
     private string _field = "message";
     private bool _variantHasValue;
 
     private NsmMessageReader(ReadOnlyMemory<byte> message)
     {
-        _reader = new CborReader(message, CborConformanceMode.Lax);
+        // Strict is Lax plus what serde also refuses: invalid UTF-8 and duplicate keys.
+        _reader = new CborReader(message, CborConformanceMode.Strict);
         _length = message.Length;
     }
 
@@ -110,7 +110,6 @@ internal sealed class NsmMessageReader
         RequireVariantValue();
         Expect(CborReaderState.StartMap, "a map of fields");
         _reader.ReadStartMap();
-        _seenFields.Clear();
     }
 
     /// <summary>Reads the next known field's name, skipping keys that name no field; false at the end of the struct.</summary>
@@ -137,11 +136,6 @@ internal sealed class NsmMessageReader
             }
 
             name = _reader.ReadTextString();
-            if (!_seenFields.Add(name))
-            {
-                throw Fail($"duplicate field '{name}'");
-            }
-
             _field = $"{_variant}.{name}";
             return true;
         }
