@@ -45,6 +45,7 @@ internal sealed class NsmMessageReader
         }
         catch (InvalidOperationException ex)
         {
+            // CborReader.SkipValue reports the reserved initial bytes 0xfc–0xfe this way rather than as bad content.
             throw reader.Fail(ex.Message, ex);
         }
     }
@@ -145,18 +146,10 @@ internal sealed class NsmMessageReader
     public void SkipValue() => _reader.SkipValue();
 
     public T Required<T>(T? value, string field)
-        where T : struct
-    {
-        _field = _variant;
-        return value ?? throw Fail($"missing field '{field}'");
-    }
+        where T : struct => value ?? throw Missing(field);
 
     public T Required<T>(T? value, string field)
-        where T : class
-    {
-        _field = _variant;
-        return value ?? throw Fail($"missing field '{field}'");
-    }
+        where T : class => value ?? throw Missing(field);
 
     public ushort ReadUInt16()
     {
@@ -219,35 +212,22 @@ internal sealed class NsmMessageReader
     }
 
     /// <summary>Reads a struct variant whose only field is the u16 <paramref name="field"/>.</summary>
-    public ushort ReadUInt16Struct(string field)
-    {
-        ushort? value = null;
-        ReadStructStart();
-        while (TryReadField(out var name))
-        {
-            if (name == field)
-            {
-                value = ReadUInt16();
-            }
-            else
-            {
-                SkipValue();
-            }
-        }
-
-        return Required(value, field);
-    }
+    public ushort ReadUInt16Struct(string field) => ReadSingleFieldStruct(field, ReadUInt16);
 
     /// <summary>Reads a struct variant whose only field is the byte string <paramref name="field"/>.</summary>
-    public byte[] ReadByteStringStruct(string field)
+    public byte[] ReadByteStringStruct(string field) => ReadSingleFieldStruct(field, ReadByteString);
+
+    private T ReadSingleFieldStruct<T>(string field, Func<T> readValue)
     {
-        byte[]? value = null;
+        var found = false;
+        var value = default(T);
         ReadStructStart();
         while (TryReadField(out var name))
         {
             if (name == field)
             {
-                value = ReadByteString();
+                value = readValue();
+                found = true;
             }
             else
             {
@@ -255,7 +235,13 @@ internal sealed class NsmMessageReader
             }
         }
 
-        return Required(value, field);
+        return found ? value! : throw Missing(field);
+    }
+
+    private NsmFormatException Missing(string field)
+    {
+        _field = _variant;
+        return Fail($"missing field '{field}'");
     }
 
     private void RequireVariantValue()

@@ -45,6 +45,47 @@ public sealed class NsmCodecDecodingTests
         Assert.Contains("trailing", thrown.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [MemberData(nameof(TruncationSubjects))]
+    public void Corrupted_bytes_decode_or_are_a_format_exception_never_anything_else(string hex, bool isRequest)
+    {
+        var original = Convert.FromHexString(hex);
+        var random = new Random(20261124);
+        for (var trial = 0; trial < 2000; trial++)
+        {
+            var corrupted = (byte[])original.Clone();
+            for (var flips = random.Next(1, 4); flips > 0; flips--)
+            {
+                corrupted[random.Next(corrupted.Length)] = (byte)random.Next(256);
+            }
+
+            var thrown = Record.Exception(() => Decode(corrupted, isRequest));
+
+            Assert.True(thrown is null or NsmFormatException, $"{Convert.ToHexStringLower(corrupted)}: {thrown}");
+        }
+    }
+
+    [Fact]
+    public void Deeply_nested_unknown_fields_are_a_format_exception()
+    {
+        // {"DescribePCR": {"deep": [[[…0…]]] nested 100 deep, "index": 1}}
+        byte[] bytes = [.. Convert.FromHexString("a16b4465736372696265504352a26464656570"), .. Enumerable.Repeat((byte)0x81, 100), 0x00, .. Convert.FromHexString("65696e64657801")];
+
+        var thrown = Assert.Throws<NsmFormatException>(() => NsmCodec.DecodeRequest(bytes));
+
+        Assert.Equal("DescribePCR.deep", thrown.Field);
+    }
+
+    [Fact]
+    public void A_reserved_initial_byte_in_an_unknown_field_is_a_format_exception()
+    {
+        var bytes = Convert.FromHexString("a169457874656e64504352a265696e64657810fe6461746143010203");
+
+        var thrown = Assert.Throws<NsmFormatException>(() => NsmCodec.DecodeRequest(bytes));
+
+        Assert.Equal("ExtendPCR", thrown.Field);
+    }
+
     [Fact]
     public void Fields_are_accepted_in_any_order()
     {
