@@ -90,6 +90,7 @@ internal sealed class SimulatedCertificateAuthority : IDisposable
     private (X509Certificate2, ECDsa) IssueIntermediate(DateTimeOffset now)
     {
         var notBefore = SimulatedCertificate.WholeSeconds(now) - LeafBackdate;
+        using var signing = _root.SigningLock.EnterScope();
         return Issue(
             $"{_instanceId}.{_region}.sim",
             (_root.Certificate, _root.Key),

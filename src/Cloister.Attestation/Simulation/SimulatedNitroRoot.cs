@@ -30,6 +30,9 @@ public sealed class SimulatedNitroRoot : IDisposable
 
     internal ECDsa Key { get; }
 
+    /// <summary>Held while <see cref="Key"/> signs: one root may serve several NSMs, and a key object is not thread-safe.</summary>
+    internal Lock SigningLock { get; } = new();
+
     /// <summary>
     /// Creates a new root: P-384, self-signed with ecdsa-with-SHA384, valid for <see cref="Lifetime"/> from now;
     /// basicConstraints CA (critical), keyUsage digitalSignature, keyCertSign and cRLSign (critical), and a

@@ -74,7 +74,7 @@ public sealed partial class SoftwareNsm : IDisposable
         // As on AWS, the enclave id begins with its creation time in milliseconds (12 hex digits).
         ModuleId = string.Create(
             CultureInfo.InvariantCulture,
-            $"{instanceId}-enc{now.ToUnixTimeMilliseconds() & 0xFFFF_FFFF_FFFF:x12}{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(2))}");
+            $"{instanceId}-enc{now.ToUnixTimeMilliseconds():x12}{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(2))}");
         _authority = new SimulatedCertificateAuthority(root, ModuleId, options.Region, now);
     }
 

@@ -68,6 +68,43 @@ public sealed class SoftwareNsmRawTests : IClassFixture<SimulatedRootFixture>
     }
 
     [Fact]
+    public void Corrupted_requests_always_get_a_well_formed_response()
+    {
+        using var nsm = new SoftwareNsm(_root);
+        byte[][] originals =
+        [
+            NsmCodec.Encode(new ExtendPcrRequest(16, [1, 2, 3])),
+            NsmCodec.Encode(new AttestationRequest([1], [2], null)),
+            NsmCodec.Encode(new LockPcrsRequest(20)),
+        ];
+        var random = new Random(42);
+
+        for (var trial = 0; trial < 600; trial++)
+        {
+            var request = (byte[])originals[trial % originals.Length].Clone();
+            request[random.Next(request.Length)] = (byte)random.Next(256);
+
+            var response = nsm.ProcessRequest(request);
+
+            Assert.IsAssignableFrom<NsmResponse>(NsmCodec.DecodeResponse(response));
+        }
+    }
+
+    [Fact]
+    public void Several_nsms_may_share_one_root_concurrently()
+    {
+        var documents = new byte[8][];
+
+        Parallel.For(0, documents.Length, i =>
+        {
+            using var nsm = new SoftwareNsm(_root);
+            documents[i] = Assert.IsType<AttestationResponse>(nsm.Process(new AttestationRequest())).Document;
+        });
+
+        Assert.All(documents, document => Assert.True(DecodedDocument.Decode(document).ChainBuildsTo(_root.Certificate)));
+    }
+
+    [Fact]
     public void Every_request_kind_is_answered_with_its_response_kind()
     {
         using var nsm = new SoftwareNsm(_root);
