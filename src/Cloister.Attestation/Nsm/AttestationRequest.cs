@@ -40,26 +40,10 @@ public sealed class AttestationRequest : NsmRequest
     internal static AttestationRequest Read(NsmMessageReader reader)
     {
         byte[]? userData = null, nonce = null, publicKey = null;
-        reader.ReadStructStart();
-        while (reader.TryReadField(out var name))
-        {
-            switch (name)
-            {
-                case "user_data":
-                    userData = reader.ReadOptionalByteString();
-                    break;
-                case "nonce":
-                    nonce = reader.ReadOptionalByteString();
-                    break;
-                case "public_key":
-                    publicKey = reader.ReadOptionalByteString();
-                    break;
-                default:
-                    reader.SkipValue();
-                    break;
-            }
-        }
-
+        reader.ReadStruct(
+            ("user_data", () => userData = reader.ReadOptionalByteString()),
+            ("nonce", () => nonce = reader.ReadOptionalByteString()),
+            ("public_key", () => publicKey = reader.ReadOptionalByteString()));
         return new(userData, nonce, publicKey);
     }
 }

@@ -89,39 +89,14 @@ public sealed class DescribeNsmResponse : NsmResponse
         string? moduleId = null;
         List<ushort>? lockedPcrs = null;
         NsmDigest? digest = null;
-        reader.ReadStructStart();
-        while (reader.TryReadField(out var name))
-        {
-            switch (name)
-            {
-                case "version_major":
-                    major = reader.ReadUInt16();
-                    break;
-                case "version_minor":
-                    minor = reader.ReadUInt16();
-                    break;
-                case "version_patch":
-                    patch = reader.ReadUInt16();
-                    break;
-                case "module_id":
-                    moduleId = reader.ReadTextString();
-                    break;
-                case "max_pcrs":
-                    maxPcrs = reader.ReadUInt16();
-                    break;
-                case "locked_pcrs":
-                    lockedPcrs = reader.ReadUInt16Array();
-                    break;
-                case "digest":
-                    var text = reader.ReadTextString();
-                    digest = ParseDigest(text) ?? throw reader.Fail($"unknown digest '{text}'");
-                    break;
-                default:
-                    reader.SkipValue();
-                    break;
-            }
-        }
-
+        reader.ReadStruct(
+            ("version_major", () => major = reader.ReadUInt16()),
+            ("version_minor", () => minor = reader.ReadUInt16()),
+            ("version_patch", () => patch = reader.ReadUInt16()),
+            ("module_id", () => moduleId = reader.ReadTextString()),
+            ("max_pcrs", () => maxPcrs = reader.ReadUInt16()),
+            ("locked_pcrs", () => lockedPcrs = reader.ReadUInt16Array()),
+            ("digest", () => digest = ReadDigest(reader)));
         return new(
             reader.Required(major, "version_major"),
             reader.Required(minor, "version_minor"),
@@ -139,11 +114,15 @@ public sealed class DescribeNsmResponse : NsmResponse
         _ => "SHA512",
     };
 
-    private static NsmDigest? ParseDigest(string name) => name switch
+    private static NsmDigest ReadDigest(NsmMessageReader reader)
     {
-        "SHA256" => NsmDigest.Sha256,
-        "SHA384" => NsmDigest.Sha384,
-        "SHA512" => NsmDigest.Sha512,
-        _ => null,
-    };
+        var name = reader.ReadTextString();
+        return name switch
+        {
+            "SHA256" => NsmDigest.Sha256,
+            "SHA384" => NsmDigest.Sha384,
+            "SHA512" => NsmDigest.Sha512,
+            _ => throw reader.Fail($"unknown digest '{name}'"),
+        };
+    }
 }

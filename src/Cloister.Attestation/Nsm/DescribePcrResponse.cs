@@ -34,23 +34,7 @@ public sealed class DescribePcrResponse : NsmResponse
     {
         bool? locked = null;
         byte[]? data = null;
-        reader.ReadStructStart();
-        while (reader.TryReadField(out var name))
-        {
-            switch (name)
-            {
-                case "lock":
-                    locked = reader.ReadBoolean();
-                    break;
-                case "data":
-                    data = reader.ReadByteString();
-                    break;
-                default:
-                    reader.SkipValue();
-                    break;
-            }
-        }
-
+        reader.ReadStruct(("lock", () => locked = reader.ReadBoolean()), ("data", () => data = reader.ReadByteString()));
         return new(reader.Required(locked, "lock"), reader.Required(data, "data"));
     }
 }

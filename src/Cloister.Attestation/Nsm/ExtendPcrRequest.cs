@@ -34,23 +34,7 @@ public sealed class ExtendPcrRequest : NsmRequest
     {
         ushort? index = null;
         byte[]? data = null;
-        reader.ReadStructStart();
-        while (reader.TryReadField(out var name))
-        {
-            switch (name)
-            {
-                case "index":
-                    index = reader.ReadUInt16();
-                    break;
-                case "data":
-                    data = reader.ReadByteString();
-                    break;
-                default:
-                    reader.SkipValue();
-                    break;
-            }
-        }
-
+        reader.ReadStruct(("index", () => index = reader.ReadUInt16()), ("data", () => data = reader.ReadByteString()));
         return new(reader.Required(index, "index"), reader.Required(data, "data"));
     }
 }

@@ -105,45 +105,34 @@ internal sealed class NsmMessageReader
         return value;
     }
 
-    /// <summary>Starts a struct variant; then call <see cref="TryReadField"/> until it returns <see langword="false"/>.</summary>
-    public void ReadStructStart()
+    /// <summary>
+    /// Reads a struct variant's fields in whatever order they come, each known one with its reader; keys that name
+    /// no field are skipped with their values, as serde ignores unknown fields.
+    /// </summary>
+    public void ReadStruct(params ReadOnlySpan<(string Name, Action Read)> fields)
     {
         RequireVariantValue();
         Expect(CborReaderState.StartMap, "a map of fields");
         _reader.ReadStartMap();
-    }
-
-    /// <summary>Reads the next known field's name, skipping keys that name no field; false at the end of the struct.</summary>
-    public bool TryReadField(out string name)
-    {
-        while (true)
+        while (TryReadFieldName(out var name))
         {
-            _field = _variant;
-            var state = _reader.PeekState();
-            if (state == CborReaderState.EndMap)
+            var known = false;
+            foreach (var field in fields)
             {
-                _reader.ReadEndMap();
-                ReadVariantEnd();
-                name = string.Empty;
-                return false;
+                if (field.Name == name)
+                {
+                    field.Read();
+                    known = true;
+                    break;
+                }
             }
 
-            if (state is not (CborReaderState.TextString or CborReaderState.StartIndefiniteLengthTextString))
+            if (!known)
             {
-                // serde matches field names only; a key of another type can name no field, so it is skipped with its value.
                 _reader.SkipValue();
-                _reader.SkipValue();
-                continue;
             }
-
-            name = _reader.ReadTextString();
-            _field = $"{_variant}.{name}";
-            return true;
         }
     }
-
-    /// <summary>Skips the value of a field this struct does not have, as serde ignores unknown fields.</summary>
-    public void SkipValue() => _reader.SkipValue();
 
     public T Required<T>(T? value, string field)
         where T : struct => value ?? throw Missing(field);
@@ -212,36 +201,54 @@ internal sealed class NsmMessageReader
     }
 
     /// <summary>Reads a struct variant whose only field is the u16 <paramref name="field"/>.</summary>
-    public ushort ReadUInt16Struct(string field) => ReadSingleFieldStruct(field, ReadUInt16);
+    public ushort ReadUInt16Struct(string field)
+    {
+        ushort? value = null;
+        ReadStruct((field, () => value = ReadUInt16()));
+        return Required(value, field);
+    }
 
     /// <summary>Reads a struct variant whose only field is the byte string <paramref name="field"/>.</summary>
-    public byte[] ReadByteStringStruct(string field) => ReadSingleFieldStruct(field, ReadByteString);
-
-    private T ReadSingleFieldStruct<T>(string field, Func<T> readValue)
+    public byte[] ReadByteStringStruct(string field)
     {
-        var found = false;
-        var value = default(T);
-        ReadStructStart();
-        while (TryReadField(out var name))
-        {
-            if (name == field)
-            {
-                value = readValue();
-                found = true;
-            }
-            else
-            {
-                SkipValue();
-            }
-        }
-
-        return found ? value! : throw Missing(field);
+        byte[]? value = null;
+        ReadStruct((field, () => value = ReadByteString()));
+        return Required(value, field);
     }
 
     private NsmFormatException Missing(string field)
     {
         _field = _variant;
         return Fail($"missing field '{field}'");
+    }
+
+    /// <summary>Reads the next key that can name a field; false at the end of the struct.</summary>
+    private bool TryReadFieldName(out string name)
+    {
+        while (true)
+        {
+            _field = _variant;
+            var state = _reader.PeekState();
+            if (state == CborReaderState.EndMap)
+            {
+                _reader.ReadEndMap();
+                ReadVariantEnd();
+                name = string.Empty;
+                return false;
+            }
+
+            if (state is not (CborReaderState.TextString or CborReaderState.StartIndefiniteLengthTextString))
+            {
+                // serde matches field names only; a key of another type can name no field, so it is skipped with its value.
+                _reader.SkipValue();
+                _reader.SkipValue();
+                continue;
+            }
+
+            name = _reader.ReadTextString();
+            _field = $"{_variant}.{name}";
+            return true;
+        }
     }
 
     private void RequireVariantValue()
