@@ -161,59 +161,45 @@ public sealed class NsmCodecDecodingTests
         Assert.IsType<DescribeNsmRequest>(NsmCodec.DecodeRequest(bytes));
     }
 
-    public static TheoryData<string, string, string> Malformed => new()
+    public static TheoryData<string, bool, string, string> Malformed => new()
     {
-        // hex, field named by the exception, words in its message
-        { "a16b4465736372696265504352a165696e6465786130", "DescribePCR.index", "unsigned integer" },
-        { "a16b4465736372696265504352a165696e646578381f", "DescribePCR.index", "unsigned integer" },
-        { "a16b4465736372696265504352a165696e6465781a00010000", "DescribePCR.index", "16 bits" },
-        { "a169457874656e64504352a265696e646578106464617461630102ff", "ExtendPCR.data", "byte string" },
-        { "a169457874656e64504352a265696e646578106464617461820102", "ExtendPCR.data", "byte string" },
-        { "a169457874656e64504352a165696e64657810", "ExtendPCR", "missing field 'data'" },
-        { "a169457874656e64504352a365696e64657810646461746140646461746140", "ExtendPCR", "duplicate keys" },
-        { "6b4465736372696265504352", "DescribePCR", "bare variant name" },
-        { "a16b4465736372696265504352f6", "DescribePCR", "map of fields" },
-        { "a16b44657363726962654e534d00", "DescribeNSM", "null" },
-        { "63466f6f", "Foo", "unknown request" },
-        { "a263466f6ff663426172f6", "variant", "one entry" },
-        { "a0", "variant", "one entry" },
-        { "bfff", "variant", "text string" },
-        { "01", "variant", "text string or a map" },
-        { "a16b4174746573746174696f6ea169757365725f6461746101", "Attestation.user_data", "byte string" },
-        { "bf6b44657363726962654e534df663466f6ff6ff", "DescribeNSM", "end of the one-entry variant map" },
+        // hex, whether it is a request, field named by the exception, words in its message
+        { "a16b4465736372696265504352a165696e6465786130", true, "DescribePCR.index", "unsigned integer" },
+        { "a16b4465736372696265504352a165696e646578381f", true, "DescribePCR.index", "unsigned integer" },
+        { "a16b4465736372696265504352a165696e6465781a00010000", true, "DescribePCR.index", "16 bits" },
+        { "a169457874656e64504352a265696e646578106464617461630102ff", true, "ExtendPCR.data", "byte string" },
+        { "a169457874656e64504352a265696e646578106464617461820102", true, "ExtendPCR.data", "byte string" },
+        { "a169457874656e64504352a165696e64657810", true, "ExtendPCR", "missing field 'data'" },
+        { "a169457874656e64504352a365696e64657810646461746140646461746140", true, "ExtendPCR", "duplicate keys" },
+        { "6b4465736372696265504352", true, "DescribePCR", "bare variant name" },
+        { "a16b4465736372696265504352f6", true, "DescribePCR", "map of fields" },
+        { "a16b44657363726962654e534d00", true, "DescribeNSM", "null" },
+        { "63466f6f", true, "Foo", "unknown request" },
+        { "a263466f6ff663426172f6", true, "variant", "one entry" },
+        { "a0", true, "variant", "one entry" },
+        { "bfff", true, "variant", "text string" },
+        { "01", true, "variant", "text string or a map" },
+        { "a16b4174746573746174696f6ea169757365725f6461746101", true, "Attestation.user_data", "byte string" },
+        { "bf6b44657363726962654e534df663466f6ff6ff", true, "DescribeNSM", "end of the one-entry variant map" },
+        { "a1654572726f72684e6f7441436f6465", false, "Error", "unknown error code 'NotACode'" },
+        { "a1654572726f726133", false, "Error", "unknown error code '3'" },
+        { "654572726f72", false, "Error", "bare variant name" },
+        { "a16b4465736372696265504352a2646c6f636b01646461746140", false, "DescribePCR.lock", "boolean" },
+        { "a16b44657363726962654e534da166646967657374664d44352d3132", false, "DescribeNSM.digest", "unknown digest" },
+        { "a16b44657363726962654e534da16b6c6f636b65645f7063727382006130", false, "DescribeNSM.locked_pcrs[1]", "unsigned integer" },
+        { "a16b44657363726962654e534da16b6c6f636b65645f7063727301", false, "DescribeNSM.locked_pcrs", "array" },
+        { "a16947657452616e646f6da0", false, "GetRandom", "missing field 'random'" },
     };
 
     [Theory]
     [MemberData(nameof(Malformed))]
-    public void Malformed_requests_name_the_field(string hex, string field, string words)
+    public void Malformed_messages_name_the_field(string hex, bool isRequest, string field, string words)
     {
-        var thrown = Assert.Throws<NsmFormatException>(() => NsmCodec.DecodeRequest(Convert.FromHexString(hex)));
+        var thrown = Assert.Throws<NsmFormatException>(() => Decode(Convert.FromHexString(hex), isRequest));
 
         Assert.Equal(field, thrown.Field);
         Assert.Contains(words, thrown.Message, StringComparison.Ordinal);
-        Assert.Contains(field, thrown.Message, StringComparison.Ordinal);
-    }
-
-    public static TheoryData<string, string, string> MalformedResponses => new()
-    {
-        { "a1654572726f72684e6f7441436f6465", "Error", "unknown error code 'NotACode'" },
-        { "a1654572726f726133", "Error", "unknown error code '3'" },
-        { "654572726f72", "Error", "bare variant name" },
-        { "a16b4465736372696265504352a2646c6f636b01646461746140", "DescribePCR.lock", "boolean" },
-        { "a16b44657363726962654e534da166646967657374664d44352d3132", "DescribeNSM.digest", "unknown digest" },
-        { "a16b44657363726962654e534da16b6c6f636b65645f7063727382006130", "DescribeNSM.locked_pcrs[1]", "unsigned integer" },
-        { "a16b44657363726962654e534da16b6c6f636b65645f7063727301", "DescribeNSM.locked_pcrs", "array" },
-        { "a16947657452616e646f6da0", "GetRandom", "missing field 'random'" },
-    };
-
-    [Theory]
-    [MemberData(nameof(MalformedResponses))]
-    public void Malformed_responses_name_the_field(string hex, string field, string words)
-    {
-        var thrown = Assert.Throws<NsmFormatException>(() => NsmCodec.DecodeResponse(Convert.FromHexString(hex)));
-
-        Assert.Equal(field, thrown.Field);
-        Assert.Contains(words, thrown.Message, StringComparison.Ordinal);
+        Assert.Contains($"'{field}'", thrown.Message, StringComparison.Ordinal);
     }
 
     [Fact]
