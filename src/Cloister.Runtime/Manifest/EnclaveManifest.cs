@@ -1,4 +1,5 @@
 using System.Collections.ObjectModel;
+using System.Text.Json.Serialization;
 
 namespace Cloister.Runtime.Manifest;
 
@@ -69,9 +70,11 @@ public sealed class EnclaveResources
 public enum IngressTls
 {
     /// <summary>The supervisor terminates TLS inside the enclave with a certificate bound to the attestation document.</summary>
+    [JsonStringEnumMemberName("attested")]
     Attested,
 
     /// <summary>Bytes are piped to the app untouched; the app speaks TLS (or not) itself.</summary>
+    [JsonStringEnumMemberName("passthrough")]
     Passthrough,
 }
 
@@ -157,11 +160,14 @@ public sealed class HealthCheck
 public enum RestartPolicy
 {
     /// <summary>The enclave stops and the app's exit code becomes <c>cloister run</c>'s.</summary>
+    [JsonStringEnumMemberName("never")]
     Never,
 
     /// <summary>Restart after a non-zero exit or a signal; a clean exit stops the enclave.</summary>
+    [JsonStringEnumMemberName("on-failure")]
     OnFailure,
 
     /// <summary>Restart after every exit.</summary>
+    [JsonStringEnumMemberName("always")]
     Always,
 }
