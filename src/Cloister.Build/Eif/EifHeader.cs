@@ -76,9 +76,10 @@ public sealed class EifHeader
     /// <exception cref="EifFormatException">The bytes are too short, the magic or version is wrong, or more than 32 sections are declared.</exception>
     public static EifHeader Parse(ReadOnlySpan<byte> header)
     {
-        if (header.Length < Magic.Length || !header[..Magic.Length].SequenceEqual(Magic))
+        var magicSeen = header[..Math.Min(header.Length, Magic.Length)];
+        if (!Magic.StartsWith(magicSeen))
         {
-            throw new EifFormatException(EifError.BadMagic, 0, $"magic is {Convert.ToHexStringLower(header[..Math.Min(header.Length, 4)])}, expected 2e656966 (\".eif\")");
+            throw new EifFormatException(EifError.BadMagic, 0, $"magic is {Convert.ToHexStringLower(magicSeen)}, expected 2e656966 (\".eif\")");
         }
 
         if (header.Length < Size)
