@@ -1,5 +1,6 @@
 using System.Formats.Tar;
 using System.Text;
+using Cloister.Build.Cpio;
 using Cloister.Build.Layers;
 
 namespace Cloister.Build.Ramdisks;
@@ -16,9 +17,6 @@ namespace Cloister.Build.Ramdisks;
 /// </remarks>
 public static class CustomerRamdiskLayout
 {
-    /// <summary>linuxkit's <c>defaultModTime</c>, 2017-04-18T16:30:00Z: the mtime of everything linuxkit itself creates.</summary>
-    public const long LinuxkitModificationTime = 1492533000;
-
     private const string Prefix = "rootfs/";
     private const string SupervisorDirectory = "rootfs/cloister";
     private const UnixFileMode Mode0755 = (UnixFileMode)0b111_101_101;
@@ -35,7 +33,7 @@ public static class CustomerRamdiskLayout
         ".dockerenv", "Dockerfile", "dev/console", "dev/pts", "dev/shm", "etc/hostname",
     };
 
-    /// <summary>Docker export names whose mtime linuxkit forces to <see cref="LinuxkitModificationTime"/>.</summary>
+    /// <summary>Docker export names whose mtime linuxkit forces to <see cref="CpioWriter.LinuxKitModTime"/>.</summary>
     private static readonly HashSet<string> _touched = new(StringComparer.Ordinal)
     {
         "dev/", "dev/pts/", "dev/shm/", "etc/", "etc/mtab", "proc/", "sys/",
@@ -86,34 +84,58 @@ public static class CustomerRamdiskLayout
         return entries;
     }
 
+    /// <summary>Writes the customer ramdisk of <paramref name="image"/>: the entries of <see cref="Create"/>, trailer, padding.</summary>
+    /// <param name="output">Receives the uncompressed cpio newc archive.</param>
+    /// <param name="image">The flattened image.</param>
+    /// <param name="options">The <c>cmd</c> and <c>env</c> lines and any supervisor files.</param>
+    /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">A supervisor entry is not below <c>rootfs/cloister</c> or appears twice.</exception>
+    /// <exception cref="FormatException">An mtime or owner ID of the image does not fit cpio's 32-bit fields.</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="image"/> is disposed.</exception>
+    /// <exception cref="InvalidOperationException">A layer of <paramref name="image"/> was refused.</exception>
+    /// <exception cref="IOException">Writing or reading the spool failed.</exception>
+    public static void Write(Stream output, LayerFlattener image, CustomerRamdiskOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var entries = Create(image, options);
+        using var writer = new CpioWriter(output, leaveOpen: true);
+        foreach (var entry in entries)
+        {
+            using var data = entry.OpenRead();
+            writer.WriteEntry(entry.ToCpioEntry(), data);
+        }
+
+        writer.Finish();
+    }
+
     private static RamdiskEntry Convert(FlattenedEntry exported, string name)
     {
         var inode = exported.Inode;
         switch (name)
         {
             case "etc/hosts":
-                return RamdiskEntry.File(Prefix + name, _hosts, inode.Mode, inode.Uid, inode.Gid, LinuxkitModificationTime);
+                return RamdiskEntry.File(Prefix + name, _hosts, inode.Mode, inode.Uid, inode.Gid, CpioWriter.LinuxKitModTime);
             case "etc/resolv.conf":
                 return RamdiskEntry.SymbolicLink(
-                    Prefix + name, "/run/resolvconf/resolv.conf", inode.Mode, inode.Uid, inode.Gid, LinuxkitModificationTime);
+                    Prefix + name, "/run/resolvconf/resolv.conf", inode.Mode, inode.Uid, inode.Gid, CpioWriter.LinuxKitModTime);
         }
 
-        var modificationTime = _touched.Contains(name) ? LinuxkitModificationTime : inode.ModificationTime;
+        var modificationTime = _touched.Contains(name) ? CpioWriter.LinuxKitModTime : inode.ModificationTime;
         if (exported.HardLinkTarget is { } first)
         {
             // linuxkit turns tar hard links into symlinks relative to the link's directory (initrd.go typeconv).
             var target = RelativePath(ParentOf(Prefix + name), Prefix + first);
-            return RamdiskEntry.FromImage(Prefix + name, RamdiskEntryType.SymbolicLink, inode, target, modificationTime);
+            return RamdiskEntry.FromImage(Prefix + name, CpioEntryType.SymbolicLink, inode, target, modificationTime);
         }
 
         var type = inode.Type switch
         {
-            TarEntryType.RegularFile => RamdiskEntryType.RegularFile,
-            TarEntryType.Directory => RamdiskEntryType.Directory,
-            TarEntryType.SymbolicLink => RamdiskEntryType.SymbolicLink,
-            TarEntryType.CharacterDevice => RamdiskEntryType.CharacterDevice,
-            TarEntryType.BlockDevice => RamdiskEntryType.BlockDevice,
-            _ => RamdiskEntryType.Fifo,
+            TarEntryType.RegularFile => CpioEntryType.RegularFile,
+            TarEntryType.Directory => CpioEntryType.Directory,
+            TarEntryType.SymbolicLink => CpioEntryType.SymbolicLink,
+            TarEntryType.CharacterDevice => CpioEntryType.CharacterDevice,
+            TarEntryType.BlockDevice => CpioEntryType.BlockDevice,
+            _ => CpioEntryType.Fifo,
         };
         return RamdiskEntry.FromImage(Prefix + name, type, inode, inode.SymlinkTarget, modificationTime);
     }
@@ -135,7 +157,7 @@ public static class CustomerRamdiskLayout
 
     private static string ParentOf(string path) => path[..path.LastIndexOf('/')];
 
-    private static RamdiskEntry Directory(string name) => RamdiskEntry.Directory(name, Mode0755, 0, 0, LinuxkitModificationTime);
+    private static RamdiskEntry Directory(string name) => RamdiskEntry.Directory(name, Mode0755, 0, 0, CpioWriter.LinuxKitModTime);
 
     private static RamdiskEntry LinesFile(string name, IReadOnlyList<string> lines)
     {
@@ -145,7 +167,7 @@ public static class CustomerRamdiskLayout
             text.Append(line).Append('\n');
         }
 
-        return RamdiskEntry.File(name, Encoding.UTF8.GetBytes(text.ToString()), Mode0644, 0, 0, LinuxkitModificationTime);
+        return RamdiskEntry.File(name, Encoding.UTF8.GetBytes(text.ToString()), Mode0644, 0, 0, CpioWriter.LinuxKitModTime);
     }
 
     private static TreeNode SupervisorTree(IReadOnlyList<RamdiskEntry> supervisorEntries)
@@ -155,7 +177,7 @@ public static class CustomerRamdiskLayout
         foreach (var entry in supervisorEntries)
         {
             ArgumentNullException.ThrowIfNull(entry);
-            if (entry.Type is not (RamdiskEntryType.Directory or RamdiskEntryType.RegularFile or RamdiskEntryType.SymbolicLink)
+            if (entry.Type is not (CpioEntryType.Directory or CpioEntryType.RegularFile or CpioEntryType.SymbolicLink)
                 || !(entry.Name == SupervisorDirectory || entry.Name.StartsWith(SupervisorDirectory + "/", StringComparison.Ordinal))
                 || LayerPath.TrySplit(entry.Name[Prefix.Length..], out var path) is not null
                 || LayerPath.Join(path) != entry.Name[Prefix.Length..])
@@ -175,7 +197,7 @@ public static class CustomerRamdiskLayout
                 if (!parent.Children!.TryGetValue(component, out var child))
                 {
                     child = parent.Children[component] = TreeNode.For(
-                        new Inode { Type = TarEntryType.Directory, Mode = Mode0755, ModificationTime = LinuxkitModificationTime });
+                        new Inode { Type = TarEntryType.Directory, Mode = Mode0755, ModificationTime = CpioWriter.LinuxKitModTime });
                 }
 
                 parent = child.Children is null
@@ -195,8 +217,8 @@ public static class CustomerRamdiskLayout
         {
             Type = entry.Type switch
             {
-                RamdiskEntryType.Directory => TarEntryType.Directory,
-                RamdiskEntryType.SymbolicLink => TarEntryType.SymbolicLink,
+                CpioEntryType.Directory => TarEntryType.Directory,
+                CpioEntryType.SymbolicLink => TarEntryType.SymbolicLink,
                 _ => TarEntryType.RegularFile,
             },
             Mode = entry.Mode,

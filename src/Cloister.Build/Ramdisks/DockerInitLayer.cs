@@ -1,4 +1,5 @@
 using System.Formats.Tar;
+using Cloister.Build.Cpio;
 using Cloister.Build.Layers;
 
 namespace Cloister.Build.Ramdisks;
@@ -34,7 +35,7 @@ internal static class DockerInitLayer
         {
             Type = TarEntryType.SymbolicLink,
             Mode = Mode0777,
-            ModificationTime = CustomerRamdiskLayout.LinuxkitModificationTime,
+            ModificationTime = CpioWriter.LinuxKitModTime,
             SymlinkTarget = "/proc/mounts",
         });
         return root;
@@ -44,5 +45,5 @@ internal static class DockerInitLayer
         parent.Children![name] = Node(type, mode);
 
     private static TreeNode Node(TarEntryType type, UnixFileMode mode) =>
-        TreeNode.For(new Inode { Type = type, Mode = mode, ModificationTime = CustomerRamdiskLayout.LinuxkitModificationTime });
+        TreeNode.For(new Inode { Type = type, Mode = mode, ModificationTime = CpioWriter.LinuxKitModTime });
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using Cloister.Build.Cpio;
 using Cloister.Build.Layers;
 
 namespace Cloister.Build.Ramdisks;
@@ -10,7 +11,7 @@ namespace Cloister.Build.Ramdisks;
 public sealed class RamdiskEntry
 {
     private RamdiskEntry(
-        string name, RamdiskEntryType type, UnixFileMode mode, int uid, int gid, long modificationTime, string? linkTarget, FileContent content)
+        string name, CpioEntryType type, UnixFileMode mode, int uid, int gid, long modificationTime, string? linkTarget, FileContent content)
     {
         Name = name;
         Type = type;
@@ -26,7 +27,7 @@ public sealed class RamdiskEntry
     public string Name { get; }
 
     /// <summary>The file type.</summary>
-    public RamdiskEntryType Type { get; }
+    public CpioEntryType Type { get; }
 
     /// <summary>Permission bits with set-user-ID, set-group-ID and sticky (the low 12 bits of the cpio mode).</summary>
     public UnixFileMode Mode { get; }
@@ -52,8 +53,8 @@ public sealed class RamdiskEntry
     /// <summary>Length of the data after the header: the file's size, or the UTF-8 length of a link target.</summary>
     public long Size => Type switch
     {
-        RamdiskEntryType.RegularFile => Content.Length,
-        RamdiskEntryType.SymbolicLink => Encoding.UTF8.GetByteCount(LinkTarget!),
+        CpioEntryType.RegularFile => Content.Length,
+        CpioEntryType.SymbolicLink => Encoding.UTF8.GetByteCount(LinkTarget!),
         _ => 0,
     };
 
@@ -68,7 +69,7 @@ public sealed class RamdiskEntry
     /// <returns>The entry.</returns>
     /// <exception cref="ArgumentException"><paramref name="name"/> is empty or <paramref name="mode"/> has bits above 0o7777.</exception>
     public static RamdiskEntry Directory(string name, UnixFileMode mode, int uid, int gid, long modificationTime) =>
-        new(Check(name, mode), RamdiskEntryType.Directory, mode, uid, gid, modificationTime, null, FileContent.Empty);
+        new(Check(name, mode), CpioEntryType.Directory, mode, uid, gid, modificationTime, null, FileContent.Empty);
 
     /// <summary>Creates a regular file whose contents are <paramref name="content"/> (not copied: keep it unchanged).</summary>
     /// <param name="name">The archive name.</param>
@@ -80,7 +81,7 @@ public sealed class RamdiskEntry
     /// <returns>The entry.</returns>
     /// <exception cref="ArgumentException"><paramref name="name"/> is empty or <paramref name="mode"/> has bits above 0o7777.</exception>
     public static RamdiskEntry File(string name, ReadOnlyMemory<byte> content, UnixFileMode mode, int uid, int gid, long modificationTime) =>
-        new(Check(name, mode), RamdiskEntryType.RegularFile, mode, uid, gid, modificationTime, null, new FileContent(content));
+        new(Check(name, mode), CpioEntryType.RegularFile, mode, uid, gid, modificationTime, null, new FileContent(content));
 
     /// <summary>Creates a symbolic link to <paramref name="target"/>.</summary>
     /// <param name="name">The archive name.</param>
@@ -96,25 +97,45 @@ public sealed class RamdiskEntry
     public static RamdiskEntry SymbolicLink(string name, string target, UnixFileMode mode, int uid, int gid, long modificationTime)
     {
         ArgumentException.ThrowIfNullOrEmpty(target);
-        return new(Check(name, mode), RamdiskEntryType.SymbolicLink, mode, uid, gid, modificationTime, target, FileContent.Empty);
+        return new(Check(name, mode), CpioEntryType.SymbolicLink, mode, uid, gid, modificationTime, target, FileContent.Empty);
     }
 
     /// <summary>Opens the data that follows the header: the file's contents, or the link target in UTF-8.</summary>
     /// <returns>A read-only stream of <see cref="Size"/> bytes.</returns>
     /// <exception cref="ObjectDisposedException">The entry comes from a disposed <see cref="LayerFlattener"/> (on read).</exception>
-    public Stream OpenRead() => Type == RamdiskEntryType.SymbolicLink
+    public Stream OpenRead() => Type == CpioEntryType.SymbolicLink
         ? new MemoryContentStream(Encoding.UTF8.GetBytes(LinkTarget!))
         : Content.OpenRead();
 
     /// <inheritdoc/>
     public override string ToString() => $"{Type} {Name}";
 
-    internal static RamdiskEntry FromImage(string name, RamdiskEntryType type, Inode inode, string? linkTarget, long modificationTime) =>
-        new(name, type, inode.Mode, inode.Uid, inode.Gid, modificationTime, linkTarget, type == RamdiskEntryType.RegularFile ? inode.Content : FileContent.Empty)
+    /// <summary>The header <see cref="CpioWriter"/> writes for this entry.</summary>
+    /// <exception cref="FormatException">The mtime or an owner ID does not fit cpio's unsigned 32-bit fields.</exception>
+    internal CpioEntry ToCpioEntry() => new()
+    {
+        Name = Name,
+        Type = Type,
+        Permissions = (int)Mode,
+        Uid = Unsigned(Uid, "uid"),
+        Gid = Unsigned(Gid, "gid"),
+        ModificationTime = Unsigned(ModificationTime, "mtime"),
+        Size = Size,
+        LinkTarget = LinkTarget,
+        RdevMajor = Unsigned(DeviceMajor, "device major"),
+        RdevMinor = Unsigned(DeviceMinor, "device minor"),
+    };
+
+    internal static RamdiskEntry FromImage(string name, CpioEntryType type, Inode inode, string? linkTarget, long modificationTime) =>
+        new(name, type, inode.Mode, inode.Uid, inode.Gid, modificationTime, linkTarget, type == CpioEntryType.RegularFile ? inode.Content : FileContent.Empty)
         {
             DeviceMajor = inode.DeviceMajor,
             DeviceMinor = inode.DeviceMinor,
         };
+
+    private uint Unsigned(long value, string field) => value is >= 0 and <= uint.MaxValue
+        ? (uint)value
+        : throw new FormatException($"{field} {value} of '{Name}' does not fit cpio's 32-bit field");
 
     private static string Check(string name, UnixFileMode mode)
     {
