@@ -118,6 +118,7 @@ public sealed class LayerFlattener : IDisposable
     {
         LayerException => null,
         EndOfStreamException => LayerFailure.Truncated,
+        NotSupportedException => LayerFailure.UnsupportedEntryType,
         InvalidDataException or FormatException or OverflowException or ArgumentException => LayerFailure.MalformedArchive,
         _ => null,
     };
@@ -136,7 +137,8 @@ public sealed class LayerFlattener : IDisposable
         {
             while (true)
             {
-                var offset = input.Consumed;
+                // Entries start on 512-byte blocks; the reader skips the previous entry's padding lazily.
+                var offset = (input.Consumed + 511) & ~511L;
                 TarEntry? entry = null;
                 try
                 {
@@ -201,6 +203,12 @@ public sealed class LayerFlattener : IDisposable
             }
 
             return;
+        }
+
+        if (Array.FindIndex(path, 0, path.Length - 1, part => part.StartsWith(WhiteoutPrefix, StringComparison.Ordinal)) >= 0)
+        {
+            throw layer.Fail(
+                LayerFailure.UnsupportedEntryType, entry.Name, offset, "a whiteout name used as a directory (aufs metadata) is not supported");
         }
 
         var change = new LayerChange(entry.Name, offset, path);
