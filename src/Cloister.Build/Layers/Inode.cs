@@ -31,4 +31,13 @@ internal sealed class Inode
     public int LinkCount { get; set; } = 1;
 
     public bool IsDirectory => Type == TarEntryType.Directory;
+
+    /// <summary>Takes a newer layer's mode, owner and mtime; a merged directory keeps its children.</summary>
+    public void TakeMetadataFrom(Inode newer)
+    {
+        Mode = newer.Mode;
+        Uid = newer.Uid;
+        Gid = newer.Gid;
+        ModificationTime = newer.ModificationTime;
+    }
 }

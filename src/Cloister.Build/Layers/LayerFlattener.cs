@@ -341,10 +341,7 @@ public sealed class LayerFlattener : IDisposable
             else if (addition.Inode!.IsDirectory && existing is { Inode.IsDirectory: true })
             {
                 // overlayfs shows a merged directory with the newest layer's metadata and every layer's children.
-                existing.Inode.Mode = addition.Inode.Mode;
-                existing.Inode.Uid = addition.Inode.Uid;
-                existing.Inode.Gid = addition.Inode.Gid;
-                existing.Inode.ModificationTime = addition.Inode.ModificationTime;
+                existing.Inode.TakeMetadataFrom(addition.Inode);
             }
             else
             {

@@ -1,3 +1,5 @@
+using Cloister.Build.Streams;
+
 namespace Cloister.Build.Layers;
 
 /// <summary>A read-only stream over memory that the caller may not give up as an array.</summary>

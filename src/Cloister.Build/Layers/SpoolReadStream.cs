@@ -1,3 +1,4 @@
+using Cloister.Build.Streams;
 using Microsoft.Win32.SafeHandles;
 
 namespace Cloister.Build.Layers;

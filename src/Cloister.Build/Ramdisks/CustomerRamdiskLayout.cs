@@ -236,10 +236,7 @@ public static class CustomerRamdiskLayout
                 throw new ArgumentException($"supervisor entry '{entry.Name}' is also a parent of another entry", nameof(supervisorEntries));
             }
 
-            existing.Inode.Mode = inode.Mode;
-            existing.Inode.Uid = inode.Uid;
-            existing.Inode.Gid = inode.Gid;
-            existing.Inode.ModificationTime = inode.ModificationTime;
+            existing.Inode.TakeMetadataFrom(inode);
             return;
         }
 

@@ -6,14 +6,9 @@ namespace Cloister.Build.Tests.Layers;
 
 public sealed class LayerFlattenerTests : IDisposable
 {
-    private readonly ScratchDirectory _scratch = new();
-    private readonly List<LayerFlattener> _flatteners = [];
+    private readonly FlattenerScope _scope = new();
 
-    public void Dispose()
-    {
-        _flatteners.ForEach(flattener => flattener.Dispose());
-        _scratch.Dispose();
-    }
+    public void Dispose() => _scope.Dispose();
 
     [Fact]
     public void Single_layer_keeps_every_type_mode_owner_and_time()
@@ -228,7 +223,7 @@ public sealed class LayerFlattenerTests : IDisposable
     [Fact]
     public void Contents_are_spooled_to_one_temporary_file_that_dispose_deletes()
     {
-        var directory = _scratch.Combine("spool");
+        var directory = _scope.Combine("spool");
         Directory.CreateDirectory(directory);
         var flattener = new LayerFlattener(new LayerFlattenerOptions { TemporaryDirectory = directory });
         flattener.ApplyLayer(new LayerTar().File("a", "12345").File("b", "678").ToStream(), "l0");
@@ -283,21 +278,7 @@ public sealed class LayerFlattenerTests : IDisposable
     private static IEnumerable<string> Describe(IEnumerable<FlattenedEntry> entries) =>
         entries.Select(e => $"{e.Path} {e.EntryType} {e.Mode} {e.Uid}:{e.Gid} {e.ModificationTime} {e.LinkName} {e.Length} {Content(e)}");
 
-    private LayerFlattener NewFlattener()
-    {
-        var flattener = new LayerFlattener(new LayerFlattenerOptions { TemporaryDirectory = _scratch.Path });
-        _flatteners.Add(flattener);
-        return flattener;
-    }
+    private LayerFlattener NewFlattener() => _scope.Create();
 
-    private IReadOnlyList<FlattenedEntry> Export(params byte[][] layers)
-    {
-        var flattener = NewFlattener();
-        for (var i = 0; i < layers.Length; i++)
-        {
-            flattener.ApplyLayer(new MemoryStream(layers[i]), $"layer{i}");
-        }
-
-        return flattener.Export();
-    }
+    private IReadOnlyList<FlattenedEntry> Export(params byte[][] layers) => _scope.Flatten(layers).Export();
 }

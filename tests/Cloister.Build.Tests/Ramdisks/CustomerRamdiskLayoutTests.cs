@@ -19,14 +19,9 @@ public sealed class CustomerRamdiskLayoutTests : IDisposable
 
     private static readonly CustomerRamdiskOptions _shell = new() { Command = ["/bin/sh"], Environment = [] };
 
-    private readonly ScratchDirectory _scratch = new();
-    private readonly List<LayerFlattener> _flatteners = [];
+    private readonly FlattenerScope _scope = new();
 
-    public void Dispose()
-    {
-        _flatteners.ForEach(flattener => flattener.Dispose());
-        _scratch.Dispose();
-    }
+    public void Dispose() => _scope.Dispose();
 
     [Fact]
     public void Reproduces_the_derived_customer_ramdisk_fixture_byte_for_byte()
@@ -305,15 +300,5 @@ public sealed class CustomerRamdiskLayoutTests : IDisposable
 
     private static List<string> Names(LayerFlattener image) => CustomerRamdiskLayout.Create(image, _shell).Select(e => e.Name).ToList();
 
-    private LayerFlattener Flatten(params byte[][] layers)
-    {
-        var flattener = new LayerFlattener(new LayerFlattenerOptions { TemporaryDirectory = _scratch.Path });
-        _flatteners.Add(flattener);
-        for (var i = 0; i < layers.Length; i++)
-        {
-            flattener.ApplyLayer(new MemoryStream(layers[i]), $"layer{i}");
-        }
-
-        return flattener;
-    }
+    private LayerFlattener Flatten(params byte[][] layers) => _scope.Flatten(layers);
 }

@@ -1,4 +1,4 @@
-namespace Cloister.Build.Layers;
+namespace Cloister.Build.Streams;
 
 /// <summary>Seekable, read-only stream of a fixed length whose bytes come from positional reads.</summary>
 internal abstract class ReadOnlyWindowStream(long length) : Stream
