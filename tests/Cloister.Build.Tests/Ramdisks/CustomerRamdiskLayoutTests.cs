@@ -146,6 +146,28 @@ public sealed class CustomerRamdiskLayoutTests : IDisposable
         Assert.Equal((CpioEntryType.SymbolicLink, (UnixFileMode)0b111_101_101, 2, 99L, 9L), (link.Type, link.Mode, link.Uid, link.ModificationTime, link.Size));
     }
 
+    [Fact]
+    public void A_hard_link_whose_first_path_is_excluded_dangles_as_it_does_in_linuxkit()
+    {
+        var entries = CustomerRamdiskLayout.Create(
+            Flatten(new LayerTar().File("Dockerfile", "FROM scratch").Directory("app/").HardLink("app/Dockerfile", "Dockerfile").ToArray()), _shell);
+
+        Assert.DoesNotContain(entries, e => e.Name == "rootfs/Dockerfile");
+        var link = entries.Single(e => e.Name == "rootfs/app/Dockerfile");
+        Assert.Equal((CpioEntryType.SymbolicLink, "../Dockerfile"), (link.Type, link.LinkTarget));
+    }
+
+    [Fact]
+    public void The_init_layer_hides_an_image_etc_that_is_not_a_directory()
+    {
+        var names = Names(Flatten(new LayerTar().Directory("private/").Directory("private/etc/").File("private/etc/passwd").Symlink("etc", "private/etc").ToArray()));
+
+        Assert.Equal(
+            ["rootfs/etc/", "rootfs/etc/hosts", "rootfs/etc/mtab", "rootfs/etc/resolv.conf"],
+            names.Where(n => n.StartsWith("rootfs/etc", StringComparison.Ordinal)));
+        Assert.Contains("rootfs/private/etc/passwd", names);
+    }
+
     [Theory]
     [InlineData("rootfs/a", "rootfs/b", "../b")]
     [InlineData("rootfs/usr/bin", "rootfs/usr/bin/x", "x")]
