@@ -61,10 +61,11 @@ internal readonly record struct BlobDigest(string Algorithm, string Hex)
     /// <summary>The digest of what <paramref name="hash"/> has seen, in this digest's algorithm.</summary>
     public BlobDigest Finish(IncrementalHash hash) => new(Algorithm, Convert.ToHexStringLower(hash.GetHashAndReset()));
 
-    public bool Matches(ReadOnlySpan<byte> content)
+    /// <summary>The digest of <paramref name="content"/> in this digest's algorithm.</summary>
+    public BlobDigest Recompute(ReadOnlySpan<byte> content)
     {
         using var hash = CreateHash();
         hash.AppendData(content);
-        return Finish(hash) == this;
+        return Finish(hash);
     }
 }

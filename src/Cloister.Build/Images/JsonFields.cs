@@ -9,6 +9,9 @@ namespace Cloister.Build.Images;
 /// </summary>
 internal sealed class JsonFields(string document)
 {
+    /// <summary>Names the document in messages.</summary>
+    public string Document => document;
+
     public JsonDocument Parse(ReadOnlyMemory<byte> json)
     {
         try
