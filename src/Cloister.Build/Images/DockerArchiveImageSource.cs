@@ -1,5 +1,4 @@
 using System.Formats.Tar;
-using Microsoft.Win32.SafeHandles;
 
 namespace Cloister.Build.Images;
 
@@ -9,7 +8,7 @@ namespace Cloister.Build.Images;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The archive is indexed once (member names and offsets) and each layer is then read in place, so nothing is
+/// The archive's headers are read once to learn its members and each member is then read in place, so nothing is
 /// extracted. The tag, when given, is matched against each image's <c>RepoTags</c> (<c>app:v1</c> also matches
 /// <c>docker.io/library/app:v1</c>); without one the archive must hold exactly one image.
 /// </para>
@@ -42,7 +41,7 @@ public sealed class DockerArchiveImageSource : ImageSource
         var manifestLabel = $"manifest.json of {Reference}";
         var fields = new JsonFields(manifestLabel);
         using var manifest = fields.Parse(await ReadMemberAsync(members, "manifest.json", cancellationToken));
-        var images = fields.Array(manifest.RootElement, "", "$")
+        var images = fields.Elements(manifest.RootElement, "$")
             .Select(item => (Element: fields.Object(item.Element, item.Path), item.Path, Tags: fields.StringArray(item.Element, "RepoTags", item.Path + ".RepoTags")))
             .ToArray();
         var (image, path, _) = Reference.Tag is { } tag
@@ -73,7 +72,7 @@ public sealed class DockerArchiveImageSource : ImageSource
             descriptors[i] = await DescribeLayerAsync(members, layerNames[i], config.DiffIds[i], cancellationToken);
         }
 
-        var layers = ManifestResolver.BuildLayers(configLabel, config, descriptors, descriptor => ct => Task.FromResult<Stream>(OpenMember(members, descriptor.Digest)));
+        var layers = ManifestResolver.BuildLayers(configLabel, config, descriptors, descriptor => ct => OpenMemberAsync(members.Find(descriptor.Digest, Reference), ct));
         var platformWanted = platform ?? ImagePlatform.LinuxAmd64;
         if (config.Platform is { } built && !platformWanted.Accepts(built))
         {
@@ -100,7 +99,7 @@ public sealed class DockerArchiveImageSource : ImageSource
     {
         var member = members.Find(name, Reference);
         var magic = new byte[4];
-        await using (var head = new FileSectionStream(OpenArchiveHandle(), member.Offset, Math.Min(member.Length, magic.Length)))
+        await using (var head = await OpenMemberAsync(member, cancellationToken))
         {
             await head.ReadAtLeastAsync(magic, magic.Length, throwOnEndOfStream: false, cancellationToken);
         }
@@ -133,28 +132,14 @@ public sealed class DockerArchiveImageSource : ImageSource
         }
 
         var content = new byte[member.Length];
-        await using var stream = new FileSectionStream(OpenArchiveHandle(), member.Offset, member.Length);
+        await using var stream = await OpenMemberAsync(member, cancellationToken);
         await stream.ReadExactlyAsync(content, cancellationToken);
         return content;
     }
 
-    private FileSectionStream OpenMember(ArchiveIndex members, string digest)
-    {
-        var member = members.Find(digest, Reference);
-        return new FileSectionStream(OpenArchiveHandle(), member.Offset, member.Length);
-    }
-
-    private SafeFileHandle OpenArchiveHandle()
-    {
-        try
-        {
-            return File.OpenHandle(ArchivePath, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.Asynchronous);
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new ImageSourceException(ImageSourceError.NotFound, $"{Reference}: no such archive {ArchivePath}", ex);
-        }
-    }
+    private async Task<Stream> OpenMemberAsync(Member member, CancellationToken cancellationToken) =>
+        await TarMemberStream.OpenAsync(OpenLocalFile(ArchivePath, $"{Reference}: archive"), member.Name, ArchiveIndex.Normalize, cancellationToken)
+        ?? throw new ImageSourceException(ImageSourceError.Malformed, $"{Reference}: member {member.Name} vanished: was the archive replaced while being read?");
 
     /// <summary>Reads every member header once, recording where each member's data lies in the archive.</summary>
     private async Task<ArchiveIndex> IndexAsync(CancellationToken cancellationToken)
@@ -166,9 +151,7 @@ public sealed class DockerArchiveImageSource : ImageSource
             await using var reader = new TarReader(archive, leaveOpen: true);
             while (await reader.GetNextEntryAsync(copyData: false, cancellationToken) is { } entry)
             {
-                // On a seekable archive the reader leaves the stream at the start of the entry's data and skips it on
-                // the next call, so the position is the data's offset.
-                index.Add(entry, archive.Position);
+                index.Add(entry);
             }
         }
         catch (Exception ex) when (ex is InvalidDataException or FormatException)
@@ -179,7 +162,7 @@ public sealed class DockerArchiveImageSource : ImageSource
         return index;
     }
 
-    private sealed record Member(long Offset, long Length);
+    private sealed record Member(string Name, long Length);
 
     /// <summary>Archive members by normalized name (symbolic and hard links resolved), plus layers by digest.</summary>
     private sealed class ArchiveIndex
@@ -187,7 +170,7 @@ public sealed class DockerArchiveImageSource : ImageSource
         private readonly Dictionary<string, Member> _members = new(StringComparer.Ordinal);
         private readonly Dictionary<string, string> _links = new(StringComparer.Ordinal);
 
-        public void Add(TarEntry entry, long offset)
+        public void Add(TarEntry entry)
         {
             var name = Normalize(entry.Name);
             if (entry.EntryType is TarEntryType.SymbolicLink)
@@ -200,7 +183,7 @@ public sealed class DockerArchiveImageSource : ImageSource
             }
             else if (entry.EntryType is TarEntryType.RegularFile or TarEntryType.V7RegularFile)
             {
-                _members[name] = new Member(offset, entry.Length);
+                _members[name] = new Member(name, entry.Length);
             }
         }
 
@@ -219,7 +202,7 @@ public sealed class DockerArchiveImageSource : ImageSource
                 : throw new ImageSourceException(ImageSourceError.Malformed, $"{reference}: the archive has no member '{name}' (not a docker save archive?)");
         }
 
-        private static string Normalize(string name)
+        public static string Normalize(string name)
         {
             var parts = new List<string>();
             foreach (var part in name.Split('/'))

@@ -84,13 +84,14 @@ internal sealed class JsonFields(string document)
             return [];
         }
 
-        if (value.ValueKind != JsonValueKind.Array)
-        {
-            throw Wrong(path, "an array", value);
-        }
-
-        return value.EnumerateArray().Select((element, i) => (element, $"{path}[{i}]"));
+        return Elements(value, path);
     }
+
+    /// <summary>The elements of an array, each with its JSON path.</summary>
+    public IEnumerable<(JsonElement Element, string Path)> Elements(JsonElement array, string path) =>
+        array.ValueKind == JsonValueKind.Array
+            ? array.EnumerateArray().Select((element, i) => (element, $"{path}[{i}]"))
+            : throw Wrong(path, "an array", array);
 
     public IReadOnlyList<string> StringArray(JsonElement parent, string name, string path) =>
         Array(parent, name, path)

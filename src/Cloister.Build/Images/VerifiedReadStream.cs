@@ -10,7 +10,8 @@ namespace Cloister.Build.Images;
 /// <remarks>
 /// A layer's uncompressed stream is verified against its diff_id while the compressed stream underneath is verified
 /// against the blob digest; decompressors may stop before the last compressed byte, so the outer stream drains the
-/// inner one to its end (<see cref="_drainAtEnd"/>) before it checks its own digest.
+/// inner one to its end (<see cref="_drainAtEnd"/>) before it checks its own digest, and also when decompression
+/// fails, so that corruption is reported as the digest mismatch it is rather than as a decompressor's complaint.
 /// </remarks>
 internal sealed class VerifiedReadStream : Stream
 {
@@ -61,7 +62,17 @@ internal sealed class VerifiedReadStream : Stream
             return 0;
         }
 
-        var read = _inner.Read(buffer);
+        int read;
+        try
+        {
+            read = _inner.Read(buffer);
+        }
+        catch (Exception ex) when (_drainAtEnd is not null && ex is not (ImageSourceException or OperationCanceledException))
+        {
+            _drainAtEnd.CopyTo(Null);
+            throw Undecodable(ex);
+        }
+
         if (read == 0)
         {
             _drainAtEnd?.CopyTo(Null);
@@ -80,7 +91,17 @@ internal sealed class VerifiedReadStream : Stream
             return 0;
         }
 
-        var read = await _inner.ReadAsync(buffer, cancellationToken);
+        int read;
+        try
+        {
+            read = await _inner.ReadAsync(buffer, cancellationToken);
+        }
+        catch (Exception ex) when (_drainAtEnd is not null && ex is not (ImageSourceException or OperationCanceledException))
+        {
+            await _drainAtEnd.CopyToAsync(Null, cancellationToken);
+            throw Undecodable(ex);
+        }
+
         if (read == 0 && _drainAtEnd is not null)
         {
             await _drainAtEnd.CopyToAsync(Null, cancellationToken);
@@ -109,6 +130,13 @@ internal sealed class VerifiedReadStream : Stream
 
         base.Dispose(disposing);
     }
+
+    /// <summary>
+    /// A decompressor failed. Corruption usually shows there first, so the compressed stream was drained: had its
+    /// digest been wrong, that would have been reported; it was right, so the blob itself is malformed.
+    /// </summary>
+    private ImageSourceException Undecodable(Exception ex) =>
+        new(ImageSourceError.Malformed, $"{_label} cannot be decompressed although its blob digest matches: {ex.Message}", ex);
 
     /// <summary>The one place both read paths account for bytes; at the end of the stream it verifies.</summary>
     private int Observe(ReadOnlySpan<byte> read)
