@@ -48,6 +48,7 @@ public sealed class ImageLayer
     /// <returns>A read-only, non-seekable stream the caller disposes.</returns>
     /// <exception cref="ImageSourceException">The blob is missing or cannot be fetched; when read, a digest or size mismatch.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="ObjectDisposedException">The <see cref="ImageSource"/> the image came from has been disposed.</exception>
     public async Task<Stream> OpenAsync(CancellationToken cancellationToken = default)
     {
         var blob = await _openBlob(cancellationToken);

@@ -5,12 +5,17 @@ using Cloister.Build.Images.Registry;
 namespace Cloister.Build.Tests.Images;
 
 [Collection(RegistryFixtureGroup.Name)]
-public sealed class LocalImageSourceTests(RegistryFixture fixture)
+public sealed class LocalImageSourceTests(RegistryFixture fixture) : IDisposable
 {
-    private static async Task<ContainerImage> ResolveAsync(string reference, ImagePlatform? platform = null)
+    private readonly List<ImageSource> _sources = [];
+
+    public void Dispose() => _sources.ForEach(s => s.Dispose());
+
+    private Task<ContainerImage> ResolveAsync(string reference, ImagePlatform? platform = null)
     {
-        using var source = ImageSource.Create(ImageReference.Parse(reference), new RegistryOptions("/nonexistent-cache-unused"));
-        return await source.ResolveAsync(platform);
+        var source = ImageSource.Create(ImageReference.Parse(reference), fixture.NewOptions());
+        _sources.Add(source);
+        return source.ResolveAsync(platform);
     }
 
     [Fact]
