@@ -45,6 +45,12 @@ internal sealed class LoopbackProxy : IAsyncDisposable
     /// <summary>Answer blob GETs with a 307 to this base URL + <c>/redirected</c> + the path; <see langword="null"/> serves them directly.</summary>
     public string? RedirectBlobsTo { get; set; }
 
+    /// <summary>Answer this many of the next API requests with 503 Service Unavailable.</summary>
+    public int FailNext { get; set; }
+
+    /// <summary>Never answer API requests: hold each until the client gives up.</summary>
+    public bool Stall { get; set; }
+
     /// <summary>Flip one bit in the middle of every blob body.</summary>
     public bool CorruptBlobs { get; set; }
 
@@ -86,6 +92,19 @@ internal sealed class LoopbackProxy : IAsyncDisposable
         if (path == "/token")
         {
             await IssueTokenAsync(context);
+            return;
+        }
+
+        if (Stall)
+        {
+            await Task.Delay(Timeout.Infinite, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+            return;
+        }
+
+        if (FailNext > 0)
+        {
+            FailNext--;
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             return;
         }
 

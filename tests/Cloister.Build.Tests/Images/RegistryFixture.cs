@@ -38,6 +38,7 @@ public sealed class RegistryFixture : IAsyncLifetime
         Push("v1", "cloister/sample:v1");
         Push("v1", "cloister/sample-docker:v1", "--format", "v2s2");
         Push("multi", "cloister/multi:latest", "--all");
+        Push("multi", "cloister/multi-docker:latest", "--all", "--format", "v2s2");
     }
 
     /// <summary>Pushes a tag of <see cref="Layout"/> to the registry with skopeo.</summary>

@@ -58,10 +58,21 @@ public sealed class RegistryImageSourceTests(RegistryFixture fixture) : IDisposa
         Assert.Equal(docker.Configuration.DiffIds, pinned.Configuration.DiffIds);
     }
 
-    [Fact]
-    public async Task An_index_with_two_platforms_yields_the_requested_one_or_platform_not_found()
+    [Theory]
+    [InlineData("cloister/multi", ImageMediaTypes.OciIndex, ImageMediaTypes.OciLayerGzip)]
+    [InlineData("cloister/multi-docker", ImageMediaTypes.DockerManifestList, ImageMediaTypes.DockerLayerGzip)]
+    public async Task An_index_with_two_platforms_yields_the_requested_one_or_platform_not_found(string name, string listType, string layerType)
     {
-        var reference = $"{fixture.Address}/cloister/multi:latest";
+        var reference = $"{fixture.Address}/{name}:latest";
+        using (var http = new HttpClient())
+        using (var request = new HttpRequestMessage(HttpMethod.Get, $"http://{fixture.Address}/v2/{name}/manifests/latest"))
+        {
+            request.Headers.Accept.ParseAdd(ImageMediaTypes.OciIndex);
+            request.Headers.Accept.ParseAdd(ImageMediaTypes.DockerManifestList);
+            using var response = await http.SendAsync(request);
+            Assert.Equal(listType, response.Content.Headers.ContentType?.MediaType);
+        }
+
         var amd64 = await ResolveAsync(reference, fixture.NewOptions());
         var arm64 = await ResolveAsync(reference, fixture.NewOptions(), ImagePlatform.Parse("linux/arm64/v8"));
 
@@ -69,6 +80,7 @@ public sealed class RegistryImageSourceTests(RegistryFixture fixture) : IDisposa
         Assert.Equal(ImagePlatform.LinuxArm64, arm64.Configuration.Platform);
         ImageAssert.HasSampleLayers(await LayerContents.ReadAllAsync(amd64), "amd64 image");
         ImageAssert.HasSampleLayers(await LayerContents.ReadAllAsync(arm64), "arm64 image");
+        Assert.All(arm64.Layers, l => Assert.Equal(layerType, l.Descriptor.MediaType));
 
         var ex = await Assert.ThrowsAsync<ImageSourceException>(() => ResolveAsync(reference, fixture.NewOptions(), ImagePlatform.Parse("linux/arm/v7")));
         Assert.Equal(ImageSourceError.PlatformNotFound, ex.Error);
@@ -231,6 +243,41 @@ public sealed class RegistryImageSourceTests(RegistryFixture fixture) : IDisposa
         Assert.Equal(ImageSourceError.InsecureTransport, ex.Error);
         Assert.Contains($"refusing http://{(where == "redirect" ? "blobs" : "auth")}.example.invalid", ex.Message, StringComparison.Ordinal);
         Assert.Contains("--insecure-registry", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Service_unavailable_answers_are_retried_until_the_attempts_run_out()
+    {
+        await using var proxy = await LoopbackProxy.StartAsync(fixture.Address);
+        var reference = $"{proxy.Address}/cloister/sample:v1";
+        proxy.FailNext = 1;
+
+        var image = await ResolveAsync(reference, fixture.NewOptions());
+
+        Assert.Equal(2, image.Layers.Count);
+        Assert.Equal(2, proxy.CountRequests("/manifests/v1"));
+
+        proxy.FailNext = 2;
+        var ex = await Assert.ThrowsAsync<ImageSourceException>(() => ResolveAsync(reference, fixture.NewOptions()));
+        Assert.Equal(ImageSourceError.Unavailable, ex.Error);
+        Assert.Contains("HTTP 503", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_registry_that_never_answers_times_out_and_a_caller_can_cancel()
+    {
+        await using var proxy = await LoopbackProxy.StartAsync(fixture.Address);
+        proxy.Stall = true;
+        var reference = $"{proxy.Address}/cloister/sample:v1";
+        var options = new RegistryOptions(fixture.NewOptions().CacheDirectory) { RequestTimeout = TimeSpan.FromMilliseconds(300), MaxAttempts = 1 };
+
+        var ex = await Assert.ThrowsAsync<ImageSourceException>(() => ResolveAsync(reference, options));
+        Assert.Equal(ImageSourceError.Unavailable, ex.Error);
+        Assert.Contains($"no answer from http://{proxy.Address} within 0.3 s", ex.Message, StringComparison.Ordinal);
+
+        using var source = new RegistryImageSource(ImageReference.Parse(reference), fixture.NewOptions());
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => source.ResolveAsync(cancellationToken: cancel.Token));
     }
 
     [Theory]
