@@ -7,7 +7,7 @@ namespace Cloister.Build.Images;
 /// seekable, so member data is never read) up to the member, and the member's data stream is handed out. Disposing it
 /// closes the archive.
 /// </summary>
-internal sealed class TarMemberStream : Stream
+internal sealed class TarMemberStream : ReadOnlyStream
 {
     private readonly FileStream _archive;
     private readonly TarReader _reader;
@@ -20,19 +20,9 @@ internal sealed class TarMemberStream : Stream
         _data = data;
     }
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
     public override long Length => _data.Length;
 
-    public override long Position
-    {
-        get => _data.Position;
-        set => throw new NotSupportedException();
-    }
+    protected override long BytesRead => _data.Position;
 
     /// <summary>
     /// Opens the first member whose normalized name is <paramref name="name"/>, taking ownership of
@@ -63,25 +53,10 @@ internal sealed class TarMemberStream : Stream
         return null;
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => _data.Read(buffer, offset, count);
-
     public override int Read(Span<byte> buffer) => _data.Read(buffer);
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        _data.ReadAsync(buffer, offset, count, cancellationToken);
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
         _data.ReadAsync(buffer, cancellationToken);
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -13,7 +13,7 @@ namespace Cloister.Build.Images;
 /// inner one to its end (<see cref="_drainAtEnd"/>) before it checks its own digest, and also when decompression
 /// fails, so that corruption is reported as the digest mismatch it is rather than as a decompressor's complaint.
 /// </remarks>
-internal sealed class VerifiedReadStream : Stream
+internal sealed class VerifiedReadStream : ReadOnlyStream
 {
     private readonly Stream _inner;
     private readonly BlobDigest _expected;
@@ -39,21 +39,7 @@ internal sealed class VerifiedReadStream : Stream
         _hash = expected.CreateHash();
     }
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => _length;
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+    protected override long BytesRead => _length;
 
     public override int Read(Span<byte> buffer)
     {
@@ -81,9 +67,6 @@ internal sealed class VerifiedReadStream : Stream
         return Observe(buffer[..read]);
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (buffer.IsEmpty || _verified)
@@ -109,16 +92,6 @@ internal sealed class VerifiedReadStream : Stream
 
         return Observe(buffer.Span[..read]);
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

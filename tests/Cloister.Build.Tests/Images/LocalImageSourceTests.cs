@@ -7,16 +7,12 @@ namespace Cloister.Build.Tests.Images;
 [Collection(RegistryFixtureGroup.Name)]
 public sealed class LocalImageSourceTests(RegistryFixture fixture) : IDisposable
 {
-    private readonly List<ImageSource> _sources = [];
+    private readonly ImageSourceScope _sources = new();
 
-    public void Dispose() => _sources.ForEach(s => s.Dispose());
+    public void Dispose() => _sources.Dispose();
 
-    private Task<ContainerImage> ResolveAsync(string reference, ImagePlatform? platform = null)
-    {
-        var source = ImageSource.Create(ImageReference.Parse(reference), fixture.NewOptions());
-        _sources.Add(source);
-        return source.ResolveAsync(platform);
-    }
+    private Task<ContainerImage> ResolveAsync(string reference, ImagePlatform? platform = null) =>
+        _sources.ResolveAsync(reference, fixture.NewOptions(), platform);
 
     [Fact]
     public async Task An_umoci_layout_resolves_to_its_config_and_gzip_layers()

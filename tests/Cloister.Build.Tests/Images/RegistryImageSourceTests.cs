@@ -9,17 +9,12 @@ namespace Cloister.Build.Tests.Images;
 [Collection(RegistryFixtureGroup.Name)]
 public sealed class RegistryImageSourceTests(RegistryFixture fixture) : IDisposable
 {
-    // Layers open through their source, so sources live as long as the test.
-    private readonly List<ImageSource> _sources = [];
+    private readonly ImageSourceScope _sources = new();
 
-    public void Dispose() => _sources.ForEach(s => s.Dispose());
+    public void Dispose() => _sources.Dispose();
 
-    private Task<ContainerImage> ResolveAsync(string reference, RegistryOptions options, ImagePlatform? platform = null)
-    {
-        var source = ImageSource.Create(ImageReference.Parse(reference), options);
-        _sources.Add(source);
-        return source.ResolveAsync(platform);
-    }
+    private Task<ContainerImage> ResolveAsync(string reference, RegistryOptions options, ImagePlatform? platform = null) =>
+        _sources.ResolveAsync(reference, options, platform);
 
     [Fact]
     public async Task The_same_image_through_all_three_sources_has_the_same_config_and_layers()
