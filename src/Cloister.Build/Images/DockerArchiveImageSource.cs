@@ -66,8 +66,9 @@ public sealed class DockerArchiveImageSource : ImageSource
 
         var config = ImageConfigReader.Read(configJson, configLabel);
         var layerNames = fields.StringArray(image, "Layers", path + ".Layers");
+        ManifestResolver.CheckLayerCount(configLabel, config, layerNames.Count);
         var descriptors = new ImageDescriptor[layerNames.Count];
-        for (var i = 0; i < descriptors.Length && i < config.DiffIds.Count; i++)
+        for (var i = 0; i < descriptors.Length; i++)
         {
             descriptors[i] = await DescribeLayerAsync(members, layerNames[i], config.DiffIds[i], cancellationToken);
         }

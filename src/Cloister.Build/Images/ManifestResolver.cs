@@ -174,13 +174,7 @@ internal static class ManifestResolver
         IReadOnlyList<ImageDescriptor> descriptors,
         Func<ImageDescriptor, Func<CancellationToken, Task<Stream>>> open)
     {
-        if (descriptors.Count != config.DiffIds.Count)
-        {
-            throw new ImageSourceException(
-                ImageSourceError.Malformed,
-                $"{configLabel}: rootfs.diff_ids has {config.DiffIds.Count} entries but the image has {descriptors.Count} layers");
-        }
-
+        CheckLayerCount(configLabel, config, descriptors.Count);
         var layers = new ImageLayer[descriptors.Count];
         for (var i = 0; i < layers.Length; i++)
         {
@@ -197,5 +191,15 @@ internal static class ManifestResolver
         }
 
         return layers;
+    }
+
+    public static void CheckLayerCount(string configLabel, ImageConfig config, int layerCount)
+    {
+        if (layerCount != config.DiffIds.Count)
+        {
+            throw new ImageSourceException(
+                ImageSourceError.Malformed,
+                $"{configLabel}: rootfs.diff_ids has {config.DiffIds.Count} entries but the image has {layerCount} layers");
+        }
     }
 }
