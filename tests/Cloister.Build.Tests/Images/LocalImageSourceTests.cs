@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Cloister.Build.Images;
 using Cloister.Build.Images.Registry;
+using Cloister.Testing;
 
 namespace Cloister.Build.Tests.Images;
 

@@ -1,4 +1,5 @@
 using Cloister.Build.Images.Registry;
+using Cloister.Testing;
 
 namespace Cloister.Build.Tests.Images;
 

@@ -1,5 +1,6 @@
 using System.Formats.Tar;
 using Cloister.Build.Layers;
+using Cloister.Testing;
 
 namespace Cloister.Build.Tests.Layers;
 
@@ -49,14 +50,14 @@ public sealed class UmociInteropTests : IDisposable
     {
         var image = _scratch.Combine("image");
         var bundle = _scratch.Combine("bundle");
-        ExternalTool.Run("umoci", "init", "--layout", image);
-        ExternalTool.Run("umoci", "new", "--image", image + ":t");
-        ExternalTool.Run("umoci", "unpack", "--image", image + ":t", bundle);
+        ExternalTool.Umoci("init", "--layout", image);
+        ExternalTool.Umoci("new", "--image", image + ":t");
+        ExternalTool.Umoci("unpack", "--image", image + ":t", bundle);
         var rootfs = Path.Combine(bundle, "rootfs");
         foreach (var script in new[] { FirstLayer, SecondLayer })
         {
-            ExternalTool.Run("sh", "-c", "cd \"$1\" || exit 1\n" + script, "sh", rootfs);
-            ExternalTool.Run("umoci", "repack", "--refresh-bundle", "--history.created", "2020-09-13T12:26:40Z", "--image", image + ":t", bundle);
+            ExternalTool.Run("sh", "dash", "-c", "cd \"$1\" || exit 1\n" + script, "sh", rootfs);
+            ExternalTool.Umoci("repack", "--refresh-bundle", "--history.created", "2020-09-13T12:26:40Z", "--image", image + ":t", bundle);
         }
 
         var layer3 = _scratch.Combine("layer3.tar");
@@ -67,9 +68,9 @@ public sealed class UmociInteropTests : IDisposable
             .Whiteout("home/user/.wh.gone")
             .HardLink("opt/tool-again", "usr/bin/tool")
             .ToArray());
-        ExternalTool.Run("umoci", "raw", "add-layer", "--history.created", "2020-09-13T12:26:40Z", "--image", image + ":t", layer3);
+        ExternalTool.Umoci("raw", "add-layer", "--history.created", "2020-09-13T12:26:40Z", "--image", image + ":t", layer3);
         var expected = _scratch.Combine("expected");
-        ExternalTool.Run("umoci", "unpack", "--image", image + ":t", expected);
+        ExternalTool.Umoci("unpack", "--image", image + ":t", expected);
 
         var layers = OciLayout.Layers(image, "t");
         Assert.Equal(3, layers.Count);
@@ -134,7 +135,7 @@ public sealed class UmociInteropTests : IDisposable
     private static Dictionary<string, DiskEntry> Lstat(string root)
     {
         var output = ExternalTool.Run(
-            "find", root, "-mindepth", "1", "-exec", "stat", "--printf", "%n\t%F\t%a\t%u\t%g\t%Y\t%t\t%T\t%i\t%h\n", "{}", "+");
+            "find", "findutils", root, "-mindepth", "1", "-exec", "stat", "--printf", "%n\t%F\t%a\t%u\t%g\t%Y\t%t\t%T\t%i\t%h\n", "{}", "+");
         var entries = new Dictionary<string, DiskEntry>(StringComparer.Ordinal);
         foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 
-namespace Cloister.Build.Tests.Images;
+namespace Cloister.Testing;
 
-/// <summary>Runs the other people's tools the image tests are built on; a missing tool fails the test with how to install it.</summary>
+/// <summary>Runs the tools written by others that the tests are built on; a missing tool fails the test with how to install it.</summary>
 internal static class ExternalTool
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(2);
@@ -20,7 +20,7 @@ internal static class ExternalTool
         }
 
         throw new InvalidOperationException(
-            $"'{command}' is not installed, and the image tests need it: run `bash .ci/install` as root (Debian package {package})");
+            $"'{command}' is not installed, and the tests need it: run `bash .ci/install` as root (Debian package {package})");
     }
 
     /// <summary>Runs a tool to completion and returns its standard output; a non-zero exit throws with its standard error.</summary>
