@@ -159,6 +159,17 @@ public sealed class LayerFlattener : IDisposable
             }
         }
 
+        // Past the end-of-archive blocks to the stream's end: the image sources verify a layer's digest only
+        // there, and a layer whose digest is unverified must never be committed.
+        if (useAsync)
+        {
+            await input.CopyToAsync(Stream.Null, cancellationToken);
+        }
+        else
+        {
+            input.CopyTo(Stream.Null);
+        }
+
         Commit(staged);
         LayerCount++;
         _faulted = false;

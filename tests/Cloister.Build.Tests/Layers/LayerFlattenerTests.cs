@@ -280,5 +280,31 @@ public sealed class LayerFlattenerTests : IDisposable
 
     private LayerFlattener NewFlattener() => _scope.Create();
 
+    [Fact]
+    public async Task A_layer_is_read_to_its_end_so_a_failure_there_refuses_it()
+    {
+        // Image sources verify a layer's digest when its stream ends, after the tar's end-of-archive blocks.
+        var flattener = _scope.Create();
+        var layer = new LayerTar().File("good", "x").ToArray();
+        using var failingAtEnd = new FailingAtEndStream(layer);
+
+        var ex = await Assert.ThrowsAsync<InvalidDataException>(() => flattener.ApplyLayerAsync(failingAtEnd, "layer0"));
+
+        Assert.Equal("digest mismatch", ex.Message);
+        Assert.Throws<InvalidOperationException>(() => flattener.Export());
+    }
+
+    private sealed class FailingAtEndStream(byte[] data) : MemoryStream(data)
+    {
+        public override int Read(Span<byte> buffer) => Fail(base.Read(buffer), buffer.Length);
+
+        public override int Read(byte[] buffer, int offset, int count) => Fail(base.Read(buffer, offset, count), count);
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(Read(buffer.Span));
+
+        private static int Fail(int read, int asked) => read == 0 && asked > 0 ? throw new InvalidDataException("digest mismatch") : read;
+    }
+
     private IReadOnlyList<FlattenedEntry> Export(params byte[][] layers) => _scope.Flatten(layers).Export();
 }

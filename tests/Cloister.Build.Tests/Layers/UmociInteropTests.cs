@@ -1,4 +1,6 @@
 using System.Formats.Tar;
+using Cloister.Build.Images;
+using Cloister.Build.Images.Registry;
 using Cloister.Build.Layers;
 using Cloister.Testing;
 
@@ -46,7 +48,7 @@ public sealed class UmociInteropTests : IDisposable
     public void Dispose() => _scratch.Dispose();
 
     [Fact]
-    public void Flattened_tree_matches_umoci_unpack()
+    public async Task Flattened_tree_matches_umoci_unpack()
     {
         var image = _scratch.Combine("image");
         var bundle = _scratch.Combine("bundle");
@@ -72,18 +74,25 @@ public sealed class UmociInteropTests : IDisposable
         var expected = _scratch.Combine("expected");
         ExternalTool.Umoci("unpack", "--image", image + ":t", expected);
 
-        var layers = OciLayout.Layers(image, "t");
-        Assert.Equal(3, layers.Count);
-        var written = layers.Select(layer => EntryNames(layer.Open)).ToList();
+        using var source = ImageSource.Create(ImageReference.Parse($"oci-layout:{image}:t"), new RegistryOptions(_scratch.Combine("cache")));
+        var resolved = await source.ResolveAsync();
+        Assert.Equal(3, resolved.Layers.Count);
+        var written = new List<List<string>>();
+        foreach (var layer in resolved.Layers)
+        {
+            await using var stream = await layer.OpenAsync();
+            written.Add(EntryNames(stream));
+        }
+
         Assert.Contains("usr/bin/tool-hard -> usr/bin/tool", written[0]);
         Assert.Contains("usr/bin/.wh.tool-hard", written[1]);
         Assert.Contains("var/cache/.wh.data", written[1]);
         Assert.Contains("etc/app/.wh..wh..opq", written[2]);
         using var flattener = new LayerFlattener(new LayerFlattenerOptions { TemporaryDirectory = _scratch.Path });
-        foreach (var (digest, open) in layers)
+        foreach (var layer in resolved.Layers)
         {
-            using var layer = open();
-            flattener.ApplyLayer(layer, digest);
+            await using var stream = await layer.OpenAsync();
+            await flattener.ApplyLayerAsync(stream, layer.Descriptor.Digest);
         }
 
         var actual = flattener.Export();
@@ -118,10 +127,9 @@ public sealed class UmociInteropTests : IDisposable
     }
 
     /// <summary>Entry names of a layer, hard links as <c>name -> target</c>, so the test can show umoci wrote what it should.</summary>
-    private static List<string> EntryNames(Func<Stream> open)
+    private static List<string> EntryNames(Stream stream)
     {
-        using var stream = open();
-        using var reader = new TarReader(stream);
+        using var reader = new TarReader(stream, leaveOpen: true);
         var names = new List<string>();
         while (reader.GetNextEntry() is { } entry)
         {
