@@ -27,6 +27,7 @@ public sealed class SupervisorRuntimeTests(PublishedSupervisorFixture supervisor
     {
         using var rootfs = Rootfs.WithBundle(supervisor.Bundle);
         MuslImage.AddTo(rootfs);
+        Assert.Equal("/lib/ld-musl-x86_64.so.1", ElfLinkInfo.Read(rootfs.At("bin/hello")).Interpreter);
         var muslProgram = rootfs.Run(["PATH=/bin"], ["/bin/hello"]);
         Assert.True(muslProgram.ExitCode == 0, $"the musl image itself does not work:\n{muslProgram}");
         Assert.Equal("hello from musl\n", muslProgram.Stdout);
