@@ -118,12 +118,14 @@ public sealed class ElfLinkInfo
         for (var at = 0; at + DynamicEntrySize <= table.Length; at += DynamicEntrySize)
         {
             var tag = BinaryPrimitives.ReadInt64LittleEndian(table.AsSpan(at));
+            if (tag == DtNull)
+            {
+                break;
+            }
+
             var value = BinaryPrimitives.ReadInt64LittleEndian(table.AsSpan(at + 8));
             switch (tag)
             {
-                case DtNull:
-                    at = table.Length;
-                    break;
                 case DtNeeded:
                     neededOffsets.Add(value);
                     break;

@@ -150,6 +150,7 @@ public sealed class SupervisorRuntimeTests(PublishedSupervisorFixture supervisor
         Assert.Equal(SupervisorBundle.ExecutablePath, report.Argv0);
         Assert.StartsWith("3.", report.OpenSsl, StringComparison.Ordinal);
         Assert.Equal(Convert.ToHexStringLower(SHA384.HashData(RuntimeSelfTest.DigestInput)), report.Sha384);
+        Assert.Equal("ECDSA_P384", report.Ecdsa.Curve);
         Assert.Equal(96, report.Ecdsa.SignatureBytes);
         Assert.True(report.Ecdsa.TamperedRejected);
         Assert.Equal("Tls13", report.Tls.Protocol);
