@@ -2,6 +2,12 @@ using System.Diagnostics;
 
 namespace Cloister.Testing;
 
+/// <summary>The outcome of a finished child process.</summary>
+internal sealed record ProcessResult(int ExitCode, string Stdout, string Stderr)
+{
+    public override string ToString() => $"exit {ExitCode}\n--- stdout\n{Stdout}\n--- stderr\n{Stderr}";
+}
+
 /// <summary>Runs the tools written by others that the tests are built on; a missing tool fails the test with how to install it.</summary>
 internal static class ExternalTool
 {
@@ -23,34 +29,39 @@ internal static class ExternalTool
             $"'{command}' is not installed, and the tests need it: run `bash .ci/install` as root (Debian package {package})");
     }
 
-    /// <summary>Runs a tool to completion and returns its standard output; a non-zero exit throws with its standard error.</summary>
-    public static string Run(string command, string package, params string[] args)
+    /// <summary>Runs a program to completion and captures its output, whatever its exit code.</summary>
+    public static ProcessResult Capture(string fileName, IEnumerable<string> arguments, string? workingDirectory = null)
     {
-        var info = new ProcessStartInfo(Require(command, package))
+        var info = new ProcessStartInfo(fileName)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            WorkingDirectory = workingDirectory ?? "",
         };
-        foreach (var arg in args)
+        foreach (var argument in arguments)
         {
-            info.ArgumentList.Add(arg);
+            info.ArgumentList.Add(argument);
         }
 
-        using var process = Process.Start(info)!;
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {fileName}");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(s_timeout))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{command} {string.Join(' ', args)} did not finish within {s_timeout}");
+            throw new TimeoutException($"{fileName} {string.Join(' ', info.ArgumentList)} did not finish within {s_timeout}");
         }
 
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{command} {string.Join(' ', args)} exited with {process.ExitCode}: {stderr.Result}");
-        }
+        return new ProcessResult(process.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult());
+    }
 
-        return stdout.Result;
+    /// <summary>Runs an installed tool to completion and returns its standard output; a non-zero exit throws with its standard error.</summary>
+    public static string Run(string command, string package, params string[] args)
+    {
+        var result = Capture(Require(command, package), args);
+        return result.ExitCode == 0
+            ? result.Stdout
+            : throw new InvalidOperationException($"{command} {string.Join(' ', args)} exited with {result.ExitCode}: {result.Stderr}");
     }
 
     public static string Umoci(params string[] args) => Run("umoci", "umoci", args);

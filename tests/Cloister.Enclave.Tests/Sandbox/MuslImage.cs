@@ -1,3 +1,5 @@
+using Cloister.Testing;
+
 namespace Cloister.Enclave.Tests.Sandbox;
 
 /// <summary>
@@ -11,7 +13,7 @@ internal static class MuslImage
 
     public static void AddTo(Rootfs rootfs)
     {
-        var muslGcc = ProcessRunner.RequireTool("musl-gcc", "musl-tools");
+        var muslGcc = ExternalTool.Require("musl-gcc", "musl-tools");
         Directory.CreateDirectory(rootfs.At("lib"));
         Directory.CreateDirectory(rootfs.At("bin"));
         File.Copy(MuslLibc, rootfs.At($"lib/{Loader}"));
@@ -19,7 +21,7 @@ internal static class MuslImage
 
         var source = rootfs.At("tmp/hello.c");
         File.WriteAllText(source, "#include <stdio.h>\nint main(void) { puts(\"hello from musl\"); return 0; }\n");
-        var compile = ProcessRunner.Run(muslGcc, ["-o", rootfs.At("bin/hello"), source]);
+        var compile = ExternalTool.Capture(muslGcc, ["-o", rootfs.At("bin/hello"), source]);
         File.Delete(source);
         if (compile.ExitCode != 0)
         {

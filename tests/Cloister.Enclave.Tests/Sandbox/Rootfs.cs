@@ -1,4 +1,5 @@
 using Cloister.Build.Supervisor;
+using Cloister.Testing;
 
 namespace Cloister.Enclave.Tests.Sandbox;
 
@@ -42,7 +43,7 @@ internal sealed class Rootfs : IDisposable
 
     public ProcessResult Run(IEnumerable<string> environment, IEnumerable<string> argv)
     {
-        var bwrap = ProcessRunner.RequireTool("bwrap", "bubblewrap");
+        var bwrap = ExternalTool.Require("bwrap", "bubblewrap");
         List<string> arguments = ["--bind", Path, "/", .. _bindArguments, "--proc", "/proc", "--dev", "/dev", "--unshare-net", "--unshare-pid", "--die-with-parent", "--clearenv"];
         foreach (var variable in environment)
         {
@@ -50,7 +51,7 @@ internal sealed class Rootfs : IDisposable
             arguments.AddRange(["--setenv", variable[..equals], variable[(equals + 1)..]]);
         }
 
-        return ProcessRunner.Run(bwrap, [.. arguments, "--", .. argv]);
+        return ExternalTool.Capture(bwrap, [.. arguments, "--", .. argv]);
     }
 
     public void Dispose() => Directory.Delete(Path, recursive: true);

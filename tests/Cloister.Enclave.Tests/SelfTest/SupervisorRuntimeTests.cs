@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Cloister.Build.Supervisor;
 using Cloister.Enclave.SelfTest;
 using Cloister.Enclave.Tests.Sandbox;
+using Cloister.Testing;
 
 namespace Cloister.Enclave.Tests.SelfTest;
 

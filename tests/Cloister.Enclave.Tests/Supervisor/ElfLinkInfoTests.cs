@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Cloister.Build.Supervisor;
 using Cloister.Enclave.Tests.Sandbox;
+using Cloister.Testing;
 
 namespace Cloister.Enclave.Tests.Supervisor;
 
@@ -14,7 +15,7 @@ public sealed partial class ElfLinkInfoTests
     [InlineData("/usr/bin/openssl")]
     public void Reads_what_readelf_reads(string path)
     {
-        var readelf = ProcessRunner.Run(ProcessRunner.RequireTool("readelf", "binutils"), ["--wide", "--dynamic", "--program-headers", path]);
+        var readelf = ExternalTool.Capture(ExternalTool.Require("readelf", "binutils"), ["--wide", "--dynamic", "--program-headers", path]);
         Assert.True(readelf.ExitCode == 0, readelf.ToString());
 
         var info = ElfLinkInfo.Read(path);
