@@ -28,7 +28,8 @@ public abstract class NsmDevice : IDisposable
     /// <exception cref="NsmDeviceException">The request is too large (<see cref="NsmDeviceError.InputTooLarge"/>) or the device failed.</exception>
     /// <exception cref="ArgumentException"><paramref name="response"/> is shorter than <see cref="MaxResponseLength"/>.</exception>
     /// <exception cref="ObjectDisposedException">The device is disposed.</exception>
-    /// <exception cref="IOException">The simulator's socket broke, or its answer was malformed.</exception>
+    /// <exception cref="IOException">The simulator's socket broke or ended mid-answer (<see cref="EndOfStreamException"/>).</exception>
+    /// <exception cref="InvalidDataException">The simulator's answer frame announced more than <see cref="MaxResponseLength"/> bytes.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public ValueTask<int> ExchangeAsync(ReadOnlyMemory<byte> request, Memory<byte> response, CancellationToken cancellationToken = default)
     {
@@ -53,7 +54,8 @@ public abstract class NsmDevice : IDisposable
     /// <returns>The CBOR response.</returns>
     /// <exception cref="NsmDeviceException">The request is too large or the device failed.</exception>
     /// <exception cref="ObjectDisposedException">The device is disposed.</exception>
-    /// <exception cref="IOException">The simulator's socket broke, or its answer was malformed.</exception>
+    /// <exception cref="IOException">The simulator's socket broke or ended mid-answer (<see cref="EndOfStreamException"/>).</exception>
+    /// <exception cref="InvalidDataException">The simulator's answer frame announced more than <see cref="MaxResponseLength"/> bytes.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public async ValueTask<byte[]> ExchangeAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken = default)
     {

@@ -122,7 +122,7 @@ public sealed class NsmSocketServer : IAsyncDisposable
                 await NsmFrame.WriteAsync(stream, response, cancellationToken);
             }
         }
-        catch (Exception ex) when (ex is IOException or OperationCanceledException or SocketException or ObjectDisposedException)
+        catch (Exception ex) when (ex is IOException or InvalidDataException or OperationCanceledException or SocketException or ObjectDisposedException)
         {
             // The client sent something unusable, went away, or the server is stopping: this connection ends, the server goes on.
         }
