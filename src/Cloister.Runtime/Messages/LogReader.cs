@@ -4,36 +4,23 @@ using System.Text;
 namespace Cloister.Runtime.Messages;
 
 /// <summary>Reads the log stream (host side of vsock port 7001).</summary>
-public sealed class LogReader
+public sealed class LogReader : LineMessageReader<LogRecord>
 {
-    private readonly PipeReader _reader;
-
     /// <summary>Creates a reader over a pipe.</summary>
     /// <param name="reader">The connection's reader; the reader does not complete it.</param>
     /// <exception cref="ArgumentNullException"><paramref name="reader"/> is <see langword="null"/>.</exception>
     public LogReader(PipeReader reader)
+        : base(reader, LogRecord.MaxLineLength, "log record", Parse)
     {
-        ArgumentNullException.ThrowIfNull(reader);
-        _reader = reader;
     }
 
     /// <summary>Creates a reader over a stream.</summary>
     /// <param name="stream">The connection; left open.</param>
     /// <exception cref="ArgumentNullException"><paramref name="stream"/> is <see langword="null"/>.</exception>
     public LogReader(Stream stream)
-        : this(PipeReader.Create(stream ?? throw new ArgumentNullException(nameof(stream)), new StreamPipeReaderOptions(leaveOpen: true)))
+        : base(stream, LogRecord.MaxLineLength, "log record", Parse)
     {
     }
-
-    /// <summary>Reads the next record.</summary>
-    /// <param name="cancellationToken">Cancels the read.</param>
-    /// <returns>The record, or <see langword="null"/> when the enclave closed the stream between records.</returns>
-    /// <exception cref="InvalidDataException">The line is not a log record or is longer than a record can be.</exception>
-    /// <exception cref="EndOfStreamException">The stream ended inside a record.</exception>
-    /// <exception cref="IOException">The connection failed.</exception>
-    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public ValueTask<LogRecord?> ReadAsync(CancellationToken cancellationToken = default) =>
-        LineFraming.ReadLineAsync(_reader, LogRecord.MaxLineLength, "log record", Parse, cancellationToken);
 
     /// <summary>Parses one record line (without its <c>'\n'</c>).</summary>
     /// <param name="line">The bytes.</param>

@@ -4,36 +4,23 @@ using System.Text.Json;
 namespace Cloister.Runtime.Messages;
 
 /// <summary>Reads the status stream (host side of vsock port 7000).</summary>
-public sealed class StatusReader
+public sealed class StatusReader : LineMessageReader<StatusEvent>
 {
-    private readonly PipeReader _reader;
-
     /// <summary>Creates a reader over a pipe.</summary>
     /// <param name="reader">The connection's reader; the reader does not complete it.</param>
     /// <exception cref="ArgumentNullException"><paramref name="reader"/> is <see langword="null"/>.</exception>
     public StatusReader(PipeReader reader)
+        : base(reader, StatusWriter.MaxLineLength, "status line", Parse)
     {
-        ArgumentNullException.ThrowIfNull(reader);
-        _reader = reader;
     }
 
     /// <summary>Creates a reader over a stream.</summary>
     /// <param name="stream">The connection; left open.</param>
     /// <exception cref="ArgumentNullException"><paramref name="stream"/> is <see langword="null"/>.</exception>
     public StatusReader(Stream stream)
-        : this(PipeReader.Create(stream ?? throw new ArgumentNullException(nameof(stream)), new StreamPipeReaderOptions(leaveOpen: true)))
+        : base(stream, StatusWriter.MaxLineLength, "status line", Parse)
     {
     }
-
-    /// <summary>Reads the next event.</summary>
-    /// <param name="cancellationToken">Cancels the read.</param>
-    /// <returns>The event, or <see langword="null"/> when the enclave closed the stream between lines.</returns>
-    /// <exception cref="InvalidDataException">The line is not a valid status event; the message says what is wrong.</exception>
-    /// <exception cref="EndOfStreamException">The stream ended inside a line.</exception>
-    /// <exception cref="IOException">The connection failed.</exception>
-    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public ValueTask<StatusEvent?> ReadAsync(CancellationToken cancellationToken = default) =>
-        LineFraming.ReadLineAsync(_reader, StatusWriter.MaxLineLength, "status line", Parse, cancellationToken);
 
     /// <summary>Parses one status line (without its <c>'\n'</c>).</summary>
     /// <param name="line">The UTF-8 JSON.</param>

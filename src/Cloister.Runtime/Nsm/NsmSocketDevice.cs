@@ -27,19 +27,9 @@ public sealed class NsmSocketDevice : NsmDevice
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public static async ValueTask<NsmSocketDevice> ConnectAsync(string socketPath, CancellationToken cancellationToken = default)
     {
-        Socket? socket;
-        try
-        {
-            socket = await UnixSocketFile.TryConnectAsync(socketPath, cancellationToken);
-        }
-        catch (SocketException ex)
-        {
-            throw new IOException($"cannot connect to the simulated NSM at {socketPath}: {ex.Message}", ex);
-        }
-
-        return socket is null
-            ? throw new IOException($"no simulated NSM listens at {socketPath}")
-            : new NsmSocketDevice(socket);
+        var socket = await UnixSocketFile.TryConnectAsync(socketPath, cancellationToken)
+            ?? throw new IOException($"no simulated NSM listens at {socketPath}");
+        return new NsmSocketDevice(socket);
     }
 
     /// <summary>Closes the connection.</summary>

@@ -56,7 +56,7 @@ internal static class UnixSocketFile
     /// <returns>The connected socket, or <see langword="null"/> when no socket file exists there or nobody listens on it.</returns>
     /// <exception cref="ArgumentException">The path is too long for a Unix socket.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    /// <exception cref="SocketException">Connecting failed for another reason.</exception>
+    /// <exception cref="IOException">Connecting failed for another reason.</exception>
     public static async ValueTask<Socket?> TryConnectAsync(string path, CancellationToken cancellationToken)
     {
         var endPoint = CreateEndPoint(path);
@@ -70,6 +70,11 @@ internal static class UnixSocketFile
         {
             socket.Dispose();
             return null;
+        }
+        catch (SocketException ex)
+        {
+            socket.Dispose();
+            throw new IOException($"cannot connect to {path}: {ex.Message}", ex);
         }
         catch
         {

@@ -18,19 +18,9 @@ internal sealed class SimulatedVsockTransport(string runDirectory, uint localCid
     private protected override async ValueTask<VsockStream> ConnectCoreAsync(VsockEndpoint endpoint, CancellationToken cancellationToken)
     {
         var path = GetSimulatedSocketPath(runDirectory, endpoint);
-        Socket? socket;
-        try
-        {
-            socket = await UnixSocketFile.TryConnectAsync(path, cancellationToken);
-        }
-        catch (SocketException ex)
-        {
-            throw new IOException($"cannot connect to vsock {endpoint} ({path}): {ex.Message}", ex);
-        }
-
-        return socket is null
-            ? throw new VsockConnectException(endpoint, File.Exists(path) ? $"{path} refuses connections" : $"no socket at {path}", null)
-            : new VsockStream(socket, endpoint);
+        var socket = await UnixSocketFile.TryConnectAsync(path, cancellationToken)
+            ?? throw new VsockConnectException(endpoint, File.Exists(path) ? $"{path} refuses connections" : $"no socket at {path}", null);
+        return new VsockStream(socket, endpoint);
     }
 
     private sealed class Listener(VsockEndpoint endpoint, string path, Socket socket) : VsockListener(endpoint)
