@@ -158,6 +158,14 @@ public sealed class LogWriter : IDisposable
 
     private static void FormatLine(IBufferWriter<byte> output, LogSource source, ReadOnlySequence<byte> line, bool endsLine)
     {
+        var name = LogRecord.SourceName(source);
+        // The common line: in one segment, valid UTF-8, short enough for one record; it goes out without a copy.
+        if (line.IsSingleSegment && line.Length <= LogRecord.MaxTextLength && Utf8.IsValid(line.FirstSpan))
+        {
+            WriteRecord(output, name, line.FirstSpan, continues: !endsLine);
+            return;
+        }
+
         var length = (int)line.Length;
         var contiguous = ArrayPool<byte>.Shared.Rent(length);
         var clean = ArrayPool<byte>.Shared.Rent(length * Utf8Replacement.Length);
@@ -165,7 +173,6 @@ public sealed class LogWriter : IDisposable
         {
             line.CopyTo(contiguous);
             var text = clean.AsSpan(0, Sanitize(contiguous.AsSpan(0, length), clean));
-            var name = LogRecord.SourceName(source);
             do
             {
                 var cut = text.Length;
@@ -178,10 +185,7 @@ public sealed class LogWriter : IDisposable
                     }
                 }
 
-                output.Write(name);
-                output.Write(cut < text.Length || !endsLine ? "+ "u8 : " "u8);
-                output.Write(text[..cut]);
-                output.Write("\n"u8);
+                WriteRecord(output, name, text[..cut], continues: cut < text.Length || !endsLine);
                 text = text[cut..];
             }
             while (!text.IsEmpty);
@@ -191,6 +195,14 @@ public sealed class LogWriter : IDisposable
             ArrayPool<byte>.Shared.Return(contiguous);
             ArrayPool<byte>.Shared.Return(clean);
         }
+    }
+
+    private static void WriteRecord(IBufferWriter<byte> output, ReadOnlySpan<byte> name, ReadOnlySpan<byte> text, bool continues)
+    {
+        output.Write(name);
+        output.Write(continues ? "+ "u8 : " "u8);
+        output.Write(text);
+        output.Write("\n"u8);
     }
 
     // Copies raw bytes as valid UTF-8, each maximal invalid subsequence replaced by U+FFFD as the Unicode standard recommends.
