@@ -38,7 +38,7 @@ public sealed class NsmSocketServer : IAsyncDisposable
     /// </summary>
     /// <param name="cancellationToken">Stops the server.</param>
     /// <returns>A task that completes once every connection is closed.</returns>
-    /// <exception cref="ObjectDisposedException">The server is disposed.</exception>
+    /// <exception cref="ObjectDisposedException">The server was disposed before it ran.</exception>
     /// <exception cref="IOException">Accepting failed.</exception>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -55,6 +55,11 @@ public sealed class NsmSocketServer : IAsyncDisposable
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
+                    break;
+                }
+                catch (Exception ex) when (ex is ObjectDisposedException or SocketException && Volatile.Read(ref _disposed) != 0)
+                {
+                    // Disposed while waiting: stop accepting; the clients already connected end with the token.
                     break;
                 }
                 catch (SocketException ex)

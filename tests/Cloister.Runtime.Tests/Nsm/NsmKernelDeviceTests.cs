@@ -40,6 +40,18 @@ public sealed class NsmKernelDeviceTests
     }
 
     [Fact]
+    public async Task The_ioctl_reaches_the_kernel_and_its_errno_comes_back()
+    {
+        // /dev/null knows no ioctls: the kernel answers ENOTTY, which proves the P/Invoke, the struct and the errno path.
+        using var device = NsmKernelDevice.Open("/dev/null");
+
+        var ex = await Assert.ThrowsAsync<NsmDeviceException>(() => device.ExchangeAsync(new byte[] { 0x6b }).AsTask());
+
+        Assert.Equal(NsmDeviceError.DriverFailure, ex.Error);
+        Assert.Contains("errno 25", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Opening_a_missing_device_says_so()
     {
         var missing = Path.Combine(Path.GetTempPath(), $"no-nsm-{Guid.NewGuid():N}");

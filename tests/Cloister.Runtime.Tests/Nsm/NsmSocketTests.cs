@@ -167,6 +167,17 @@ public sealed class NsmSocketTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task Disposing_a_running_server_stops_accepting_and_removes_the_socket()
+    {
+        await _server.DisposeAsync();
+
+        Assert.False(File.Exists(SocketPath));
+        await Assert.ThrowsAsync<IOException>(() => NsmSocketDevice.ConnectAsync(SocketPath).AsTask());
+        await _stop.CancelAsync();
+        await _serving;
+    }
+
+    [Fact]
     public async Task A_second_server_on_a_live_socket_is_refused()
     {
         var ex = Assert.Throws<IOException>(() => new NsmSocketServer(SocketPath, Transform));
