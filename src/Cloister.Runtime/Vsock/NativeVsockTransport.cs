@@ -1,0 +1,181 @@
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace Cloister.Runtime.Vsock;
+
+/// <summary>Real AF_VSOCK sockets, as inside a Nitro enclave and on its parent instance.</summary>
+internal sealed class NativeVsockTransport : VsockTransport
+{
+    // How long one poll(2) waits before the accept loop looks at its cancellation token again.
+    private const int PollSliceMilliseconds = 200;
+
+    public override uint LocalCid => VsockEndpoint.AnyCid;
+
+    private protected override unsafe ValueTask<VsockListener> ListenCoreAsync(VsockEndpoint endpoint, CancellationToken cancellationToken)
+    {
+        var handle = CreateSocket(nonBlocking: true);
+        try
+        {
+            Span<byte> address = stackalloc byte[VsockEndpoint.SockaddrSize];
+            endpoint.WriteSockaddr(address);
+            fixed (byte* pointer = address)
+            {
+                ThrowOnError(VsockInterop.Bind(Descriptor(handle), pointer, address.Length), $"bind {endpoint}");
+            }
+
+            ThrowOnError(VsockInterop.Listen(Descriptor(handle), 128), $"listen on {endpoint}");
+            return ValueTask.FromResult<VsockListener>(new Listener(endpoint, handle));
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    private protected override async ValueTask<VsockStream> ConnectCoreAsync(VsockEndpoint endpoint, CancellationToken cancellationToken)
+    {
+        // A blocking connect is bounded by the kernel's vsock connect timeout (2 s by default); on cancellation the caller
+        // is released at once and a connection that still completes is closed.
+        var connecting = Task.Run(() => ConnectBlocking(endpoint), CancellationToken.None);
+        try
+        {
+            return await connecting.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            _ = connecting.ContinueWith(static task => task.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+            throw;
+        }
+    }
+
+    private static unsafe VsockStream ConnectBlocking(VsockEndpoint endpoint)
+    {
+        var handle = CreateSocket(nonBlocking: false);
+        try
+        {
+            Span<byte> address = stackalloc byte[VsockEndpoint.SockaddrSize];
+            endpoint.WriteSockaddr(address);
+            int result;
+            fixed (byte* pointer = address)
+            {
+                result = VsockInterop.Connect(Descriptor(handle), pointer, address.Length);
+            }
+
+            if (result < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                throw VsockInterop.IsRefusal(errno)
+                    ? new VsockConnectException(endpoint, VsockInterop.Describe(errno), null)
+                    : new IOException($"connect to vsock {endpoint} failed: {VsockInterop.Describe(errno)}");
+            }
+
+            return new VsockStream(new Socket(handle), endpoint);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    private static SafeSocketHandle CreateSocket(bool nonBlocking)
+    {
+        var type = VsockInterop.SockStream | VsockInterop.SockCloexec | (nonBlocking ? VsockInterop.SockNonBlock : 0);
+        var fd = VsockInterop.Socket((int)VsockEndpoint.VsockAddressFamily, type, 0);
+        ThrowOnError(fd, "socket(AF_VSOCK)");
+        return new SafeSocketHandle((IntPtr)fd, ownsHandle: true);
+    }
+
+    private static int Descriptor(SafeSocketHandle handle) => (int)handle.DangerousGetHandle();
+
+    private static void ThrowOnError(int result, string operation)
+    {
+        if (result < 0)
+        {
+            throw new IOException($"vsock {operation} failed: {VsockInterop.Describe(Marshal.GetLastPInvokeError())}");
+        }
+    }
+
+    private sealed class Listener(VsockEndpoint endpoint, SafeSocketHandle handle) : VsockListener(endpoint)
+    {
+        public override ValueTask<VsockStream> AcceptAsync(CancellationToken cancellationToken = default)
+        {
+            ObjectDisposedException.ThrowIf(handle.IsClosed, this);
+            // Waiting for a connection can take the enclave's whole lifetime: give it its own thread, not a pool thread.
+            return new ValueTask<VsockStream>(Task.Factory.StartNew(
+                () => AcceptBlocking(cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default));
+        }
+
+        private protected override ValueTask DisposeCoreAsync()
+        {
+            handle.Dispose();
+            return ValueTask.CompletedTask;
+        }
+
+        private VsockStream AcceptBlocking(CancellationToken cancellationToken)
+        {
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var added = false;
+                try
+                {
+                    // Holding a reference keeps the descriptor number from being closed and reused under poll and accept.
+                    handle.DangerousAddRef(ref added);
+                    if (TryAccept(Descriptor(handle)) is { } stream)
+                    {
+                        return stream;
+                    }
+                }
+                catch (ObjectDisposedException)
+                {
+                    throw new ObjectDisposedException(nameof(VsockListener), $"the listener on vsock {LocalEndpoint} was disposed");
+                }
+                finally
+                {
+                    if (added)
+                    {
+                        handle.DangerousRelease();
+                    }
+                }
+            }
+        }
+
+        private unsafe VsockStream? TryAccept(int listener)
+        {
+            var poll = new VsockInterop.PollFd { Fd = listener, Events = VsockInterop.PollIn };
+            if (VsockInterop.Poll(&poll, 1, PollSliceMilliseconds) <= 0)
+            {
+                return null;
+            }
+
+            Span<byte> address = stackalloc byte[VsockEndpoint.SockaddrSize];
+            var length = address.Length;
+            int fd;
+            fixed (byte* pointer = address)
+            {
+                fd = VsockInterop.Accept4(listener, pointer, &length, VsockInterop.SockCloexec);
+            }
+
+            if (fd < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                return errno is VsockInterop.Eagain or VsockInterop.Eintr or VsockInterop.Econnaborted
+                    ? null
+                    : throw new IOException($"accept on vsock {LocalEndpoint} failed: {VsockInterop.Describe(errno)}");
+            }
+
+            var connection = new SafeSocketHandle((IntPtr)fd, ownsHandle: true);
+            try
+            {
+                return new VsockStream(new Socket(connection), VsockEndpoint.ReadSockaddr(address));
+            }
+            catch
+            {
+                connection.Dispose();
+                throw;
+            }
+        }
+    }
+}

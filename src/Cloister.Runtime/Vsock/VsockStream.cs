@@ -1,0 +1,174 @@
+using System.Net.Sockets;
+
+namespace Cloister.Runtime.Vsock;
+
+/// <summary>
+/// A connected vsock stream, over AF_VSOCK or its Unix-socket simulation. Unlike <see cref="NetworkStream"/> it works on
+/// sockets of an address family .NET does not know, and it can end its sending half alone (<see cref="CompleteWrites"/>).
+/// </summary>
+public sealed class VsockStream : Stream
+{
+    private readonly Socket _socket;
+
+    internal VsockStream(Socket socket, VsockEndpoint? remoteEndpoint)
+    {
+        _socket = socket;
+        RemoteEndpoint = remoteEndpoint;
+    }
+
+    /// <summary>
+    /// The peer's address; <see langword="null"/> for a connection accepted in the simulation, where a Unix socket's
+    /// client has no name.
+    /// </summary>
+    public VsockEndpoint? RemoteEndpoint { get; }
+
+    /// <inheritdoc/>
+    public override bool CanRead => true;
+
+    /// <inheritdoc/>
+    public override bool CanWrite => true;
+
+    /// <inheritdoc/>
+    public override bool CanSeek => false;
+
+    /// <inheritdoc/>
+    public override long Length => throw new NotSupportedException("a vsock stream has no length");
+
+    /// <inheritdoc/>
+    public override long Position
+    {
+        get => throw new NotSupportedException("a vsock stream cannot seek");
+        set => throw new NotSupportedException("a vsock stream cannot seek");
+    }
+
+    /// <summary>Ends the sending half: the peer reads end of stream, and this side can still read what the peer sends.</summary>
+    /// <exception cref="ObjectDisposedException">The stream is disposed.</exception>
+    /// <exception cref="IOException">The socket refused the shutdown.</exception>
+    public void CompleteWrites()
+    {
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (SocketException ex)
+        {
+            throw Wrap(ex, "shutdown");
+        }
+    }
+
+    /// <inheritdoc/>
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        ValidateBufferArguments(buffer, offset, count);
+        return Read(buffer.AsSpan(offset, count));
+    }
+
+    /// <inheritdoc/>
+    public override int Read(Span<byte> buffer)
+    {
+        try
+        {
+            return _socket.Receive(buffer, SocketFlags.None);
+        }
+        catch (SocketException ex)
+        {
+            throw Wrap(ex, "read");
+        }
+    }
+
+    /// <inheritdoc/>
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+    {
+        ValidateBufferArguments(buffer, offset, count);
+        return ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+    }
+
+    /// <inheritdoc/>
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
+        }
+        catch (SocketException ex)
+        {
+            throw Wrap(ex, "read");
+        }
+    }
+
+    /// <inheritdoc/>
+    public override void Write(byte[] buffer, int offset, int count)
+    {
+        ValidateBufferArguments(buffer, offset, count);
+        Write(buffer.AsSpan(offset, count));
+    }
+
+    /// <inheritdoc/>
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        try
+        {
+            while (!buffer.IsEmpty)
+            {
+                buffer = buffer[_socket.Send(buffer, SocketFlags.None)..];
+            }
+        }
+        catch (SocketException ex)
+        {
+            throw Wrap(ex, "write");
+        }
+    }
+
+    /// <inheritdoc/>
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+    {
+        ValidateBufferArguments(buffer, offset, count);
+        return WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+    }
+
+    /// <inheritdoc/>
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            while (!buffer.IsEmpty)
+            {
+                buffer = buffer[await _socket.SendAsync(buffer, SocketFlags.None, cancellationToken)..];
+            }
+        }
+        catch (SocketException ex)
+        {
+            throw Wrap(ex, "write");
+        }
+    }
+
+    /// <summary>Does nothing: writes go straight to the socket.</summary>
+    public override void Flush()
+    {
+    }
+
+    /// <summary>Does nothing: writes go straight to the socket.</summary>
+    /// <param name="cancellationToken">Unused.</param>
+    /// <returns>A completed task.</returns>
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc/>
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException("a vsock stream cannot seek");
+
+    /// <inheritdoc/>
+    public override void SetLength(long value) => throw new NotSupportedException("a vsock stream has no length");
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _socket.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private IOException Wrap(SocketException ex, string operation) =>
+        new($"vsock {operation} with {RemoteEndpoint?.ToString() ?? "the peer"} failed: {ex.Message}", ex);
+}

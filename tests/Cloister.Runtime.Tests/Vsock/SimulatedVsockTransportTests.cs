@@ -1,0 +1,244 @@
+using System.Net.Sockets;
+using System.Runtime.Versioning;
+using System.Text;
+using Cloister.Runtime.Vsock;
+
+namespace Cloister.Runtime.Tests.Vsock;
+
+public sealed class SimulatedVsockTransportTests : IDisposable
+{
+    private const uint EnclaveCid = 16;
+    private readonly TempRunDirectory _run = new();
+    private readonly VsockTransport _host;
+    private readonly VsockTransport _enclave;
+
+    public SimulatedVsockTransportTests()
+    {
+        _host = Simulated(VsockEndpoint.HostCid);
+        _enclave = Simulated(EnclaveCid);
+    }
+
+    public void Dispose() => _run.Dispose();
+
+    [Fact]
+    [UnsupportedOSPlatform("windows")]
+    public async Task Listening_creates_the_cid_port_socket_file_owner_only()
+    {
+        await using var listener = await _host.ListenAsync(VsockEndpoint.StatusPort);
+
+        var path = Path.Combine(_run.Path, "vsock", "3_7000.sock");
+        Assert.Equal(path, VsockTransport.GetSimulatedSocketPath(_run.Path, listener.LocalEndpoint));
+        Assert.Equal(new VsockEndpoint(3, 7000), listener.LocalEndpoint);
+        Assert.True(File.Exists(path));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.GetDirectoryName(path)!));
+    }
+
+    [Fact]
+    public async Task Any_cid_listens_on_the_local_cid()
+    {
+        await using var listener = await _enclave.ListenAsync(new VsockEndpoint(VsockEndpoint.AnyCid, 443));
+
+        Assert.Equal(new VsockEndpoint(EnclaveCid, 443), listener.LocalEndpoint);
+    }
+
+    [Fact]
+    public async Task Data_flows_both_ways_and_half_close_keeps_the_other_direction_open()
+    {
+        await using var listener = await _host.ListenAsync(VsockEndpoint.EgressPort);
+        var accepting = listener.AcceptAsync().AsTask();
+        await using var client = await _enclave.ConnectAsync(new VsockEndpoint(VsockEndpoint.HostCid, VsockEndpoint.EgressPort));
+        await using var server = await accepting;
+        Assert.Equal(new VsockEndpoint(3, 7002), client.RemoteEndpoint);
+        Assert.Null(server.RemoteEndpoint);
+
+        await client.WriteAsync("request"u8.ToArray());
+        client.CompleteWrites();
+        var request = await ReadToEndAsync(server);
+        await server.WriteAsync("response after the client's EOF"u8.ToArray());
+        server.CompleteWrites();
+        var response = await ReadToEndAsync(client);
+
+        Assert.Equal("request", request);
+        Assert.Equal("response after the client's EOF", response);
+    }
+
+    [Fact]
+    public async Task Many_concurrent_connections_each_get_their_own_echo()
+    {
+        const int connections = 64;
+        await using var listener = await _host.ListenAsync(VsockEndpoint.LogsPort);
+        using var stop = new CancellationTokenSource();
+        var serving = Task.Run(async () =>
+        {
+            var echoes = new List<Task>();
+            for (var i = 0; i < connections; i++)
+            {
+                var stream = await listener.AcceptAsync(stop.Token);
+                echoes.Add(Task.Run(async () =>
+                {
+                    await using (stream)
+                    {
+                        await stream.CopyToAsync(stream);
+                        stream.CompleteWrites();
+                    }
+                }));
+            }
+
+            await Task.WhenAll(echoes);
+        });
+
+        var clients = Enumerable.Range(0, connections).Select(async i =>
+        {
+            await using var stream = await _enclave.ConnectAsync(listener.LocalEndpoint);
+            var payload = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat($"connection {i};", 1000)));
+            var writing = Task.Run(async () =>
+            {
+                await stream.WriteAsync(payload);
+                stream.CompleteWrites();
+            });
+            var echoed = await ReadToEndAsync(stream);
+            await writing;
+            return echoed == Encoding.ASCII.GetString(payload);
+        });
+
+        Assert.All(await Task.WhenAll(clients), Assert.True);
+        await serving;
+    }
+
+    [Fact]
+    public async Task Cancelling_a_pending_accept_leaves_the_listener_usable()
+    {
+        await using var listener = await _host.ListenAsync(VsockEndpoint.ProvisionerPort);
+        using var cancel = new CancellationTokenSource();
+        var pending = listener.AcceptAsync(cancel.Token).AsTask();
+        Assert.False(pending.IsCompleted);
+
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending);
+        var accepting = listener.AcceptAsync().AsTask();
+        await using var client = await _enclave.ConnectAsync(listener.LocalEndpoint);
+        await using var server = await accepting;
+        await client.WriteAsync(new byte[] { 42 });
+        var buffer = new byte[1];
+        Assert.Equal(1, await server.ReadAsync(buffer));
+        Assert.Equal(42, buffer[0]);
+    }
+
+    [Fact]
+    public async Task Cancelling_a_connect_throws_and_connects_nothing()
+    {
+        await using var listener = await _host.ListenAsync(VsockEndpoint.StatusPort);
+        using var cancel = new CancellationTokenSource();
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => _enclave.ConnectAsync(listener.LocalEndpoint, cancel.Token).AsTask());
+    }
+
+    [Fact]
+    public async Task Cancelling_a_pending_read_throws()
+    {
+        await using var listener = await _host.ListenAsync(VsockEndpoint.StatusPort);
+        var accepting = listener.AcceptAsync().AsTask();
+        await using var client = await _enclave.ConnectAsync(listener.LocalEndpoint);
+        await using var server = await accepting;
+        using var cancel = new CancellationTokenSource();
+        var reading = server.ReadAsync(new byte[16], cancel.Token).AsTask();
+        Assert.False(reading.IsCompleted);
+
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => reading);
+    }
+
+    [Fact]
+    public async Task Connecting_where_nobody_listens_names_the_address_and_file()
+    {
+        var ex = await Assert.ThrowsAsync<VsockConnectException>(() => _enclave.ConnectAsync(new VsockEndpoint(3, 7777)).AsTask());
+
+        Assert.Equal(new VsockEndpoint(3, 7777), ex.Endpoint);
+        Assert.Contains("nothing listens on vsock 3:7777", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("3_7777.sock", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Connecting_after_the_listener_is_disposed_fails_clearly()
+    {
+        var listener = await _host.ListenAsync(VsockEndpoint.StatusPort);
+        await listener.DisposeAsync();
+
+        await Assert.ThrowsAsync<VsockConnectException>(() => _enclave.ConnectAsync(listener.LocalEndpoint).AsTask());
+        Assert.False(File.Exists(VsockTransport.GetSimulatedSocketPath(_run.Path, listener.LocalEndpoint)));
+    }
+
+    [Fact]
+    public async Task A_stale_socket_file_is_replaced()
+    {
+        var path = VsockTransport.GetSimulatedSocketPath(_run.Path, new VsockEndpoint(3, 9000));
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        // A crashed listener leaves its socket inode behind: bind elsewhere, move the socket into place, then close it.
+        var elsewhere = Path.Combine(_run.Path, "crashed.sock");
+        using (var crashed = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+        {
+            crashed.Bind(new UnixDomainSocketEndPoint(elsewhere));
+            crashed.Listen();
+            File.Move(elsewhere, path);
+        }
+
+        Assert.True(File.Exists(path));
+        await using var listener = await _host.ListenAsync(VsockEndpoint.HeartbeatPort);
+        var accepting = listener.AcceptAsync().AsTask();
+        await using var client = await _enclave.ConnectAsync(listener.LocalEndpoint);
+        await using var server = await accepting;
+    }
+
+    [Fact]
+    public async Task A_live_listener_is_never_replaced()
+    {
+        await using var first = await _host.ListenAsync(VsockEndpoint.StatusPort);
+
+        var ex = await Assert.ThrowsAsync<IOException>(() => _host.ListenAsync(VsockEndpoint.StatusPort).AsTask());
+
+        Assert.Contains("another process is listening", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_overlong_socket_path_is_refused_with_the_limit()
+    {
+        var deep = Simulated(3, Path.Combine(_run.Path, new string('d', 100)));
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => deep.ListenAsync(7000).AsTask());
+
+        Assert.Contains("at most 107", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null, 3u)]
+    [InlineData("/tmp/run", null)]
+    [InlineData("/tmp/run", uint.MaxValue)]
+    public void The_simulation_needs_a_run_directory_and_a_cid(string? runDirectory, uint? cid) =>
+        Assert.Throws<ArgumentException>(() => VsockTransport.Create(new VsockTransportOptions
+        {
+            Kind = VsockTransportKind.Simulated,
+            RunDirectory = runDirectory,
+            LocalCid = cid,
+        }));
+
+    [Fact]
+    public void The_native_transport_binds_any_cid_and_opens_nothing_until_asked() =>
+        Assert.Equal(VsockEndpoint.AnyCid, VsockTransport.Create(new VsockTransportOptions { Kind = VsockTransportKind.Native }).LocalCid);
+
+    private VsockTransport Simulated(uint cid, string? runDirectory = null) => VsockTransport.Create(new VsockTransportOptions
+    {
+        Kind = VsockTransportKind.Simulated,
+        RunDirectory = runDirectory ?? _run.Path,
+        LocalCid = cid,
+    });
+
+    private static async Task<string> ReadToEndAsync(Stream stream)
+    {
+        using var reader = new StreamReader(stream, Encoding.UTF8, leaveOpen: true);
+        return await reader.ReadToEndAsync();
+    }
+}
