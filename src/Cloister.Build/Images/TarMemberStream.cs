@@ -1,4 +1,5 @@
 using System.Formats.Tar;
+using Cloister.Build.Streams;
 
 namespace Cloister.Build.Images;
 

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Cloister.Build.Streams;
 
 namespace Cloister.Build.Images;
 

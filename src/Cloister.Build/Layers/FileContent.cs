@@ -1,28 +1,32 @@
 namespace Cloister.Build.Layers;
 
-/// <summary>The bytes of a regular file: a range of the content spool, or a small buffer the build itself supplies.</summary>
+/// <summary>
+/// The bytes of a regular file: a range of the content spool, a small buffer the build itself supplies, or a file
+/// the build adds from disk (the supervisor bundle), opened only when the ramdisk is written.
+/// </summary>
 internal sealed class FileContent
 {
     public static readonly FileContent Empty = new(ReadOnlyMemory<byte>.Empty);
 
-    private readonly ContentSpool? _spool;
-    private readonly long _offset;
-    private readonly ReadOnlyMemory<byte> _bytes;
+    private readonly Func<Stream> _open;
 
     public FileContent(ContentSpool spool, long offset, long length)
+        : this(() => spool.OpenRead(offset, length), length)
     {
-        _spool = spool;
-        _offset = offset;
-        Length = length;
     }
 
     public FileContent(ReadOnlyMemory<byte> bytes)
+        : this(() => new MemoryContentStream(bytes), bytes.Length)
     {
-        _bytes = bytes;
-        Length = bytes.Length;
+    }
+
+    public FileContent(Func<Stream> open, long length)
+    {
+        _open = open;
+        Length = length;
     }
 
     public long Length { get; }
 
-    public Stream OpenRead() => _spool is null ? new MemoryContentStream(_bytes) : _spool.OpenRead(_offset, Length);
+    public Stream OpenRead() => _open();
 }

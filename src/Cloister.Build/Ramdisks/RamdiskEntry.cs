@@ -83,6 +83,28 @@ public sealed class RamdiskEntry
     public static RamdiskEntry File(string name, ReadOnlyMemory<byte> content, UnixFileMode mode, int uid, int gid, long modificationTime) =>
         new(Check(name, mode), CpioEntryType.RegularFile, mode, uid, gid, modificationTime, null, new FileContent(content));
 
+    /// <summary>
+    /// Creates a regular file whose contents are opened only when the ramdisk is written (a file on disk, say), so large
+    /// additions are streamed rather than held in memory.
+    /// </summary>
+    /// <param name="name">The archive name.</param>
+    /// <param name="open">Opens the contents; called once per write, and the stream must yield exactly <paramref name="length"/> bytes.</param>
+    /// <param name="length">The file's size in bytes.</param>
+    /// <param name="mode">Permission bits.</param>
+    /// <param name="uid">Owner user ID.</param>
+    /// <param name="gid">Owner group ID.</param>
+    /// <param name="modificationTime">Seconds since the Unix epoch.</param>
+    /// <returns>The entry.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="open"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty or <paramref name="mode"/> has bits above 0o7777.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="length"/> is negative.</exception>
+    public static RamdiskEntry File(string name, Func<Stream> open, long length, UnixFileMode mode, int uid, int gid, long modificationTime)
+    {
+        ArgumentNullException.ThrowIfNull(open);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        return new(Check(name, mode), CpioEntryType.RegularFile, mode, uid, gid, modificationTime, null, new FileContent(open, length));
+    }
+
     /// <summary>Creates a symbolic link to <paramref name="target"/>.</summary>
     /// <param name="name">The archive name.</param>
     /// <param name="target">The link target, stored verbatim.</param>

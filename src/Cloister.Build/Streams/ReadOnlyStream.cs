@@ -1,6 +1,6 @@
-namespace Cloister.Build.Images;
+namespace Cloister.Build.Streams;
 
-/// <summary>The part every forward-only, read-only stream of the image sources shares: no seeking, no writing.</summary>
+/// <summary>The part every forward-only, read-only stream of the build shares: no seeking, no writing.</summary>
 internal abstract class ReadOnlyStream : Stream
 {
     public sealed override bool CanRead => true;
