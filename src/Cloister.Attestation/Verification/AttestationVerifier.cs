@@ -88,6 +88,9 @@ public sealed class AttestationVerifier
         _chains = new VerifiedChainCache(options.ChainCacheCapacity);
     }
 
+    /// <summary>How many verified chains are cached now.</summary>
+    internal int CachedChainCount => _chains.Count;
+
     /// <summary>Decodes and verifies a raw COSE_Sign1 attestation document.</summary>
     /// <param name="document">The raw document bytes.</param>
     /// <param name="policy">What to require beyond authenticity, or <see langword="null"/> to check authenticity only.</param>
