@@ -19,7 +19,9 @@ internal static class CertificateSignature
         byte[] signature;
         try
         {
-            var certificate = new AsnReader(der, AsnEncodingRules.DER).ReadSequence();
+            var outer = new AsnReader(der, AsnEncodingRules.DER);
+            var certificate = outer.ReadSequence();
+            outer.ThrowIfNotEmpty();
             tbs = certificate.ReadEncodedValue();
             algorithm = ReadAlgorithm(certificate);
             signature = certificate.ReadBitString(out var unusedBits);

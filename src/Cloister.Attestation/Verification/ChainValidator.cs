@@ -17,7 +17,10 @@ internal readonly record struct ChainValidation(VerifiedChain? Chain, Attestatio
 /// </summary>
 internal static class ChainValidator
 {
-    private const int LeafKeySize = 384;
+    private const string EcPublicKeyOid = "1.2.840.10045.2.1";
+
+    /// <summary>The DER of the named-curve OID secp384r1 (1.3.132.0.34), the parameters of a P-384 public key.</summary>
+    private static ReadOnlySpan<byte> Secp384r1Parameters => [0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x22];
 
     // The extensions whose meaning this validator enforces or that carry no constraint on the path; any other one
     // marked critical must make the chain fail (RFC 5280 §4.2).
@@ -100,8 +103,11 @@ internal static class ChainValidator
             return ChainValidation.Fail(AttestationFailure.ChainInvalid, $"certificate ({leaf.Subject}): keyUsage lacks digitalSignature");
         }
 
-        using var leafKey = leaf.GetECDsaPublicKey();
-        if (leafKey?.KeySize != LeafKeySize)
+        // Read from the certificate rather than by importing the key: an import validates the point, which costs
+        // about as much as a signature check.
+        if (leaf.PublicKey.Oid.Value != EcPublicKeyOid
+            || leaf.PublicKey.EncodedParameters?.RawData is not { } curve
+            || !curve.AsSpan().SequenceEqual(Secp384r1Parameters))
         {
             return ChainValidation.Fail(
                 AttestationFailure.UnsupportedAlgorithm, $"certificate ({leaf.Subject}): the key is not EC P-384, so it cannot verify ES384");

@@ -184,6 +184,18 @@ public sealed class TamperingTests
     }
 
     [Fact]
+    public void A_leaf_key_that_is_not_p384_is_an_unsupported_algorithm()
+    {
+        using var pki = TestPki.Create(new PkiShape { LeafCurve = ECCurve.NamedCurves.nistP256 });
+        var unsigned = CoseEdit.Envelope([0xA1, 0x01, 0x38, 0x22], AttestationDocumentWriter.EncodePayload(pki.Document()), new byte[96]);
+
+        var result = Verifiers.At(TestPki.NotBefore.AddMinutes(2), pki.Root).Verify(unsigned);
+
+        Assert.Equal(AttestationFailure.UnsupportedAlgorithm, result.Failure);
+        Assert.Contains("P-384", result.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Every_truncation_is_malformed()
     {
         var verifier = Verifiers.At(s_vector.PinTime);

@@ -18,6 +18,8 @@ internal sealed record PkiShape
     public bool LeafHasUnknownCriticalExtension { get; init; }
 
     public string RootSubject { get; init; } = "CN=cloister-test-root";
+
+    public ECCurve LeafCurve { get; init; } = ECCurve.NamedCurves.nistP384;
 }
 
 /// <summary>A P-384 test chain shaped like the NSM's (root, one CA, leaf), and documents signed under it.</summary>
@@ -51,7 +53,7 @@ internal sealed class TestPki : IDisposable
         shape ??= new PkiShape();
         var rootKey = ECDsa.Create(ECCurve.NamedCurves.nistP384);
         using var intermediateKey = ECDsa.Create(ECCurve.NamedCurves.nistP384);
-        var leafKey = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+        var leafKey = ECDsa.Create(shape.LeafCurve);
 
         var rootRequest = new CertificateRequest(shape.RootSubject, rootKey, HashAlgorithmName.SHA384);
         rootRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, shape.RootPathLength is not null, shape.RootPathLength ?? 0, true));
@@ -78,25 +80,21 @@ internal sealed class TestPki : IDisposable
     }
 
     /// <summary>A document signed by the leaf, cabundle root first as the NSM writes it.</summary>
-    public byte[] Sign(
-        DateTimeOffset? timestamp = null, IReadOnlyDictionary<int, byte[]>? pcrs = null, IReadOnlyList<byte[]>? caBundle = null,
-        byte[]? nonce = null, byte[]? userData = null, byte[]? publicKey = null, string digest = "SHA384") =>
-        AttestationDocumentWriter.Write(
-            new AttestationDocument(
-                "i-0123456789abcdef0-enc0123456789abcdef",
-                digest,
-                timestamp ?? NotBefore.AddMinutes(1),
-                pcrs ?? Pcrs(0xAB),
-                Leaf,
-                caBundle ?? [Root.RawData, Intermediate],
-                publicKey,
-                userData,
-                nonce),
-            LeafKey);
+    public byte[] Sign(DateTimeOffset? timestamp = null, IReadOnlyList<byte[]>? caBundle = null) =>
+        AttestationDocumentWriter.Write(Document(timestamp, caBundle), LeafKey);
 
-    /// <summary>16 PCRs of 48 bytes; PCR0 filled with <paramref name="pcr0"/>, the others with their index.</summary>
-    public static Dictionary<int, byte[]> Pcrs(byte pcr0) =>
-        Enumerable.Range(0, 16).ToDictionary(i => i, i => Enumerable.Repeat(i == 0 ? pcr0 : (byte)i, 48).ToArray());
+    /// <summary>The payload <see cref="Sign"/> signs.</summary>
+    public AttestationDocument Document(DateTimeOffset? timestamp = null, IReadOnlyList<byte[]>? caBundle = null) => new(
+        "i-0123456789abcdef0-enc0123456789abcdef",
+        "SHA384",
+        timestamp ?? NotBefore.AddMinutes(1),
+        Pcrs(),
+        Leaf,
+        caBundle ?? [Root.RawData, Intermediate]);
+
+    /// <summary>16 PCRs of 48 bytes, each filled with its index plus one: a non-debug enclave.</summary>
+    private static Dictionary<int, byte[]> Pcrs() =>
+        Enumerable.Range(0, 16).ToDictionary(i => i, i => Enumerable.Repeat((byte)(i + 1), 48).ToArray());
 
     public void Dispose()
     {
