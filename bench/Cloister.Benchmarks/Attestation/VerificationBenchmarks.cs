@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using BenchmarkDotNet.Attributes;
 using Cloister.Attestation.Documents;
 using Cloister.Attestation.Verification;
+using Cloister.Testing;
 
 namespace Cloister.Benchmarks.Attestation;
 
@@ -26,7 +27,7 @@ public class VerificationBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _document = File.ReadAllBytes(Path.Combine(FindRepositoryRoot(), "tests", "vectors", "attestation", "real", Document));
+        _document = File.ReadAllBytes(RepositoryPaths.Vector("attestation", "real", Document));
         var clock = new FixedTimeProvider(s_pinTime);
         _cached = new AttestationVerifier(new AttestationVerifierOptions { TimeProvider = clock });
         _uncached = new AttestationVerifier(new AttestationVerifierOptions { TimeProvider = clock, ChainCacheCapacity = 0 });
@@ -58,18 +59,5 @@ public class VerificationBenchmarks
         using var key = ECDsa.Create();
         key.ImportSubjectPublicKeyInfo(_leafSubjectPublicKeyInfo, out var read);
         return read;
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Cloister.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"no Cloister.slnx above {AppContext.BaseDirectory}");
     }
 }
