@@ -168,30 +168,30 @@ public static class AttestationDocumentDecoder
 
             seen |= 1 << index;
             cursor.Field = s_keyFields[index];
-            switch (index)
+            switch (key)
             {
-                case 0:
+                case AttestationDocumentKeys.ModuleId:
                     moduleId = ReadNonEmptyText(cursor);
                     break;
-                case 1:
+                case AttestationDocumentKeys.Digest:
                     digest = ReadNonEmptyText(cursor);
                     break;
-                case 2:
+                case AttestationDocumentKeys.Timestamp:
                     timestamp = ReadTimestamp(cursor);
                     break;
-                case 3:
+                case AttestationDocumentKeys.Pcrs:
                     pcrs = ReadPcrs(cursor);
                     break;
-                case 4:
+                case AttestationDocumentKeys.Certificate:
                     certificate = cursor.ReadBoundedBytes(1, MaxCertificateLength);
                     break;
-                case 5:
+                case AttestationDocumentKeys.CaBundle:
                     caBundle = ReadCaBundle(cursor);
                     break;
-                case 6:
+                case AttestationDocumentKeys.PublicKey:
                     publicKey = cursor.ReadOptionalBytes(AttestationDocumentKeys.MaxOptionalFieldLength);
                     break;
-                case 7:
+                case AttestationDocumentKeys.UserData:
                     userData = cursor.ReadOptionalBytes(AttestationDocumentKeys.MaxOptionalFieldLength);
                     break;
                 default:
@@ -237,6 +237,11 @@ public static class AttestationDocumentDecoder
     {
         var mapOffset = cursor.Offset;
         var count = cursor.ReadStartMap();
+        if (count > PcrIndexLimit)
+        {
+            throw cursor.Fail($"holds {count} entries; there are only {PcrIndexLimit} PCRs", mapOffset);
+        }
+
         var pcrs = new Dictionary<int, byte[]>(count ?? 16);
         for (var read = 0; cursor.HasMoreItems(count, read); read++)
         {

@@ -268,6 +268,20 @@ public sealed class AttestationDocumentDecoderTests
         Assert.Equal(field, ex.Field);
     }
 
+    [Fact]
+    public void A_pcr_map_declaring_33_entries_is_rejected_before_reading_them()
+    {
+        var payload = CoseEdit.Of(s_sample).Payload();
+        var at = payload.AsSpan().IndexOf("dpcrs"u8) + 5;
+        Assert.Equal(0xB0, payload[at]);
+        byte[] patched = [.. payload[..at], 0xB8, 0x21, .. payload[(at + 1)..]];
+
+        var ex = Assert.Throws<AttestationFormatException>(() => AttestationDocumentDecoder.Decode(Rewrap(patched)));
+
+        Assert.Equal("payload.pcrs", ex.Field);
+        Assert.Contains("holds 33 entries", ex.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(32)]
     [InlineData(64)]
