@@ -114,19 +114,19 @@ public static class AttestationDocumentWriter
             }
         }
 
-        CheckOptionalLength(document.PublicKey, AttestationDocumentKeys.PublicKey);
-        CheckOptionalLength(document.UserData, AttestationDocumentKeys.UserData);
-        CheckOptionalLength(document.Nonce, AttestationDocumentKeys.Nonce);
-    }
-
-    private static void CheckOptionalLength(byte[]? value, string key)
-    {
-        if (value is { Length: > AttestationDocumentKeys.MaxOptionalFieldLength })
+        var tooLarge = TooLarge(document.PublicKey, AttestationDocumentKeys.PublicKey)
+            ?? TooLarge(document.UserData, AttestationDocumentKeys.UserData)
+            ?? TooLarge(document.Nonce, AttestationDocumentKeys.Nonce);
+        if (tooLarge is not null)
         {
-            throw new ArgumentException(
-                $"{key} is {value.Length} bytes; the NSM accepts at most {AttestationDocumentKeys.MaxOptionalFieldLength}", nameof(value));
+            throw new ArgumentException(tooLarge, nameof(document));
         }
     }
+
+    private static string? TooLarge(byte[]? value, string key) =>
+        value is { Length: > AttestationDocumentKeys.MaxOptionalFieldLength }
+            ? $"{key} is {value.Length} bytes; the NSM accepts at most {AttestationDocumentKeys.MaxOptionalFieldLength}"
+            : null;
 
     private static void WriteOptional(CborWriter writer, string key, byte[]? value)
     {
