@@ -11,6 +11,9 @@ internal sealed record PkiShape
 
     public bool IntermediateIsCa { get; init; } = true;
 
+    /// <summary>Gives the intermediate a basicConstraints extension whose value is not DER.</summary>
+    public bool IntermediateHasUndecodableBasicConstraints { get; init; }
+
     public X509KeyUsageFlags IntermediateUsage { get; init; } = X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign;
 
     public X509KeyUsageFlags LeafUsage { get; init; } = X509KeyUsageFlags.DigitalSignature;
@@ -61,7 +64,9 @@ internal sealed class TestPki : IDisposable
         var root = rootRequest.CreateSelfSigned(NotBefore, NotAfter);
 
         var intermediateRequest = new CertificateRequest("CN=cloister-test-intermediate", intermediateKey, HashAlgorithmName.SHA384);
-        intermediateRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(shape.IntermediateIsCa, shape.IntermediateIsCa, 0, true));
+        intermediateRequest.CertificateExtensions.Add(shape.IntermediateHasUndecodableBasicConstraints
+            ? new X509Extension("2.5.29.19", [0x30, 0x03, 0x01, 0x01], critical: true)
+            : new X509BasicConstraintsExtension(shape.IntermediateIsCa, shape.IntermediateIsCa, 0, true));
         intermediateRequest.CertificateExtensions.Add(new X509KeyUsageExtension(shape.IntermediateUsage, true));
         var intermediate = intermediateRequest.Create(
             root.SubjectName, X509SignatureGenerator.CreateForECDsa(rootKey), NotBefore, NotAfter, [1]);

@@ -138,6 +138,7 @@ public sealed class AttestationVerifier
 
         var now = _timeProvider.GetUtcNow();
         var key = ChainKey.Of(payload);
+        var cached = true;
         if (!_chains.TryGet(key, out var chain))
         {
             var validation = ChainValidator.Validate(payload, _trustedRoots);
@@ -146,13 +147,23 @@ public sealed class AttestationVerifier
                 return AttestationVerificationResult.Failed(validation.Failure, validation.Detail!, document);
             }
 
-            chain = _chains.Add(key, validation.Chain, now);
+            (chain, cached) = _chains.Add(key, validation.Chain, now);
         }
 
-        return CheckTimes(document, chain.Summary, now)
-            ?? CheckSignature(document, chain)
-            ?? CheckPolicy(document, chain.Summary, policy)
-            ?? AttestationVerificationResult.Valid(document, chain.Summary);
+        try
+        {
+            return CheckTimes(document, chain.Summary, now)
+                ?? CheckSignature(document, chain)
+                ?? CheckPolicy(document, chain.Summary, policy)
+                ?? AttestationVerificationResult.Valid(document, chain.Summary);
+        }
+        finally
+        {
+            if (!cached)
+            {
+                chain.LeafKeys.Retire();
+            }
+        }
     }
 
     /// <summary>Decodes and verifies a raw document, throwing when it fails.</summary>

@@ -69,6 +69,11 @@ internal static class ChainValidator
 
             return ValidateLinks(certificates!, ders, names);
         }
+        catch (CryptographicException ex)
+        {
+            // An extension or key that parsed as part of the certificate but cannot be decoded on its own.
+            return ChainValidation.Fail(AttestationFailure.ChainInvalid, $"a certificate of the chain cannot be processed: {ex.Message}");
+        }
         finally
         {
             foreach (var certificate in certificates)
@@ -113,7 +118,19 @@ internal static class ChainValidator
                 AttestationFailure.UnsupportedAlgorithm, $"certificate ({leaf.Subject}): the key is not EC P-384, so it cannot verify ES384");
         }
 
-        return new ChainValidation(new VerifiedChain(Summarize(chain), new LeafKeyPool(leaf.PublicKey.ExportSubjectPublicKeyInfo())), AttestationFailure.None, null);
+        var subjectPublicKeyInfo = leaf.PublicKey.ExportSubjectPublicKeyInfo();
+        var leafKey = ECDsa.Create();
+        try
+        {
+            leafKey.ImportSubjectPublicKeyInfo(subjectPublicKeyInfo, out _);
+        }
+        catch (CryptographicException ex)
+        {
+            leafKey.Dispose();
+            return ChainValidation.Fail(AttestationFailure.ChainInvalid, $"certificate ({leaf.Subject}): the public key is not a valid P-384 point: {ex.Message}");
+        }
+
+        return new ChainValidation(new VerifiedChain(Summarize(chain), new LeafKeyPool(subjectPublicKeyInfo, leafKey)), AttestationFailure.None, null);
     }
 
     private static string? CheckLink(X509Certificate2 subject, byte[] subjectDer, X509Certificate2 issuer, int caCertificatesBelow)

@@ -13,7 +13,13 @@ internal sealed class LeafKeyPool
     private readonly ECDsa?[] _idle = new ECDsa?[Math.Clamp(Environment.ProcessorCount, 1, 16)];
     private volatile bool _retired;
 
-    public LeafKeyPool(byte[] subjectPublicKeyInfo) => _subjectPublicKeyInfo = subjectPublicKeyInfo;
+    /// <param name="subjectPublicKeyInfo">The leaf's key, for importing more instances.</param>
+    /// <param name="imported">An instance already imported from it (the chain check needed one); the pool owns it.</param>
+    public LeafKeyPool(byte[] subjectPublicKeyInfo, ECDsa imported)
+    {
+        _subjectPublicKeyInfo = subjectPublicKeyInfo;
+        _idle[0] = imported;
+    }
 
     public ECDsa Rent()
     {

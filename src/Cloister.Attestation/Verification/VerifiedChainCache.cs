@@ -65,13 +65,15 @@ internal sealed class VerifiedChainCache(int capacity)
 
     public bool TryGet(ChainKey key, [MaybeNullWhen(false)] out VerifiedChain chain) => _entries.TryGetValue(key, out chain);
 
-    /// <summary>Caches <paramref name="chain"/> and returns the entry to use (another thread's, if it got there first).</summary>
-    public VerifiedChain Add(ChainKey key, VerifiedChain chain, DateTimeOffset now)
+    /// <summary>
+    /// Caches <paramref name="chain"/> and returns the entry to use: another thread's if it got there first, or
+    /// <paramref name="chain"/> itself, uncached when the capacity is 0 (the caller then retires it after use).
+    /// </summary>
+    public (VerifiedChain Chain, bool Cached) Add(ChainKey key, VerifiedChain chain, DateTimeOffset now)
     {
         if (capacity == 0)
         {
-            chain.LeafKeys.Retire();
-            return chain;
+            return (chain, false);
         }
 
         lock (_insertion)
@@ -79,7 +81,7 @@ internal sealed class VerifiedChainCache(int capacity)
             if (_entries.TryGetValue(key, out var existing))
             {
                 chain.LeafKeys.Retire();
-                return existing;
+                return (existing, true);
             }
 
             if (_entries.Count >= capacity)
@@ -89,7 +91,7 @@ internal sealed class VerifiedChainCache(int capacity)
 
             chain.Sequence = ++_sequence;
             _entries[key] = chain;
-            return chain;
+            return (chain, true);
         }
     }
 

@@ -155,6 +155,7 @@ public sealed class TamperingTests
     [InlineData("root pathLen 0 above an intermediate", "pathLen 0")]
     [InlineData("leaf without digitalSignature", "digitalSignature")]
     [InlineData("leaf with an unknown critical extension", "critical extension 1.3.6.1.4.1.99999.1")]
+    [InlineData("intermediate with undecodable basicConstraints", "cannot be processed")]
     public void Chain_constraints_are_enforced(string flaw, string reason)
     {
         var shape = flaw switch
@@ -163,6 +164,7 @@ public sealed class TamperingTests
             "intermediate without keyCertSign" => new PkiShape { IntermediateUsage = X509KeyUsageFlags.DigitalSignature },
             "root pathLen 0 above an intermediate" => new PkiShape { RootPathLength = 0 },
             "leaf without digitalSignature" => new PkiShape { LeafUsage = X509KeyUsageFlags.KeyEncipherment },
+            "intermediate with undecodable basicConstraints" => new PkiShape { IntermediateHasUndecodableBasicConstraints = true },
             _ => new PkiShape { LeafHasUnknownCriticalExtension = true },
         };
         using var pki = TestPki.Create(shape);
