@@ -10,6 +10,10 @@ internal static class CloisterCli
     public static RootCommand CreateRootCommand() => new("Cloister: build, run and verify AWS Nitro Enclaves.")
     {
         VerifyDocCommand.Create(),
+        EifCommand.Create(),
+        DescribeCommand.Create(),
+        SignCommand.Create(),
+        PcrCommand.Create(),
     };
 
     public static int Run(string[] args)
