@@ -175,7 +175,9 @@ internal sealed class EifDigest : IDisposable
         }
 
         _completed = true;
-        return _allLane.Finish() ?? _splitLane.Finish();
+        var allFailure = _allLane.Finish();
+        var splitFailure = _splitLane.Finish();
+        return allFailure ?? splitFailure;
     }
 
     private void AppendCrc(ReadOnlySpan<byte> data)
