@@ -22,11 +22,12 @@ internal static class SignCommand
             var input = parseResult.GetRequiredValue(file);
             var destination = parseResult.GetValue(output) ?? input;
             using var signer = Signing.CreateSigner(parseResult.GetRequiredValue(certificate), parseResult.GetRequiredValue(privateKey))!;
-            EifMeasurements measurements;
-            using (var image = EifReader.Open(input.FullName))
+            var measurements = Signing.WriteAtomically(destination.FullName, stream =>
             {
-                measurements = Signing.WriteAtomically(destination.FullName, stream => signer.SignImage(image, stream));
-            }
+                // Closed before the signed copy replaces it: an open file cannot be replaced everywhere.
+                using var image = EifReader.Open(input.FullName);
+                return signer.SignImage(image, stream);
+            });
 
             Console.Out.WriteLine(MeasurementsJson.Build(measurements));
             Console.Error.WriteLine("Enclave Image successfully signed.");
