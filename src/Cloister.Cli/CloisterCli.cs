@@ -9,6 +9,7 @@ internal static class CloisterCli
 {
     public static RootCommand CreateRootCommand() => new("Cloister: build, run and verify AWS Nitro Enclaves.")
     {
+        InitCommand.Create(),
         VerifyDocCommand.Create(),
         EifCommand.Create(),
         DescribeCommand.Create(),
