@@ -11,6 +11,10 @@ internal static class CloisterCli
     {
         InitCommand.Create(),
         VerifyDocCommand.Create(),
+        EifCommand.Create(),
+        DescribeCommand.Create(),
+        SignCommand.Create(),
+        PcrCommand.Create(),
     };
 
     public static int Run(string[] args)

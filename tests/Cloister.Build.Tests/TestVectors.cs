@@ -1,15 +1,14 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using Cloister.Testing;
 
 namespace Cloister.Build.Tests;
 
-/// <summary>Paths into tests/vectors, found from the repository root, and test signing identities.</summary>
+/// <summary>The EIF fixtures under tests/vectors/eif and test signing identities.</summary>
 internal static class TestVectors
 {
-    public static string RepositoryRoot { get; } = FindRepositoryRoot();
-
-    public static string EifDirectory => Path.Combine(RepositoryRoot, "tests", "vectors", "eif");
+    public static string EifDirectory => RepositoryPaths.Vector("eif");
 
     public static string Derived(string name) => Path.Combine(EifDirectory, "derived", name);
 
@@ -27,18 +26,5 @@ internal static class TestVectors
         var request = new CertificateRequest(subject, key, hash);
         using var certificate = request.CreateSelfSigned(new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2034, 1, 1, 0, 0, 0, TimeSpan.Zero));
         return (System.Text.Encoding.ASCII.GetBytes(certificate.ExportCertificatePem() + "\n"), key);
-    }
-
-    private static string FindRepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Cloister.slnx")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"no directory above {AppContext.BaseDirectory} contains Cloister.slnx");
     }
 }

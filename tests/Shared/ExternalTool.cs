@@ -30,7 +30,8 @@ internal static class ExternalTool
     }
 
     /// <summary>Runs a program to completion and captures its output, whatever its exit code.</summary>
-    public static ProcessResult Capture(string fileName, IEnumerable<string> arguments, string? workingDirectory = null)
+    public static ProcessResult Capture(
+        string fileName, IEnumerable<string> arguments, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(fileName)
         {
@@ -41,6 +42,11 @@ internal static class ExternalTool
         foreach (var argument in arguments)
         {
             info.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
         }
 
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {fileName}");

@@ -113,7 +113,7 @@ public static class EifDescription
         writer.WriteProperty("Algorithm", LongName(certificate.SignatureAlgorithm.Value));
         writer.WriteProperty("NotBefore", OpenSslTime(certificate.NotBefore));
         writer.WriteProperty("NotAfter", OpenSslTime(certificate.NotAfter));
-        writer.WriteProperty("Signature", Convert.ToHexString(SignatureValue(certificate.RawData)).Chunk(2).Select(pair => new string(pair)).Aggregate((a, b) => a + ":" + b));
+        writer.WriteProperty("Signature", string.Join(':', SignatureValue(certificate.RawData).Select(b => b.ToString("X2", CultureInfo.InvariantCulture))));
         writer.WriteEndObject();
     }
 

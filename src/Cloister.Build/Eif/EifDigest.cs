@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.IO.Hashing;
 using System.Security.Cryptography;
 
@@ -10,25 +11,41 @@ namespace Cloister.Build.Eif;
 /// </summary>
 /// <remarks>
 /// PCR0 hashes every measured byte and PCR1/PCR2 hash them again (split at the first ramdisk), so each byte goes
-/// through SHA-384 twice. The PCR0 hasher runs on a worker thread while the caller's thread runs PCR1/PCR2 and
-/// the CRC over the same buffer; with two cores that costs about one SHA-384 pass. Data is streamed through two
-/// alternating pooled buffers, so memory stays constant whatever the image size.
+/// through SHA-384 twice. Two hashing threads, one for PCR0 and one for PCR1/PCR2, consume the same sequence of
+/// chunks while the caller's thread reads, CRCs and writes; with two cores the double hash costs about one pass.
+/// The threads are decoupled by a small ring of pooled buffers, so neither waits for the other chunk by chunk
+/// (on a busy machine a per-chunk barrier made every scheduling hiccup of one thread stall both), and memory
+/// stays constant (<see cref="BufferCount"/> × <see cref="ChunkSize"/>) whatever the image size.
 /// </remarks>
 internal sealed class EifDigest : IDisposable
 {
-    /// <summary>The read size: large enough that the per-chunk hand-off to the worker is noise.</summary>
+    /// <summary>The read size: large enough that the hand-off per chunk is noise.</summary>
     internal const int ChunkSize = 1 << 20;
 
-    // Below this a chunk is hashed inline: starting a work item would cost more than it saves.
-    private const int ParallelThreshold = 64 * 1024;
+    /// <summary>How far the hashing threads may lag behind the reader.</summary>
+    internal const int BufferCount = 4;
 
     private readonly IncrementalHash _all = IncrementalHash.CreateHash(HashAlgorithmName.SHA384);
     private readonly IncrementalHash _bootstrap = IncrementalHash.CreateHash(HashAlgorithmName.SHA384);
     private readonly IncrementalHash _application = IncrementalHash.CreateHash(HashAlgorithmName.SHA384);
     private readonly Crc32 _sectionsCrc = new();
-    private Task _pendingAll = Task.CompletedTask;
+    private readonly BlockingCollection<Chunk> _free = new(BufferCount);
+    private readonly HashLane _allLane;
+    private readonly HashLane _splitLane;
     private IncrementalHash? _current;
     private int _ramdisks;
+    private bool _completed;
+
+    public EifDigest()
+    {
+        for (var i = 0; i < BufferCount; i++)
+        {
+            _free.Add(new Chunk(ArrayPool<byte>.Shared.Rent(ChunkSize)));
+        }
+
+        _allLane = new HashLane(_free, _ => _all);
+        _splitLane = new HashLane(_free, chunk => chunk.Target);
+    }
 
     /// <summary>The number of bytes CRC'd so far: everything from the end of the EIF header on.</summary>
     public long SectionBytes { get; private set; }
@@ -47,38 +64,62 @@ internal sealed class EifDigest : IDisposable
         };
     }
 
-    /// <summary>
-    /// Adds data of the current section. The PCR0 hash of <paramref name="data"/> may still be running when this
-    /// returns: the caller must leave that memory untouched until its next call to this method or to
-    /// <see cref="Complete"/> has returned (alternate two buffers).
-    /// </summary>
-    public void Append(ReadOnlyMemory<byte> data)
+    /// <summary>Adds in-memory data of the current section.</summary>
+    public void Append(ReadOnlySpan<byte> data)
     {
         if (_current is null)
         {
-            AppendCrc(data.Span);
+            AppendCrc(data);
             return;
         }
 
-        _pendingAll.GetAwaiter().GetResult();
-        if (data.Length >= ParallelThreshold)
+        while (!data.IsEmpty)
         {
-            _pendingAll = Task.Run(() => _all.AppendData(data.Span));
+            var chunk = _free.Take();
+            var length = Math.Min(data.Length, chunk.Buffer.Length);
+            data[..length].CopyTo(chunk.Buffer);
+            Submit(chunk, length);
+            data = data[length..];
         }
-        else
-        {
-            _all.AppendData(data.Span);
-            _pendingAll = Task.CompletedTask;
-        }
-
-        _current.AppendData(data.Span);
-        AppendCrc(data.Span);
     }
 
-    /// <summary>Finishes the hashes; <paramref name="pcr8"/> is the image's PCR8 when it is signed.</summary>
+    /// <summary>
+    /// Streams <paramref name="length"/> bytes of the current section from <paramref name="source"/> into the digest
+    /// and, when given, to <paramref name="destination"/>; returns the number of bytes actually read, less than
+    /// <paramref name="length"/> only if the source ended.
+    /// </summary>
+    public long Pump(Stream source, long length, Stream? destination)
+    {
+        long done = 0;
+        while (done < length)
+        {
+            var chunk = _free.Take();
+            var wanted = (int)Math.Min(chunk.Buffer.Length, length - done);
+            var read = source.ReadAtLeast(chunk.Buffer.AsSpan(0, wanted), wanted, throwOnEndOfStream: false);
+            if (read > 0)
+            {
+                destination?.Write(chunk.Buffer, 0, read);
+            }
+
+            Submit(chunk, read);
+            done += read;
+            if (read < wanted)
+            {
+                break;
+            }
+        }
+
+        return done;
+    }
+
+    /// <summary>Finishes the hashes; <paramref name="pcr8"/> is the image's PCR8 when it is signed. Later data is only CRC'd.</summary>
     public EifMeasurements Complete(byte[]? pcr8)
     {
-        _pendingAll.GetAwaiter().GetResult();
+        if (StopLanes() is { } failure)
+        {
+            throw new CryptographicException("hashing an EIF section failed", failure);
+        }
+
         return new EifMeasurements(
             Pcr.ExtendZero(_all.GetHashAndReset()),
             Pcr.ExtendZero(_bootstrap.GetHashAndReset()),
@@ -93,56 +134,122 @@ internal sealed class EifDigest : IDisposable
         return Crc32Combination.Combine(headerCrc, _sectionsCrc.GetCurrentHashAsUInt32(), SectionBytes);
     }
 
-    /// <summary>
-    /// Streams <paramref name="length"/> bytes of the current section from <paramref name="source"/> into the digest
-    /// and, when given, to <paramref name="destination"/>; returns the number of bytes actually read, less than
-    /// <paramref name="length"/> only if the source ended.
-    /// </summary>
-    public long Pump(Stream source, long length, Stream? destination)
-    {
-        var first = ArrayPool<byte>.Shared.Rent(ChunkSize);
-        var second = ArrayPool<byte>.Shared.Rent(ChunkSize);
-        long done = 0;
-        try
-        {
-            var buffer = first;
-            while (done < length)
-            {
-                var read = source.ReadAtLeast(buffer.AsSpan(0, (int)Math.Min(ChunkSize, length - done)), 1, throwOnEndOfStream: false);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                var chunk = buffer.AsMemory(0, read);
-                Append(chunk);
-                destination?.Write(chunk.Span);
-                done += read;
-                buffer = buffer == first ? second : first;
-            }
-        }
-        finally
-        {
-            // The worker may still be reading the last chunk; wait before the buffers go back to the pool.
-            _pendingAll.GetAwaiter().GetResult();
-            ArrayPool<byte>.Shared.Return(first);
-            ArrayPool<byte>.Shared.Return(second);
-        }
-
-        return done;
-    }
-
     public void Dispose()
     {
-        _pendingAll.GetAwaiter().GetResult();
+        StopLanes();
+        while (_free.TryTake(out var chunk))
+        {
+            ArrayPool<byte>.Shared.Return(chunk.Buffer);
+        }
+
+        _free.Dispose();
+        _allLane.Dispose();
+        _splitLane.Dispose();
         _all.Dispose();
         _bootstrap.Dispose();
         _application.Dispose();
+    }
+
+    private void Submit(Chunk chunk, int length)
+    {
+        AppendCrc(chunk.Buffer.AsSpan(0, length));
+        if (_current is null || length == 0 || _completed)
+        {
+            _free.Add(chunk);
+            return;
+        }
+
+        chunk.Length = length;
+        chunk.Target = _current;
+        chunk.Pending = 2;
+        _allLane.Enqueue(chunk);
+        _splitLane.Enqueue(chunk);
+    }
+
+    /// <summary>Waits for both hashing threads to drain and stop; returns the first failure of either.</summary>
+    private Exception? StopLanes()
+    {
+        if (_completed)
+        {
+            return null;
+        }
+
+        _completed = true;
+        var allFailure = _allLane.Finish();
+        var splitFailure = _splitLane.Finish();
+        return allFailure ?? splitFailure;
     }
 
     private void AppendCrc(ReadOnlySpan<byte> data)
     {
         _sectionsCrc.Append(data);
         SectionBytes += data.Length;
+    }
+
+    /// <summary>A buffer on its way through both hashing threads; back in the free ring when both are done.</summary>
+    private sealed class Chunk(byte[] buffer)
+    {
+        public byte[] Buffer { get; } = buffer;
+
+        public int Length { get; set; }
+
+        public IncrementalHash? Target { get; set; }
+
+        public int Pending;
+    }
+
+    /// <summary>One hashing thread fed in chunk order.</summary>
+    private sealed class HashLane : IDisposable
+    {
+        private readonly BlockingCollection<Chunk> _queue = new(BufferCount);
+        private readonly BlockingCollection<Chunk> _free;
+        private readonly Func<Chunk, IncrementalHash?> _hashFor;
+        private readonly Thread _thread;
+        private Exception? _failure;
+
+        public HashLane(BlockingCollection<Chunk> free, Func<Chunk, IncrementalHash?> hashFor)
+        {
+            _free = free;
+            _hashFor = hashFor;
+            _thread = new Thread(Run) { IsBackground = true, Name = "EIF SHA-384" };
+            _thread.Start();
+        }
+
+        public void Enqueue(Chunk chunk) => _queue.Add(chunk);
+
+        /// <summary>Waits until every queued chunk is hashed and the thread has ended; returns its failure, if any.</summary>
+        public Exception? Finish()
+        {
+            _queue.CompleteAdding();
+            _thread.Join();
+            return _failure;
+        }
+
+        public void Dispose() => _queue.Dispose();
+
+        private void Run()
+        {
+            foreach (var chunk in _queue.GetConsumingEnumerable())
+            {
+                try
+                {
+                    if (_failure is null)
+                    {
+                        _hashFor(chunk)?.AppendData(chunk.Buffer, 0, chunk.Length);
+                    }
+                }
+#pragma warning disable CA1031 // Any failure is handed to the caller's thread in Finish; the loop must keep recycling buffers.
+                catch (Exception ex)
+#pragma warning restore CA1031
+                {
+                    _failure = ex;
+                }
+
+                if (Interlocked.Decrement(ref chunk.Pending) == 0)
+                {
+                    _free.Add(chunk);
+                }
+            }
+        }
     }
 }

@@ -26,7 +26,9 @@ public sealed class EifHeader
     /// <summary>The offset of the <c>eif_crc32</c> field, which is also the length of the header prefix the CRC covers.</summary>
     internal const int CrcOffset = 0x220;
 
-    private const int SectionOffsetsOffset = 0x1C;
+    /// <summary>The offset of <c>section_offsets[0]</c>.</summary>
+    internal const int SectionOffsetsOffset = 0x1C;
+
     private const int SectionSizesOffset = 0x11C;
 
     // nitro-cli's EifBuilder writes these two unused values; keeping them makes our files byte-identical.

@@ -152,7 +152,7 @@ public sealed class EifReader : IDisposable
         {
             if (header.SectionOffsets[i] != position)
             {
-                throw new EifFormatException(EifError.SectionOffsetMismatch, 0x1C + (8 * i), $"section_offsets[{i}] is {header.SectionOffsets[i]}, but section {i} starts at {position}");
+                throw new EifFormatException(EifError.SectionOffsetMismatch, EifHeader.SectionOffsetsOffset + (8 * i), $"section_offsets[{i}] is {header.SectionOffsets[i]}, but section {i} starts at {position}");
             }
 
             stream.Position = position;

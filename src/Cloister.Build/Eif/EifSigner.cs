@@ -79,10 +79,15 @@ public sealed class EifSigner : IDisposable
     /// <returns>The measurements of the signed image.</returns>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="output"/> cannot seek or write.</exception>
-    /// <exception cref="EifFormatException">The image ended early while it was copied.</exception>
+    /// <exception cref="EifFormatException">The image's CRC does not match (signing would launder the damage), or it ended early while it was copied.</exception>
     public EifMeasurements SignImage(EifReader image, Stream output)
     {
         ArgumentNullException.ThrowIfNull(image);
+        using (var check = image.Inspect())
+        {
+            check.ThrowIfCrcMismatch();
+        }
+
         using var writer = new EifWriter(output, image.Header.Architecture);
         foreach (var section in image.Sections.Where(s => s.Type != EifSectionType.Signature))
         {

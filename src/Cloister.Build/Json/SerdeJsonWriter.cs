@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Cloister.Build.Layers;
 
 namespace Cloister.Build.Json;
 
@@ -173,7 +174,7 @@ public sealed class SerdeJsonWriter
             lastByName[property.Name] = property;
         }
 
-        return lastByName.Values.OrderBy(p => Encoding.UTF8.GetBytes(p.Name), Utf8Order.Instance);
+        return lastByName.Values.OrderBy(p => p.Name, Utf8Ordinal.Instance);
     }
 
     private void StartContainer(char open)
@@ -245,12 +246,5 @@ public sealed class SerdeJsonWriter
         }
 
         _text.Append('"');
-    }
-
-    private sealed class Utf8Order : IComparer<byte[]>
-    {
-        public static readonly Utf8Order Instance = new();
-
-        public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
     }
 }

@@ -209,4 +209,30 @@ public sealed class EifCorruptionTests
         Assert.True(inspection.CrcMatches);
         Assert.Equal(TestVectors.Expected.GetProperty("unsigned").GetProperty("pcrs").GetProperty("PCR2").GetString(), Convert.ToHexStringLower(inspection.Measurements.Pcr2));
     }
+
+    [Fact]
+    public void The_writer_refuses_a_33rd_section()
+    {
+        var builder = new EifBuilder(new MemoryStream([1]), "x", EifMetadataTests.Sample());
+        for (var i = 0; i < 30; i++)
+        {
+            builder.AddRamdisk(new MemoryStream([2]));
+        }
+
+        var error = Assert.Throws<ArgumentException>(() => builder.WriteTo(new MemoryStream()));
+
+        Assert.Contains("at most 32 sections", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Inputs_and_outputs_that_cannot_seek_are_refused()
+    {
+        using var pipe = new System.IO.Pipes.AnonymousPipeServerStream(System.IO.Pipes.PipeDirection.Out);
+
+        Assert.Throws<ArgumentException>(() => new EifBuilder(pipe, "x", EifMetadataTests.Sample()));
+        var builder = new EifBuilder(new MemoryStream([1]), "x", EifMetadataTests.Sample());
+        builder.AddRamdisk(new MemoryStream([2]));
+        Assert.Throws<ArgumentException>(() => builder.WriteTo(pipe));
+        Assert.Throws<ArgumentException>(() => new EifReader(pipe));
+    }
 }

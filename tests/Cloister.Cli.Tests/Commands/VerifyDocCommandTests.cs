@@ -16,7 +16,7 @@ public sealed class VerifyDocCommandTests : IDisposable
         var result = CliRunner.Run("verify-doc", s_debugFull.FullPath, "--at", Pin(s_debugFull), "--json");
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        using var json = JsonDocument.Parse(result.StdOut);
+        using var json = JsonDocument.Parse(result.Stdout);
         var root = json.RootElement;
         Assert.Equal(
             ["module_id", "timestamp", "digest", "pcrs", "user_data", "nonce", "public_key"],
@@ -40,7 +40,7 @@ public sealed class VerifyDocCommandTests : IDisposable
         var result = CliRunner.Run("verify-doc", vector.FullPath, "--at", "2021-03-17T22:02:00", "--json");
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        using var json = JsonDocument.Parse(result.StdOut);
+        using var json = JsonDocument.Parse(result.Stdout);
         Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("nonce").ValueKind);
         Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("user_data").ValueKind);
         Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("public_key").ValueKind);
@@ -52,12 +52,12 @@ public sealed class VerifyDocCommandTests : IDisposable
         var result = CliRunner.Run("verify-doc", s_prod.FullPath, "--at", Pin(s_prod));
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains(s_prod.ModuleId, result.StdOut, StringComparison.Ordinal);
-        Assert.Contains("PCR15", result.StdOut, StringComparison.Ordinal);
-        Assert.Contains(Convert.ToHexStringLower(s_prod.Pcrs[8]), result.StdOut, StringComparison.Ordinal);
-        Assert.Contains("256 bytes", result.StdOut, StringComparison.Ordinal);
-        Assert.Contains("CN=aws.nitro-enclaves", result.StdOut, StringComparison.Ordinal);
-        Assert.Contains("2022-10-13T11:58:02.000Z", result.StdOut, StringComparison.Ordinal);
+        Assert.Contains(s_prod.ModuleId, result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("PCR15", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains(Convert.ToHexStringLower(s_prod.Pcrs[8]), result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("256 bytes", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("CN=aws.nitro-enclaves", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("2022-10-13T11:58:02.000Z", result.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -66,8 +66,8 @@ public sealed class VerifyDocCommandTests : IDisposable
         var result = CliRunner.Run("verify-doc", s_prod.FullPath, "--json");
 
         Assert.Equal(1, result.ExitCode);
-        Assert.Contains("CertificateExpired", result.StdErr, StringComparison.Ordinal);
-        Assert.Empty(result.StdOut);
+        Assert.Contains("CertificateExpired", result.Stderr, StringComparison.Ordinal);
+        Assert.Empty(result.Stdout);
     }
 
     [Fact]
@@ -81,8 +81,8 @@ public sealed class VerifyDocCommandTests : IDisposable
 
         Assert.True(passed.ExitCode == 0, passed.ToString());
         Assert.Equal(1, failed.ExitCode);
-        Assert.Contains("PcrMismatch", failed.StdErr, StringComparison.Ordinal);
-        Assert.Contains("PCR1", failed.StdErr, StringComparison.Ordinal);
+        Assert.Contains("PcrMismatch", failed.Stderr, StringComparison.Ordinal);
+        Assert.Contains("PCR1", failed.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -96,11 +96,11 @@ public sealed class VerifyDocCommandTests : IDisposable
         var wrongNonce = CliRunner.Run("verify-doc", s_debugFull.FullPath, "--at", Pin(s_debugFull), "--nonce", "00", "--allow-debug");
 
         Assert.True(allowed.ExitCode == 0, allowed.ToString());
-        Assert.Contains("YES", allowed.StdOut, StringComparison.Ordinal);
+        Assert.Contains("YES", allowed.Stdout, StringComparison.Ordinal);
         Assert.Equal(1, refused.ExitCode);
-        Assert.Contains("DebugModeRefused", refused.StdErr, StringComparison.Ordinal);
+        Assert.Contains("DebugModeRefused", refused.Stderr, StringComparison.Ordinal);
         Assert.Equal(1, wrongNonce.ExitCode);
-        Assert.Contains("NonceMismatch", wrongNonce.StdErr, StringComparison.Ordinal);
+        Assert.Contains("NonceMismatch", wrongNonce.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -112,7 +112,7 @@ public sealed class VerifyDocCommandTests : IDisposable
         var trusted = CliRunner.Run("verify-doc", vector.FullPath, "--at", Pin(vector), "--root", AttestationVectors.MockRootPemPath);
 
         Assert.Equal(1, untrusted.ExitCode);
-        Assert.Contains("UntrustedRoot", untrusted.StdErr, StringComparison.Ordinal);
+        Assert.Contains("UntrustedRoot", untrusted.Stderr, StringComparison.Ordinal);
         Assert.True(trusted.ExitCode == 0, trusted.ToString());
     }
 
@@ -125,8 +125,8 @@ public sealed class VerifyDocCommandTests : IDisposable
         var result = CliRunner.Run("verify-doc", garbage);
 
         Assert.Equal(1, result.ExitCode);
-        Assert.Contains("Malformed", result.StdErr, StringComparison.Ordinal);
-        Assert.DoesNotContain("   at ", result.StdErr, StringComparison.Ordinal);
+        Assert.Contains("Malformed", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -137,7 +137,7 @@ public sealed class VerifyDocCommandTests : IDisposable
         var result = CliRunner.Run("verify-doc", vector.FullPath, "--at", Pin(vector));
 
         Assert.Equal(1, result.ExitCode);
-        Assert.Contains("BadSignature", result.StdErr, StringComparison.Ordinal);
+        Assert.Contains("BadSignature", result.Stderr, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -151,7 +151,7 @@ public sealed class VerifyDocCommandTests : IDisposable
         var result = CliRunner.Run(["verify-doc", s_prod.FullPath, .. options]);
 
         Assert.True(result.ExitCode == 2, result.ToString());
-        Assert.DoesNotContain("   at ", result.StdErr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -160,8 +160,8 @@ public sealed class VerifyDocCommandTests : IDisposable
         var result = CliRunner.Run("verify-doc", Path.Combine(_directory, "missing.cbor"));
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("missing.cbor", result.StdErr, StringComparison.Ordinal);
-        Assert.DoesNotContain("   at ", result.StdErr, StringComparison.Ordinal);
+        Assert.Contains("missing.cbor", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Stderr, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -176,7 +176,7 @@ public sealed class VerifyDocCommandTests : IDisposable
         var result = CliRunner.Run("verify-doc", s_prod.FullPath, "--at", Pin(s_prod), "--pcrs", path);
 
         Assert.True(result.ExitCode == 2, result.ToString());
-        Assert.Contains("--pcrs", result.StdErr, StringComparison.Ordinal);
+        Assert.Contains("--pcrs", result.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -188,7 +188,7 @@ public sealed class VerifyDocCommandTests : IDisposable
         var result = CliRunner.Run("verify-doc", s_prod.FullPath, "--root", path);
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("--root", result.StdErr, StringComparison.Ordinal);
+        Assert.Contains("--root", result.Stderr, StringComparison.Ordinal);
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
