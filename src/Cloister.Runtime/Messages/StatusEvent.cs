@@ -11,6 +11,7 @@ namespace Cloister.Runtime.Messages;
 [JsonDerivedType(typeof(ProvisionedEvent), "provisioned")]
 [JsonDerivedType(typeof(ReadyEvent), "ready")]
 [JsonDerivedType(typeof(ExitedEvent), "exited")]
+[JsonDerivedType(typeof(RestartingEvent), "restarting")]
 [JsonDerivedType(typeof(HealthEvent), "health")]
 public abstract record StatusEvent;
 
@@ -30,6 +31,17 @@ public sealed record ReadyEvent : StatusEvent;
 /// <param name="Code">The exit code, or <see langword="null"/> when a signal ended the app.</param>
 /// <param name="Signal">The signal number, or <see langword="null"/> when the app exited by itself.</param>
 public sealed record ExitedEvent(int? Code, int? Signal) : StatusEvent;
+
+/// <summary>
+/// <c>{"event":"restarting","restart":1,"code":3,"signal":null,"delay_ms":1000}</c>: the app ended as in
+/// <see cref="ExitedEvent"/>, and the manifest's restart policy starts it again after <paramref name="DelayMs"/>; the
+/// supervisor keeps running. <c>exited</c> is only ever the last event.
+/// </summary>
+/// <param name="Restart">Which restart this is, counting from 1 since the supervisor started.</param>
+/// <param name="Code">The exit code, or <see langword="null"/> when a signal ended the app.</param>
+/// <param name="Signal">The signal number, or <see langword="null"/> when the app exited by itself.</param>
+/// <param name="DelayMs">The back-off before the app is started again, in milliseconds.</param>
+public sealed record RestartingEvent(int Restart, int? Code, int? Signal, int DelayMs) : StatusEvent;
 
 /// <summary><c>{"event":"health","ok":true,"detail":"200 OK"}</c>: the outcome of one health probe.</summary>
 /// <param name="Ok">Whether the app is healthy.</param>

@@ -53,10 +53,19 @@ public sealed class StatusReader : LineMessageReader<StatusEvent>
 
     internal static string? Validate(StatusEvent statusEvent) => statusEvent switch
     {
-        ExitedEvent { Code: null, Signal: null } => "\"exited\" needs a \"code\" or a \"signal\"",
-        ExitedEvent { Code: not null, Signal: not null } => "\"exited\" has both \"code\" and \"signal\"; a process ends one way",
-        ExitedEvent { Code: < 0 or > 255 } exited => $"\"code\" {exited.Code} is outside 0–255",
-        ExitedEvent { Signal: < 1 or > 64 } exited => $"\"signal\" {exited.Signal} is outside 1–64",
+        ExitedEvent exited => ValidateEnd("exited", exited.Code, exited.Signal),
+        RestartingEvent { Restart: < 1 } restarting => $"\"restart\" {restarting.Restart} is not positive",
+        RestartingEvent { DelayMs: < 0 } restarting => $"\"delay_ms\" {restarting.DelayMs} is negative",
+        RestartingEvent restarting => ValidateEnd("restarting", restarting.Code, restarting.Signal),
+        _ => null,
+    };
+
+    private static string? ValidateEnd(string name, int? code, int? signal) => (code, signal) switch
+    {
+        (null, null) => $"\"{name}\" needs a \"code\" or a \"signal\"",
+        (not null, not null) => $"\"{name}\" has both \"code\" and \"signal\"; a process ends one way",
+        (< 0 or > 255, _) => $"\"code\" {code} is outside 0–255",
+        (_, < 1 or > 64) => $"\"signal\" {signal} is outside 1–64",
         _ => null,
     };
 }

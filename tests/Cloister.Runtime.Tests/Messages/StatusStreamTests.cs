@@ -12,6 +12,8 @@ public sealed class StatusStreamTests
         { new ReadyEvent(), """{"event":"ready"}""" },
         { new ExitedEvent(3, null), """{"event":"exited","code":3,"signal":null}""" },
         { new ExitedEvent(null, 9), """{"event":"exited","code":null,"signal":9}""" },
+        { new RestartingEvent(1, 3, null, 1000), """{"event":"restarting","restart":1,"code":3,"signal":null,"delay_ms":1000}""" },
+        { new RestartingEvent(7, null, 15, 30000), """{"event":"restarting","restart":7,"code":null,"signal":15,"delay_ms":30000}""" },
         { new HealthEvent(true, "200 OK"), """{"event":"health","ok":true,"detail":"200 OK"}""" },
         { new HealthEvent(false, null), """{"event":"health","ok":false,"detail":null}""" },
     };
@@ -70,6 +72,11 @@ public sealed class StatusStreamTests
     [InlineData("""{"event":"exited","code":256,"signal":null}""", "outside 0–255")]
     [InlineData("""{"event":"exited","code":null,"signal":0}""", "outside 1–64")]
     [InlineData("""{"event":"exited","code":"3","signal":null}""", "code")]
+    [InlineData("""{"event":"restarting","restart":0,"code":3,"signal":null,"delay_ms":1000}""", "\"restart\" 0 is not positive")]
+    [InlineData("""{"event":"restarting","restart":1,"code":3,"signal":null,"delay_ms":-1}""", "\"delay_ms\" -1 is negative")]
+    [InlineData("""{"event":"restarting","restart":1,"code":3,"signal":15,"delay_ms":1000}""", "\"restarting\" has both")]
+    [InlineData("""{"event":"restarting","restart":1,"code":null,"signal":null,"delay_ms":1000}""", "\"restarting\" needs")]
+    [InlineData("""{"event":"restarting","restart":1,"code":3,"signal":null}""", "delay_ms")]
     [InlineData("""{"event":"health","detail":"x"}""", "ok")]
     [InlineData("""{"event":"health","ok":null,"detail":"x"}""", "ok")]
     [InlineData("null", "null")]

@@ -1,0 +1,59 @@
+using Cloister.Runtime.Manifest;
+
+namespace Cloister.Enclave.Apps;
+
+/// <summary>Everything <c>execve</c> needs to start the app, resolved from <c>/cloister/enclave.json</c> and the image's files.</summary>
+internal sealed record AppLaunch(string Executable, IReadOnlyList<string> Arguments, IReadOnlyList<string> Environment, string WorkingDirectory, AppCredentials Credentials)
+{
+    /// <summary>The egress proxy the supervisor runs for the app (<c>EnclaveManifestReader.EgressProxyPort</c> reserves the port).</summary>
+    public const string EgressProxyUrl = "http://127.0.0.1:3128";
+
+    /// <summary>
+    /// What the app gets on top of its image's and manifest's environment. Both spellings, because curl and Go read the
+    /// lower-case ones and most others the upper-case ones; the app's own values lose, since egress only works through us.
+    /// </summary>
+    public static IReadOnlyList<string> ProxyEnvironment { get; } =
+    [
+        $"HTTP_PROXY={EgressProxyUrl}",
+        $"HTTPS_PROXY={EgressProxyUrl}",
+        $"http_proxy={EgressProxyUrl}",
+        $"https_proxy={EgressProxyUrl}",
+        "NO_PROXY=localhost,127.0.0.1",
+        "no_proxy=localhost,127.0.0.1",
+    ];
+
+    /// <summary>Resolves the launch against the image root <paramref name="root"/> (<c>/</c> in the enclave).</summary>
+    /// <remarks>
+    /// The environment is the image's and manifest's only: the supervisor's own <c>HOME</c>, <c>OPENSSL_CONF</c> and
+    /// loader path are never passed on.
+    /// </remarks>
+    public static AppLaunch Resolve(EnclaveLaunchSpec spec, string root)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        IReadOnlyList<string> arguments;
+        try
+        {
+            arguments = spec.ResolveArguments();
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new AppLaunchException(ex.Message, AppLaunchException.NotFound, ex);
+        }
+
+        var environment = WithOverrides(spec.ResolveEnvironment(), ProxyEnvironment);
+        var workingDirectory = spec.Image.WorkingDir is { Length: > 0 } workDir ? workDir : "/";
+        if (!Directory.Exists(Path.Join(root, workingDirectory)))
+        {
+            throw new AppLaunchException($"WORKDIR {workingDirectory} does not exist in the image");
+        }
+
+        var executable = ExecutableSearch.Resolve(arguments[0], environment, root);
+        return new AppLaunch(executable, arguments, environment, workingDirectory, ImageUser.Resolve(spec.Image.User, root));
+    }
+
+    private static List<string> WithOverrides(IReadOnlyList<string> environment, IReadOnlyList<string> overrides)
+    {
+        var names = overrides.Select(variable => variable[..(variable.IndexOf('=', StringComparison.Ordinal) + 1)]).ToList();
+        return [.. environment.Where(variable => !names.Exists(name => variable.StartsWith(name, StringComparison.Ordinal))), .. overrides];
+    }
+}
