@@ -9,7 +9,7 @@ namespace Cloister.Enclave;
 
 internal static class Program
 {
-    private const string Usage = "usage: cloister-enclave --self-test | --version";
+    private const string Usage = "usage: cloister-enclave [--self-test | --version]";
 
     private static async Task<int> Main(string[] args)
     {
@@ -20,6 +20,8 @@ internal static class Program
                 return 0;
             case ["--self-test"]:
                 return await RunSelfTestAsync();
+            case []:
+                return await EnclaveSupervisor.RunAsync();
             default:
                 Console.Error.WriteLine(Usage);
                 return 2;

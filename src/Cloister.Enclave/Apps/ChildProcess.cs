@@ -27,15 +27,14 @@ internal sealed class ChildProcess : IDisposable
     /// Starts <paramref name="launch"/> with stdout and stderr on pipes and stdin at end-of-file (as Docker does without
     /// <c>-i</c>: the enclave console is not the app's).
     /// </summary>
-    public static unsafe ChildProcess Start(AppLaunch launch, ChildReaper reaper)
+    public static unsafe ChildProcess Start(AppLaunch launch)
     {
         ArgumentNullException.ThrowIfNull(launch);
-        ArgumentNullException.ThrowIfNull(reaper);
         using var argv = new NativeStringArray(launch.Arguments);
         using var envp = new NativeStringArray(launch.Environment);
         var groups = launch.Credentials.Groups.ToArray();
         int stdinFd = -1, stdoutFd = -1, stderrFd = -1;
-        var (pid, exited) = reaper.Start(() =>
+        var (pid, exited) = ChildReaper.Start(() =>
         {
             fixed (uint* groupsPointer = groups)
             {

@@ -4,56 +4,59 @@ namespace Cloister.Enclave.Apps;
 /// The one place that waits for children. A dedicated thread blocks in <c>waitpid(-1)</c>, so it reaps the app and every
 /// orphan handed to us (we are PID 1, or a child subreaper), and no zombie is left behind. Starting a process and
 /// registering its pid happen under the same lock the reaper takes before looking a pid up, so an app that exits at
-/// once is never mistaken for an orphan.
+/// once is never mistaken for an orphan. Static, because <c>waitpid(-1)</c> is process-wide: a second reaper would
+/// steal the first one's children.
 /// </summary>
-internal sealed class ChildReaper
+internal static class ChildReaper
 {
-    private readonly Lock _gate = new();
-    private readonly Dictionary<int, TaskCompletionSource<AppExit>> _tracked = [];
-    private readonly AutoResetEvent _childStarted = new(initialState: false);
-    private long _orphansReaped;
-
-    public ChildReaper()
-    {
-        new Thread(Run) { IsBackground = true, Name = "child reaper" }.Start();
-    }
+    private static readonly Lock s_gate = new();
+    private static readonly Dictionary<int, TaskCompletionSource<AppExit>> s_tracked = [];
+    private static readonly AutoResetEvent s_childStarted = new(initialState: false);
+    private static Thread? s_thread;
+    private static long s_orphansReaped;
 
     /// <summary>How many processes other than tracked ones were reaped: the app's orphans.</summary>
-    public long OrphansReaped => Interlocked.Read(ref _orphansReaped);
+    public static long OrphansReaped => Interlocked.Read(ref s_orphansReaped);
 
     /// <summary>Runs <paramref name="start"/> (which returns the new child's pid) and tracks its exit.</summary>
-    public (int Pid, Task<AppExit> Exited) Start(Func<int> start)
+    public static (int Pid, Task<AppExit> Exited) Start(Func<int> start)
     {
         ArgumentNullException.ThrowIfNull(start);
-        lock (_gate)
+        lock (s_gate)
         {
+            if (s_thread is null)
+            {
+                s_thread = new Thread(Run) { IsBackground = true, Name = "child reaper" };
+                s_thread.Start();
+            }
+
             var pid = start();
             var exited = new TaskCompletionSource<AppExit>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _tracked.Add(pid, exited);
-            _childStarted.Set();
+            s_tracked.Add(pid, exited);
+            s_childStarted.Set();
             return (pid, exited.Task);
         }
     }
 
-    private void Run()
+    private static void Run()
     {
         while (true)
         {
             if (ProcessInterop.WaitAnyChild() is not var (pid, status))
             {
-                _childStarted.WaitOne();
+                s_childStarted.WaitOne();
                 continue;
             }
 
             TaskCompletionSource<AppExit>? exited;
-            lock (_gate)
+            lock (s_gate)
             {
-                _tracked.Remove(pid, out exited);
+                s_tracked.Remove(pid, out exited);
             }
 
             if (exited is null)
             {
-                Interlocked.Increment(ref _orphansReaped);
+                Interlocked.Increment(ref s_orphansReaped);
             }
             else
             {

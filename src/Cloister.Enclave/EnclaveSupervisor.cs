@@ -1,0 +1,201 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Cloister.Enclave.Apps;
+using Cloister.Enclave.Host;
+using Cloister.Enclave.Ingress;
+using Cloister.Enclave.LocalApi;
+using Cloister.Enclave.Nitro;
+using Cloister.Runtime.Manifest;
+using Cloister.Runtime.Messages;
+using Cloister.Runtime.Nsm;
+using Cloister.Runtime.Simulation;
+using Cloister.Runtime.Vsock;
+
+namespace Cloister.Enclave;
+
+/// <summary>
+/// The supervisor's default mode: <c>/cloister/enclave.json</c> in, the app run to its end, its exit code out. The host
+/// learns everything through the status and log streams; the console (our stdout/stderr) gets the same for
+/// <c>nitro-cli console</c> and for the simulator's terminal.
+/// </summary>
+internal sealed class EnclaveSupervisor
+{
+    /// <summary>Where <c>cloister build</c> puts the launch spec (<c>EnclaveImageBuilder.LaunchSpecPath</c>).</summary>
+    public const string LaunchSpecPath = "/cloister/enclave.json";
+
+    /// <summary>EX_CONFIG: the launch spec is missing, invalid, or asks for what this supervisor cannot do.</summary>
+    public const int ConfigurationError = 78;
+
+    /// <summary>EX_SOFTWARE: the supervisor itself failed (no host, no NSM).</summary>
+    public const int InternalError = 70;
+
+    private static readonly TimeSpan s_hostPatience = TimeSpan.FromSeconds(10);
+
+    // SIGTERM and SIGINT mean "stop"; the others are only passed on. SIGUSR1 and SIGUSR2 have no PosixSignal name.
+    private static readonly PosixSignal[] s_stopSignals = [PosixSignal.SIGTERM, PosixSignal.SIGINT];
+    private static readonly PosixSignal[] s_forwardedSignals = [PosixSignal.SIGHUP, PosixSignal.SIGQUIT, (PosixSignal)10, (PosixSignal)12];
+
+    private readonly EnclaveLaunchSpec _spec;
+    private readonly uint? _simulatedCid;
+
+    private EnclaveSupervisor(EnclaveLaunchSpec spec, uint? simulatedCid)
+    {
+        _spec = spec;
+        _simulatedCid = simulatedCid;
+    }
+
+    private bool Simulated => _simulatedCid is not null;
+
+    public static async Task<int> RunAsync()
+    {
+        EnclaveLaunchSpec spec;
+        uint? simulatedCid;
+        try
+        {
+            spec = EnclaveLaunchSpecJson.Deserialize(await File.ReadAllBytesAsync(LaunchSpecPath));
+            simulatedCid = SimulatedCid(Environment.GetEnvironmentVariable(SimulatedEnclaveContract.CidVariable));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
+        {
+            await Console.Error.WriteLineAsync($"cloister-enclave: {ex.Message}");
+            return ConfigurationError;
+        }
+
+        return await new EnclaveSupervisor(spec, simulatedCid).RunAsync(CancellationToken.None);
+    }
+
+    private static uint? SimulatedCid(string? variable) =>
+        variable is null ? null
+        : uint.TryParse(variable, NumberStyles.None, CultureInfo.InvariantCulture, out var cid) && cid >= SimulatedEnclaveContract.FirstCid ? cid
+        : throw new FormatException($"{SimulatedEnclaveContract.CidVariable}={variable}: not a CID of at least {SimulatedEnclaveContract.FirstCid}");
+
+    private async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        var transport = VsockTransport.Create(Simulated
+            ? new VsockTransportOptions { Kind = VsockTransportKind.Simulated, RunDirectory = SimulatedEnclaveContract.RunDirectory, LocalCid = _simulatedCid }
+            : new VsockTransportOptions { Kind = VsockTransportKind.Native });
+        HostLink host;
+        try
+        {
+            host = await HostLink.ConnectAsync(transport, s_hostPatience, Console.Error, cancellationToken);
+        }
+        catch (VsockConnectException ex)
+        {
+            await Console.Error.WriteLineAsync($"cloister-enclave: no host to report to: {ex.Message}");
+            return InternalError;
+        }
+
+        await using (host)
+        {
+            await host.ReportAsync(new BootingEvent(), cancellationToken);
+            var exit = await SuperviseAsync(transport, host, cancellationToken);
+            await host.ReportAsync(new ExitedEvent(exit.Code, exit.Signal), cancellationToken);
+            await host.LogAsync($"the app ended with {exit}; exiting with {exit.ExitCode}");
+            return exit.ExitCode;
+        }
+    }
+
+    private async Task<AppExit> SuperviseAsync(VsockTransport transport, HostLink host, CancellationToken cancellationToken)
+    {
+        if (_spec.Manifest.Ingress.FirstOrDefault(port => port.Tls == IngressTls.Attested) is { } attested)
+        {
+            await host.LogAsync($"ingress port {attested.Port} asks for tls: attested, which this supervisor does not implement yet; use tls: passthrough");
+            return new AppExit(ConfigurationError, null);
+        }
+
+        AppLaunch launch;
+        try
+        {
+            launch = AppLaunch.Resolve(_spec, "/");
+        }
+        catch (AppLaunchException ex)
+        {
+            await host.LogAsync(ex.Message);
+            return new AppExit(ex.ExitCode, null);
+        }
+
+        NsmDevice? nsm = null;
+        try
+        {
+            nsm = await PrepareEnclaveAsync(host, cancellationToken);
+            if (Environment.ProcessId != 1)
+            {
+                // PID 1 gets orphans anyway; otherwise this makes the app's orphans ours to reap rather than init's.
+                ProcessInterop.BecomeSubreaper();
+            }
+
+            await using var ingress = await PassthroughIngress.StartAsync(transport, _spec.Manifest.Ingress, host.LogAsync);
+            await using var localApi = nsm is null ? null : await LocalApiServer.StartAsync(_spec.Manifest.Api.Port, nsm, cancellationToken);
+            var appPorts = _spec.Manifest.Ingress.Select(port => port.AppPort).ToList();
+            using var supervisor = new AppSupervisor(launch, _spec.Manifest.Restart, host, (exited, token) => WaitReadyAsync(appPorts, exited, host, token), AppSupervisor.DefaultGracePeriod);
+            var registrations = s_stopSignals.Select(signal => PosixSignalRegistration.Create(signal, context => Handle(context, supervisor.Stop)))
+                .Concat(s_forwardedSignals.Select(signal => PosixSignalRegistration.Create(signal, context => Handle(context, supervisor.Forward))))
+                .ToList();
+            try
+            {
+                return await supervisor.RunAsync();
+            }
+            finally
+            {
+                registrations.ForEach(registration => registration.Dispose());
+            }
+        }
+        catch (AppLaunchException ex)
+        {
+            await host.LogAsync(ex.Message);
+            return new AppExit(ex.ExitCode, null);
+        }
+        catch (IOException ex)
+        {
+            await host.LogAsync(ex.Message);
+            return new AppExit(InternalError, null);
+        }
+        finally
+        {
+            nsm?.Dispose();
+        }
+    }
+
+    // Nitro only: bring up lo and feed the entropy pool. The NSM is opened when the local API or the entropy needs it.
+    private async Task<NsmDevice?> PrepareEnclaveAsync(HostLink host, CancellationToken cancellationToken)
+    {
+        if (Simulated)
+        {
+            // bubblewrap's new network namespace has lo up already, and the host's kernel has entropy.
+            return _spec.Manifest.Api.Attestation ? await NsmSocketDevice.ConnectAsync(SimulatedEnclaveContract.NsmSocketPath, cancellationToken) : null;
+        }
+
+        LoopbackInterface.BringUp();
+        var nsm = NsmKernelDevice.Open();
+        var seeded = await EntropySeeder.SeedAsync(nsm, cancellationToken);
+        await host.LogAsync($"lo is up; {seeded} bytes of NSM randomness added to the entropy pool");
+        return nsm;
+    }
+
+    private static async Task<bool> WaitReadyAsync(IReadOnlyList<int> appPorts, Task exited, HostLink host, CancellationToken cancellationToken)
+    {
+        var ready = await AppReadiness.WaitAsync(appPorts, exited, AppReadiness.DefaultBound, cancellationToken);
+        if (!ready && !exited.IsCompleted)
+        {
+            await host.LogAsync($"the app did not accept connections on 127.0.0.1:{string.Join(", ", appPorts)} within {AppReadiness.DefaultBound.TotalSeconds} s; not reporting ready");
+        }
+
+        return ready;
+    }
+
+    private static void Handle(PosixSignalContext context, Action<int> action)
+    {
+        context.Cancel = true;
+        action(RawSignalNumber(context.Signal));
+    }
+
+    // PosixSignal's named members are negative stand-ins; raw numbers pass through as themselves.
+    private static int RawSignalNumber(PosixSignal signal) => signal switch
+    {
+        PosixSignal.SIGHUP => 1,
+        PosixSignal.SIGINT => 2,
+        PosixSignal.SIGQUIT => 3,
+        PosixSignal.SIGTERM => ProcessInterop.SigTerm,
+        _ => (int)signal,
+    };
+}

@@ -1,0 +1,139 @@
+using System.Buffers;
+using System.Net;
+using System.Text.Json;
+using Cloister.Attestation.Nsm;
+using Cloister.Runtime.Nsm;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Cloister.Enclave.LocalApi;
+
+/// <summary>
+/// The app's local API on 127.0.0.1 (port 9999 by default): <c>POST /attestation-doc</c> answers the NSM's raw COSE_Sign1
+/// document as <c>application/cbor</c>. Kestrel from an empty builder (no configuration files, no logging, no routing):
+/// one path needs no more, and everything it uses is NativeAOT-clean.
+/// </summary>
+internal sealed class LocalApiServer : IAsyncDisposable
+{
+    public const string AttestationDocPath = "/attestation-doc";
+
+    // Three base64 fields of 1024 bytes and their names fit in well under this.
+    private const long MaxBodyLength = 16 * 1024;
+
+    private readonly WebApplication _app;
+
+    private LocalApiServer(WebApplication app, int port)
+    {
+        _app = app;
+        Port = port;
+    }
+
+    /// <summary>The bound port (useful when 0 asked for any).</summary>
+    public int Port { get; }
+
+    /// <exception cref="IOException">The port is taken.</exception>
+    public static async Task<LocalApiServer> StartAsync(int port, NsmDevice nsm, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(nsm);
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = MaxBodyLength;
+            kestrel.Listen(IPAddress.Loopback, port);
+        });
+        var app = builder.Build();
+        app.Run(context => HandleAsync(context, nsm));
+        await app.StartAsync(cancellationToken);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        return new LocalApiServer(app, new Uri(address).Port);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private static async Task HandleAsync(HttpContext context, NsmDevice nsm)
+    {
+        if (context.Request.Path != AttestationDocPath)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status404NotFound, $"no such endpoint; POST {AttestationDocPath}");
+            return;
+        }
+
+        if (!HttpMethods.IsPost(context.Request.Method))
+        {
+            context.Response.Headers.Allow = "POST";
+            await WriteErrorAsync(context, StatusCodes.Status405MethodNotAllowed, $"{AttestationDocPath} takes POST");
+            return;
+        }
+
+        AttestationDocRequest request;
+        try
+        {
+            var body = await context.Request.BodyReader.ReadAtLeastAsync((int)MaxBodyLength + 1, context.RequestAborted);
+            if (body.Buffer.Length > MaxBodyLength)
+            {
+                await WriteErrorAsync(context, StatusCodes.Status413PayloadTooLarge, $"the body is over {MaxBodyLength} bytes");
+                return;
+            }
+
+            request = AttestationDocRequest.Parse(body.Buffer.ToArray());
+            context.Request.BodyReader.AdvanceTo(body.Buffer.End);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            await WriteErrorAsync(context, ex.StatusCode, ex.Message);
+            return;
+        }
+        catch (FormatException ex)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, ex.Message);
+            return;
+        }
+
+        NsmResponse response;
+        try
+        {
+            var answer = await nsm.ExchangeAsync(NsmCodec.Encode(new AttestationRequest(request.UserData, request.Nonce, request.PublicKey)), context.RequestAborted);
+            response = NsmCodec.DecodeResponse(answer);
+        }
+        catch (Exception ex) when (ex is IOException or NsmFormatException)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status500InternalServerError, $"NSM: {ex.Message}");
+            return;
+        }
+
+        if (response is not AttestationResponse attestation)
+        {
+            var problem = response is NsmErrorResponse error ? error.Code.ToString() : response.GetType().Name;
+            await WriteErrorAsync(context, StatusCodes.Status500InternalServerError, $"NSM answered {problem}");
+            return;
+        }
+
+        context.Response.ContentType = "application/cbor";
+        context.Response.ContentLength = attestation.Document.Length;
+        await context.Response.Body.WriteAsync(attestation.Document, context.RequestAborted);
+    }
+
+    private static async Task WriteErrorAsync(HttpContext context, int status, string message)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("error", message);
+            json.WriteEndObject();
+        }
+
+        await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
+    }
+}
