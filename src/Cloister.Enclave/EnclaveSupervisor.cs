@@ -118,6 +118,7 @@ internal sealed class EnclaveSupervisor
         try
         {
             nsm = await PrepareEnclaveAsync(host, cancellationToken);
+            ProcessInterop.CatchBrokenPipe();
             if (Environment.ProcessId != 1)
             {
                 // PID 1 gets orphans anyway; otherwise this makes the app's orphans ours to reap rather than init's.

@@ -10,6 +10,7 @@ internal static unsafe partial class ProcessInterop
     private const int Echild = 10;
     private const int Eintr = 4;
     private const int PrSetChildSubreaper = 36;
+    private const int SigPipe = 13;
 
     /// <summary>
     /// .NET's own fork-and-exec (src/native/libs/System.Native/pal_process.c), the C routine behind <c>Process.Start</c>. We call
@@ -35,6 +36,31 @@ internal static unsafe partial class ProcessInterop
 
     [LibraryImport("libc", EntryPoint = "prctl", SetLastError = true)]
     private static partial int Prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
+
+    [LibraryImport("libc", EntryPoint = "signal", SetLastError = true)]
+    private static partial nint SetSignalHandler(int signal, delegate* unmanaged<int, void> handler);
+
+    /// <summary>
+    /// Replaces SIG_IGN for SIGPIPE with a handler that does nothing. The .NET runtime ignores SIGPIPE, and an ignored
+    /// signal stays ignored across fork and exec, where the app would inherit it (a producer in a pipeline that never
+    /// dies of its closed reader). A caught signal is reset to SIG_DFL in the child like every other one, while our own
+    /// writes to a closed pipe or socket still fail with EPIPE instead of killing us, as before. PosixSignalRegistration
+    /// cannot do this: System.Native leaves a signal that is ignored at start-up ignored.
+    /// </summary>
+    public static void CatchBrokenPipe()
+    {
+        if (SetSignalHandler(SigPipe, &IgnoreSignal) == -1)
+        {
+            throw new IOException($"signal(SIGPIPE): {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        }
+    }
+
+    // SIGPIPE is synchronous: it arrives on the thread whose write() failed, which is inside a P/Invoke (preemptive
+    // mode), so entering this empty method is the same reverse transition any native callback makes, and it allocates nothing.
+    [UnmanagedCallersOnly]
+    private static void IgnoreSignal(int signal)
+    {
+    }
 
     /// <summary>Makes orphaned descendants ours to reap (PR_SET_CHILD_SUBREAPER), even when we are not PID 1.</summary>
     public static void BecomeSubreaper()

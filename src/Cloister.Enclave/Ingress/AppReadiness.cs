@@ -12,8 +12,8 @@ internal static class AppReadiness
     private static readonly TimeSpan s_pollInterval = TimeSpan.FromMilliseconds(50);
 
     /// <summary>
-    /// <see langword="true"/> once every port accepted a connection; <see langword="false"/> when <paramref name="appExited"/>
-    /// completed or <paramref name="bound"/> passed first.
+    /// <see langword="true"/> once every port accepted a connection (at once when there are none); <see langword="false"/>
+    /// when <paramref name="appExited"/> completed or <paramref name="bound"/> passed first.
     /// </summary>
     public static async Task<bool> WaitAsync(IReadOnlyList<int> appPorts, Task appExited, TimeSpan bound, CancellationToken cancellationToken)
     {
@@ -33,7 +33,8 @@ internal static class AppReadiness
             }
         }
 
-        return !appExited.IsCompleted;
+        // It was ready, even if it ended since: with no ports at all, it is ready as soon as it was started.
+        return true;
     }
 
     private static async Task<bool> AcceptsAsync(int port, CancellationToken cancellationToken)

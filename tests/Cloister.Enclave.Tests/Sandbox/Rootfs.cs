@@ -37,13 +37,26 @@ internal sealed class Rootfs : IDisposable
         return this;
     }
 
+    /// <summary>Makes a host path (a directory, or a socket file) visible read-write inside the root.</summary>
+    public Rootfs Bind(string hostPath, string inside)
+    {
+        _bindArguments.AddRange(["--bind", hostPath, inside]);
+        return this;
+    }
+
     /// <summary>Runs the supervisor through the bundle's own command line.</summary>
     public ProcessResult RunSupervisor(IEnumerable<string> environment, params string[] arguments) =>
         Run(environment, SupervisorBundle.Command(arguments));
 
-    public ProcessResult Run(IEnumerable<string> environment, IEnumerable<string> argv)
+    public ProcessResult Run(IEnumerable<string> environment, IEnumerable<string> argv) =>
+        ExternalTool.Capture(ExternalTool.Require("bwrap", "bubblewrap"), BwrapArguments(environment, argv));
+
+    /// <summary>Starts the supervisor (no arguments: its default mode) and returns without waiting.</summary>
+    public SandboxedProcess StartSupervisor(IEnumerable<string> environment) =>
+        SandboxedProcess.Start(ExternalTool.Require("bwrap", "bubblewrap"), BwrapArguments(environment, SupervisorBundle.Command()));
+
+    private List<string> BwrapArguments(IEnumerable<string> environment, IEnumerable<string> argv)
     {
-        var bwrap = ExternalTool.Require("bwrap", "bubblewrap");
         List<string> arguments = ["--bind", Path, "/", .. _bindArguments, "--proc", "/proc", "--dev", "/dev", "--unshare-net", "--unshare-pid", "--die-with-parent", "--clearenv"];
         foreach (var variable in environment)
         {
@@ -51,7 +64,7 @@ internal sealed class Rootfs : IDisposable
             arguments.AddRange(["--setenv", variable[..equals], variable[(equals + 1)..]]);
         }
 
-        return ExternalTool.Capture(bwrap, [.. arguments, "--", .. argv]);
+        return [.. arguments, "--", .. argv];
     }
 
     public void Dispose() => Directory.Delete(Path, recursive: true);

@@ -1,0 +1,254 @@
+using System.Text;
+using Cloister.Attestation.Verification;
+using Cloister.Enclave.Tests.Sandbox;
+using Cloister.Runtime.Manifest;
+using Cloister.Runtime.Messages;
+using Cloister.Runtime.Vsock;
+
+namespace Cloister.Enclave.Tests.Supervision;
+
+/// <summary>The published supervisor in its default mode, in bubblewrap, with a busybox app and a simulated host.</summary>
+[Collection(PublishedSupervisorDefinition.Name)]
+public sealed class SupervisorSandboxTests(PublishedSupervisorFixture supervisor)
+{
+    private const int SigTerm = 15;
+
+    [Fact]
+    public async Task App_exit_code_is_reported_and_becomes_the_supervisors_and_its_output_is_logged_tagged()
+    {
+        await using var scenario = await SupervisorScenario.CreateAsync(supervisor.Bundle, SupervisorScenario.Shell("echo to-stdout; echo to-stderr >&2; exit 3"));
+
+        var (result, statuses, logs) = await scenario.RunAsync();
+
+        Assert.True(result.ExitCode == 3, $"{result}\n{scenario.Host.LogText()}");
+        Assert.Equal<StatusEvent>([new BootingEvent(), new ReadyEvent(), new ExitedEvent(3, null)], statuses);
+        Assert.Contains(new LogRecord(LogSource.Stdout, "to-stdout", false), logs);
+        Assert.Contains(new LogRecord(LogSource.Stderr, "to-stderr", false), logs);
+        Assert.DoesNotContain(logs, record => record.Source != LogSource.Stdout && record.Text == "to-stdout");
+        Assert.Contains(logs, record => record.Source == LogSource.Supervisor && record.Text.Contains("exit code 3", StringComparison.Ordinal));
+        // The console gets the app's output too.
+        Assert.Contains("to-stdout\n", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("to-stderr\n", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task User_by_name_gets_its_primary_and_supplementary_groups_and_the_workdir()
+    {
+        var image = new ImageRunConfig { Env = [$"PATH={BusyboxImage.Path}"], User = "app", WorkingDir = "/home/app" };
+        await using var scenario = await SupervisorScenario.CreateAsync(supervisor.Bundle, SupervisorScenario.Shell("id; pwd"), image);
+
+        var (result, _, logs) = await scenario.RunAsync();
+
+        Assert.True(result.ExitCode == 0, $"{result}\n{scenario.Host.LogText()}");
+        var stdout = StdoutLines(logs);
+        Assert.Equal("uid=1000(app) gid=1000(app) groups=29(audio),50(staff),1000(app)", stdout[0]);
+        Assert.Equal("/home/app", stdout[1]);
+    }
+
+    [Theory]
+    [InlineData("4242:4343", "uid=4242 gid=4343 groups=4343")]
+    [InlineData("1000", "uid=1000(app) gid=1000(app) groups=29(audio),50(staff),1000(app)")]
+    [InlineData("app:staff", "uid=1000(app) gid=50(staff) groups=29(audio),50(staff)")]
+    [InlineData("", "uid=0(root) gid=0(root) groups=0(root)")]
+    public async Task Numeric_and_mixed_users_are_applied(string user, string expected)
+    {
+        var image = new ImageRunConfig { Env = [$"PATH={BusyboxImage.Path}"], User = user, WorkingDir = "/tmp" };
+        await using var scenario = await SupervisorScenario.CreateAsync(supervisor.Bundle, SupervisorScenario.Shell("id; pwd"), image);
+
+        var (result, _, logs) = await scenario.RunAsync();
+
+        Assert.True(result.ExitCode == 0, $"{result}\n{scenario.Host.LogText()}");
+        Assert.Equal([expected, "/tmp"], StdoutLines(logs));
+    }
+
+    [Fact]
+    public async Task App_environment_is_its_images_and_manifests_plus_the_proxy_and_none_of_the_supervisors()
+    {
+        var manifest = new EnclaveManifest
+        {
+            Name = "test",
+            Image = "busybox",
+            Cmd = ["sh", "-c", "env; exec grep -E '^(SigIgn|SigBlk)' /proc/self/status"],
+            Env = new Dictionary<string, string> { ["FROM_MANIFEST"] = "m", ["HTTP_PROXY"] = "http://elsewhere:1" },
+        };
+        var image = new ImageRunConfig { Env = [$"PATH={BusyboxImage.Path}", "FROM_IMAGE=i"] };
+        await using var scenario = await SupervisorScenario.CreateAsync(supervisor.Bundle, manifest, image);
+
+        var (result, _, logs) = await scenario.RunAsync();
+
+        Assert.True(result.ExitCode == 0, $"{result}\n{scenario.Host.LogText()}");
+        var environment = StdoutLines(logs).Where(line => line.Contains('=', StringComparison.Ordinal)).ToHashSet();
+        Assert.Superset(
+            new HashSet<string>
+            {
+                $"PATH={BusyboxImage.Path}", "FROM_IMAGE=i", "FROM_MANIFEST=m",
+                "HTTP_PROXY=http://127.0.0.1:3128", "HTTPS_PROXY=http://127.0.0.1:3128", "http_proxy=http://127.0.0.1:3128",
+                "https_proxy=http://127.0.0.1:3128", "NO_PROXY=localhost,127.0.0.1", "no_proxy=localhost,127.0.0.1",
+            },
+            environment);
+        Assert.DoesNotContain(environment, line => line.StartsWith("HOME=", StringComparison.Ordinal) || line.StartsWith("OPENSSL_CONF=", StringComparison.Ordinal)
+            || line.StartsWith("CLOISTER_", StringComparison.Ordinal) || line.StartsWith("LD_", StringComparison.Ordinal));
+        // Nothing the .NET runtime ignores or blocks for itself leaks into the app (SIGPIPE above all).
+        Assert.True(StdoutLines(logs).Contains("SigIgn:\t0000000000000000"), scenario.Host.LogText());
+        Assert.Contains("SigBlk:\t0000000000000000", StdoutLines(logs));
+    }
+
+    [Fact]
+    public async Task Sigterm_to_the_supervisor_reaches_the_app_and_the_apps_code_comes_back()
+    {
+        await using var scenario = await SupervisorScenario.CreateAsync(
+            supervisor.Bundle, SupervisorScenario.Shell("trap 'echo got TERM; exit 42' TERM; echo trap set; while true; do sleep 0.1; done"));
+        using var sandbox = scenario.Start();
+        await scenario.Host.WaitForLogAsync(record => record.Text == "trap set");
+
+        sandbox.SignalSupervisor(SigTerm);
+        var result = await sandbox.WaitAsync();
+
+        Assert.True(result.ExitCode == 42, $"{result}\n{scenario.Host.LogText()}");
+        Assert.Equal<StatusEvent>([new BootingEvent(), new ReadyEvent(), new ExitedEvent(42, null)], await scenario.Host.AllStatusesAsync());
+        Assert.Contains(new LogRecord(LogSource.Stdout, "got TERM", false), await scenario.Host.AllLogsAsync());
+    }
+
+    [Fact]
+    public async Task Restart_on_failure_restarts_with_doubling_backoff_and_counts_the_restarts()
+    {
+        const string script = "n=$(cat /tmp/runs 2>/dev/null); n=$((n+1)); echo $n > /tmp/runs; echo run $n; [ $n -ge 3 ] && exit 0; exit 3";
+        await using var scenario = await SupervisorScenario.CreateAsync(supervisor.Bundle, SupervisorScenario.Shell(script, RestartPolicy.OnFailure));
+
+        var (result, statuses, logs) = await scenario.RunAsync();
+
+        Assert.True(result.ExitCode == 0, $"{result}\n{scenario.Host.LogText()}");
+        Assert.Equal<StatusEvent>(
+            [
+                new BootingEvent(), new ReadyEvent(),
+                new RestartingEvent(1, 3, null, 1000), new ReadyEvent(),
+                new RestartingEvent(2, 3, null, 2000), new ReadyEvent(),
+                new ExitedEvent(0, null),
+            ],
+            statuses);
+        Assert.Equal(["run 1", "run 2", "run 3"], StdoutLines(logs));
+    }
+
+    [Fact]
+    public async Task Orphans_of_the_app_are_reparented_to_the_supervisor_and_reaped()
+    {
+        // Three children outlive the shells that started them; each exits a moment later. Whoever adopts them must reap them.
+        const string script = """
+            for i in 1 2 3; do orphan=$(sh -c 'sleep 0.3 >/dev/null 2>&1 & echo $!'); echo "orphan $orphan parent $(grep PPid /proc/$orphan/status | cut -f2)"; done
+            echo "supervisor $PPID"
+            sleep 1.5
+            zombies=0; for f in /proc/[0-9]*/stat; do read -r line < $f 2>/dev/null; case "$line" in *") Z "*) zombies=$((zombies+1));; esac; done
+            echo "zombies $zombies"
+            """;
+        await using var scenario = await SupervisorScenario.CreateAsync(supervisor.Bundle, SupervisorScenario.Shell(script));
+
+        var (result, _, logs) = await scenario.RunAsync();
+
+        Assert.True(result.ExitCode == 0, $"{result}\n{scenario.Host.LogText()}");
+        var stdout = StdoutLines(logs);
+        var supervisorPid = stdout.Single(line => line.StartsWith("supervisor ", StringComparison.Ordinal))["supervisor ".Length..];
+        var orphans = stdout.Where(line => line.StartsWith("orphan ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, orphans.Count);
+        Assert.All(orphans, line => Assert.EndsWith($" parent {supervisorPid}", line, StringComparison.Ordinal));
+        Assert.Contains("zombies 0", stdout);
+    }
+
+    [Fact]
+    public async Task Passthrough_ingress_connects_the_hosts_vsock_port_to_the_app()
+    {
+        const uint port = 8443;
+        var ingress = new IngressPort { Port = (int)port, AppPort = 8080, Tls = IngressTls.Passthrough };
+        await using var scenario = await SupervisorScenario.CreateAsync(supervisor.Bundle, SupervisorScenario.Shell("mkdir -p /tmp/www; echo hello through vsock > /tmp/www/index.html; exec httpd -f -p 127.0.0.1:8080 -h /tmp/www", ingress: [ingress]));
+        using var sandbox = scenario.Start();
+        Assert.Equal(new BootingEvent(), await scenario.Host.NextStatusAsync());
+        Assert.Equal(new ReadyEvent(), await scenario.Host.NextStatusAsync());
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => GetAsync(scenario.Host.Transport, new VsockEndpoint(SimulatedHost.EnclaveCid, port))));
+
+        Assert.All(responses, response =>
+        {
+            Assert.StartsWith("HTTP/1.1 200 OK", response, StringComparison.Ordinal);
+            Assert.EndsWith("\r\n\r\nhello through vsock\n", response, StringComparison.Ordinal);
+        });
+        sandbox.SignalSupervisor(SigTerm);
+        var result = await sandbox.WaitAsync();
+        // busybox httpd does not handle TERM: it dies of it, and the supervisor reports the signal and exits 128 + 15.
+        Assert.True(result.ExitCode == 128 + SigTerm, $"{result}\n{scenario.Host.LogText()}");
+        Assert.Equal(new ExitedEvent(null, SigTerm), await scenario.Host.NextStatusAsync());
+    }
+
+    [Fact]
+    public async Task Local_api_returns_a_document_that_verifies_under_the_simulated_root_with_the_nonce_and_user_data_asked_for()
+    {
+        var nonce = Encoding.ASCII.GetBytes("nonce from the sandbox test");
+        var userData = Encoding.ASCII.GetBytes("user data from the app");
+        var body = $$"""{"nonce":"{{Convert.ToBase64String(nonce)}}","user_data":"{{Convert.ToBase64String(userData)}}"}""";
+        var script = $$"""
+            wget -q -Y off -O /tmp/doc --header 'Content-Type: application/json' --post-data '{{body}}' http://127.0.0.1:9999/attestation-doc; echo "good $?"
+            wget -q -Y off -O /tmp/bad --post-data '{"nonce":"not base64!"}' http://127.0.0.1:9999/attestation-doc; echo "bad $?"
+            """;
+        await using var scenario = await SupervisorScenario.CreateAsync(supervisor.Bundle, SupervisorScenario.Shell(script));
+
+        var (result, _, logs) = await scenario.RunAsync();
+
+        Assert.True(result.ExitCode == 0, $"{result}\n{scenario.Host.LogText()}");
+        Assert.Equal(["good 0", "bad 1"], StdoutLines(logs));
+        Assert.Contains(logs, record => record.Source == LogSource.Stderr && record.Text.Contains("400 Bad Request", StringComparison.Ordinal));
+        var verifier = new AttestationVerifier(new AttestationVerifierOptions { TrustedRoots = [scenario.Host.Root.Certificate] });
+        var verification = verifier.Verify(await File.ReadAllBytesAsync(scenario.Rootfs.At("tmp/doc")), new AttestationPolicy { ExpectedNonce = nonce, ExpectedUserData = userData, AllowDebugMode = true });
+        Assert.True(verification.IsValid, verification.ToString());
+    }
+
+    [Fact]
+    public async Task Attested_ingress_port_is_refused_with_a_clear_message_and_an_exited_status()
+    {
+        var ingress = new IngressPort { Port = 443, AppPort = 8080, Tls = IngressTls.Attested };
+        await using var scenario = await SupervisorScenario.CreateAsync(supervisor.Bundle, SupervisorScenario.Shell("echo must not run", ingress: [ingress]));
+
+        var (result, statuses, logs) = await scenario.RunAsync();
+
+        Assert.Equal(78, result.ExitCode);
+        Assert.Equal<StatusEvent>([new BootingEvent(), new ExitedEvent(78, null)], statuses);
+        Assert.Contains(logs, record => record.Source == LogSource.Supervisor && record.Text.Contains("ingress port 443 asks for tls: attested", StringComparison.Ordinal));
+        Assert.Contains("tls: attested", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain(logs, record => record.Text == "must not run");
+    }
+
+    [Fact]
+    public async Task App_missing_from_its_path_exits_127_with_the_path_it_searched()
+    {
+        var manifest = new EnclaveManifest { Name = "test", Image = "busybox", Cmd = ["no-such-program"] };
+        await using var scenario = await SupervisorScenario.CreateAsync(supervisor.Bundle, manifest);
+
+        var (result, statuses, logs) = await scenario.RunAsync();
+
+        Assert.Equal(127, result.ExitCode);
+        Assert.Equal<StatusEvent>([new BootingEvent(), new ExitedEvent(127, null)], statuses);
+        Assert.Contains(logs, record => record.Text == $"the app's executable 'no-such-program' is not in its PATH ({BusyboxImage.Path})");
+    }
+
+    [Fact]
+    public void Missing_launch_spec_exits_78_with_a_message_and_without_a_host()
+    {
+        using var rootfs = Rootfs.WithBundle(supervisor.Bundle);
+
+        var result = rootfs.RunSupervisor(SimulatedHost.SupervisorEnvironment);
+
+        Assert.Equal(78, result.ExitCode);
+        Assert.StartsWith("cloister-enclave: ", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains("/cloister/enclave.json", result.Stderr, StringComparison.Ordinal);
+    }
+
+    private static List<string> StdoutLines(IEnumerable<LogRecord> logs) =>
+        [.. logs.Where(record => record.Source == LogSource.Stdout).Select(record => record.Text)];
+
+    private static async Task<string> GetAsync(VsockTransport transport, VsockEndpoint endpoint)
+    {
+        await using var stream = await transport.ConnectAsync(endpoint);
+        await stream.WriteAsync("GET /index.html HTTP/1.0\r\nHost: enclave\r\n\r\n"u8.ToArray());
+        // Half-close: the request is complete, and the answer must still come back through the pipe.
+        stream.CompleteWrites();
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return await reader.ReadToEndAsync();
+    }
+}
