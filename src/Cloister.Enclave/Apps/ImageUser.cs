@@ -15,7 +15,8 @@ internal static class ImageUser
         ArgumentNullException.ThrowIfNull(user);
         if (user.Length == 0)
         {
-            user = "root";
+            // Root, by number: a scratch image without /etc/passwd must still run.
+            user = "0";
         }
 
         var colon = user.IndexOf(':', StringComparison.Ordinal);

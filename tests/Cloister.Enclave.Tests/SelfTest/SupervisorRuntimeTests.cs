@@ -116,7 +116,7 @@ public sealed class SupervisorRuntimeTests(PublishedSupervisorFixture supervisor
 
     [Theory]
     [InlineData("--version", 0, "cloister-enclave 0.1.0+", "")]
-    [InlineData("--no-such-option", 2, "", "usage: cloister-enclave --self-test | --version")]
+    [InlineData("--no-such-option", 2, "", "usage: cloister-enclave [--self-test | --version]")]
     public void Other_arguments_answer_without_touching_crypto(string argument, int exitCode, string stdout, string stderr)
     {
         using var rootfs = Rootfs.WithBundle(supervisor.Bundle);
