@@ -20,6 +20,10 @@ internal sealed class SandboxedProcess : IDisposable
         _stderr = process.StandardError.ReadToEndAsync();
     }
 
+    /// <remarks>
+    /// bubblewrap's <c>--die-with-parent</c> is PR_SET_PDEATHSIG, which fires when the <em>thread</em> that forked it ends;
+    /// a thread-pool thread may retire while the sandbox runs. So a dedicated thread starts it and stays until it exits.
+    /// </remarks>
     public static SandboxedProcess Start(string fileName, IEnumerable<string> arguments)
     {
         var info = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -28,13 +32,32 @@ internal sealed class SandboxedProcess : IDisposable
             info.ArgumentList.Add(argument);
         }
 
-        return new SandboxedProcess(Process.Start(info) ?? throw new InvalidOperationException($"could not start {fileName}"));
+        var started = new TaskCompletionSource<Process>();
+        var parent = new Thread(() =>
+        {
+            Process process;
+            try
+            {
+                process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {fileName}");
+            }
+            catch (Exception ex)
+            {
+                started.SetException(ex);
+                return;
+            }
+
+            started.SetResult(process);
+            process.WaitForExit();
+        })
+        { IsBackground = true, Name = "sandbox parent" };
+        parent.Start();
+        return new SandboxedProcess(started.Task.GetAwaiter().GetResult());
     }
 
     public async Task<ProcessResult> WaitAsync()
     {
         await _process.WaitForExitAsync().WaitAsync(s_timeout);
-        return new ProcessResult(_process.ExitCode, await _stdout, await _stderr);
+        return new ProcessResult(_process.ExitCode, await _stdout.WaitAsync(s_timeout), await _stderr.WaitAsync(s_timeout));
     }
 
     /// <summary>
@@ -46,7 +69,8 @@ internal sealed class SandboxedProcess : IDisposable
         var descendants = Descendants(_process.Id);
         var pid = descendants.Where(IsSupervisor).ToList() is [var only]
             ? only
-            : throw new InvalidOperationException($"no single supervisor among bubblewrap's descendants: {string.Join("; ", descendants.Select(CommandLine))}");
+            : throw new InvalidOperationException(
+                $"no single supervisor among bubblewrap's descendants: {string.Join("; ", descendants.Select(CommandLine))}{(_process.HasExited ? $" (bubblewrap exited with {_process.ExitCode})" : "")}");
         var kill = ExternalTool.Capture("kill", [$"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         if (kill.ExitCode != 0)
         {

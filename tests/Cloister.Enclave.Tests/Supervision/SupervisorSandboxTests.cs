@@ -163,7 +163,8 @@ public sealed class SupervisorSandboxTests(PublishedSupervisorFixture supervisor
         Assert.Equal(new BootingEvent(), await scenario.Host.NextStatusAsync());
         Assert.Equal(new ReadyEvent(), await scenario.Host.NextStatusAsync());
 
-        var responses = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => GetAsync(scenario.Host.Transport, new VsockEndpoint(SimulatedHost.EnclaveCid, port))));
+        var responses = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => GetAsync(scenario.Host.Transport, new VsockEndpoint(SimulatedHost.EnclaveCid, port))))
+            .WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.All(responses, response =>
         {
