@@ -13,10 +13,6 @@ internal static class ChildReaper
     private static readonly Dictionary<int, TaskCompletionSource<AppExit>> s_tracked = [];
     private static readonly AutoResetEvent s_childStarted = new(initialState: false);
     private static Thread? s_thread;
-    private static long s_orphansReaped;
-
-    /// <summary>How many processes other than tracked ones were reaped: the app's orphans.</summary>
-    public static long OrphansReaped => Interlocked.Read(ref s_orphansReaped);
 
     /// <summary>Runs <paramref name="start"/> (which returns the new child's pid) and tracks its exit.</summary>
     public static (int Pid, Task<AppExit> Exited) Start(Func<int> start)
@@ -48,20 +44,14 @@ internal static class ChildReaper
                 continue;
             }
 
+            // An orphan's status is simply dropped: reaping it was the point.
             TaskCompletionSource<AppExit>? exited;
             lock (s_gate)
             {
                 s_tracked.Remove(pid, out exited);
             }
 
-            if (exited is null)
-            {
-                Interlocked.Increment(ref s_orphansReaped);
-            }
-            else
-            {
-                exited.SetResult(AppExit.FromWaitStatus(status));
-            }
+            exited?.SetResult(AppExit.FromWaitStatus(status));
         }
     }
 }

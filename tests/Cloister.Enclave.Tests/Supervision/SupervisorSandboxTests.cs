@@ -11,6 +11,7 @@ namespace Cloister.Enclave.Tests.Supervision;
 [Collection(PublishedSupervisorDefinition.Name)]
 public sealed class SupervisorSandboxTests(PublishedSupervisorFixture supervisor)
 {
+    private const int SigUsr1 = 10;
     private const int SigTerm = 15;
 
     [Fact]
@@ -94,13 +95,15 @@ public sealed class SupervisorSandboxTests(PublishedSupervisorFixture supervisor
     }
 
     [Fact]
-    public async Task Sigterm_to_the_supervisor_reaches_the_app_and_the_apps_code_comes_back()
+    public async Task Signals_to_the_supervisor_reach_the_app_and_after_sigterm_the_apps_code_comes_back()
     {
         await using var scenario = await SupervisorScenario.CreateAsync(
-            supervisor.Bundle, SupervisorScenario.Shell("trap 'echo got TERM; exit 42' TERM; echo trap set; while true; do sleep 0.1; done"));
+            supervisor.Bundle, SupervisorScenario.Shell("trap 'echo got USR1' USR1; trap 'echo got TERM; exit 42' TERM; echo trap set; while true; do sleep 0.1; done"));
         using var sandbox = scenario.Start();
         await scenario.Host.WaitForLogAsync(record => record.Text == "trap set");
 
+        sandbox.SignalSupervisor(SigUsr1);
+        await scenario.Host.WaitForLogAsync(record => record.Text == "got USR1");
         sandbox.SignalSupervisor(SigTerm);
         var result = await sandbox.WaitAsync();
 
