@@ -11,7 +11,8 @@ namespace Cloister.Host.Simulation;
 /// </summary>
 public sealed class UnpackedEnclaveImage
 {
-    private const string LaunchSpecInRoot = "rootfs/cloister/enclave.json";
+    /// <summary>Where <c>cloister build</c> puts the launch spec, relative to the customer ramdisk's root.</summary>
+    internal const string LaunchSpecInRoot = "rootfs/cloister/enclave.json";
 
     private UnpackedEnclaveImage(string root, EifMeasurements measurements, IReadOnlyList<string> command, IReadOnlyList<string> environment, EnclaveLaunchSpec? launchSpec)
     {
@@ -105,9 +106,16 @@ public sealed class UnpackedEnclaveImage
             return null;
         }
 
+        return ParseLaunchSpec(File.ReadAllBytes(path));
+    }
+
+    /// <summary>Parses the launch spec found in an image.</summary>
+    /// <exception cref="InvalidDataException">It is not a valid launch spec.</exception>
+    internal static EnclaveLaunchSpec ParseLaunchSpec(byte[] json)
+    {
         try
         {
-            return EnclaveLaunchSpecJson.Deserialize(File.ReadAllBytes(path));
+            return EnclaveLaunchSpecJson.Deserialize(json);
         }
         catch (FormatException ex)
         {
