@@ -15,6 +15,7 @@ internal static class CloisterCli
         DescribeCommand.Create(),
         SignCommand.Create(),
         PcrCommand.Create(),
+        RunCommand.Create(),
     };
 
     public static int Run(string[] args)

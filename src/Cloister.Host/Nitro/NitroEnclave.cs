@@ -68,7 +68,9 @@ public sealed class NitroEnclave : HostedEnclave
             var answered = heartbeat is null ? Task.CompletedTask : Heartbeat.AnswerAsync(heartbeat, cancellationToken).AsTask();
             try
             {
-                _info = await _nitroCli.RunEnclaveAsync(_options.ImagePath, _options.Cpus, _options.MemoryMib, _options.Debug, _options.Cid, cancellationToken);
+                var resources = LaunchSpec?.Manifest.Resources ?? new EnclaveResources();
+                _info = await _nitroCli.RunEnclaveAsync(
+                    _options.ImagePath, _options.Cpus ?? resources.Cpus, _options.MemoryMib ?? resources.MemoryMib, _options.Debug, _options.Cid, cancellationToken);
             }
             catch (Exception ex) when (ex is NitroCliException or IOException)
             {

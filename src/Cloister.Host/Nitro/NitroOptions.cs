@@ -6,11 +6,11 @@ public sealed class NitroOptions
     /// <summary>The enclave image file.</summary>
     public required string ImagePath { get; init; }
 
-    /// <summary>vCPUs for the enclave.</summary>
-    public required int Cpus { get; init; }
+    /// <summary>vCPUs for the enclave; the manifest's <c>resources.cpus</c> when <see langword="null"/>.</summary>
+    public int? Cpus { get; init; }
 
-    /// <summary>Memory for the enclave, in MiB.</summary>
-    public required int MemoryMib { get; init; }
+    /// <summary>Memory for the enclave in MiB; the manifest's <c>resources.memory_mib</c> when <see langword="null"/>.</summary>
+    public int? MemoryMib { get; init; }
 
     /// <summary>Debug mode: the console is readable, and the enclave's documents carry all-zero PCR0–2.</summary>
     public bool Debug { get; init; }
