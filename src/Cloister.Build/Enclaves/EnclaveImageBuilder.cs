@@ -61,7 +61,9 @@ public static class EnclaveImageBuilder
         }
 
         Directory.CreateDirectory(options.TemporaryDirectory);
-        var work = Directory.CreateTempSubdirectory(Path.Combine(Path.GetFullPath(options.TemporaryDirectory), "cloister-build-")).FullName;
+        // CreateTempSubdirectory takes a name prefix only, never a directory: the work directory is named here.
+        var work = Path.Combine(Path.GetFullPath(options.TemporaryDirectory), "cloister-build-" + Path.GetRandomFileName());
+        Directory.CreateDirectory(work);
         try
         {
             using var flattener = new LayerFlattener(new LayerFlattenerOptions { TemporaryDirectory = work });

@@ -31,16 +31,17 @@ public static class RamdiskUnpacker
         var root = Path.GetFullPath(destination);
         Directory.CreateDirectory(root);
         var asRoot = Posix.IsRoot;
-        // Directory times are set last: creating their children would move them again.
-        var directoryTimes = new List<(string Path, uint Time)>();
+        // Directory times are set last, creating their children would move them again; a later entry's time wins.
+        var directoryTimes = new Dictionary<string, uint>(StringComparer.Ordinal);
         var count = 0;
         using var reader = new CpioReader(ramdisk, leaveOpen: true);
         while (reader.GetNextEntry() is { } entry)
         {
-            var path = entry.Name is "." or "" ? root : Path.Combine(root, entry.Name);
+            var name = NormalizeName(entry.Name);
+            var path = name.Length == 0 ? root : Path.Combine(root, name);
             if (path != root)
             {
-                EnsureRealParents(root, path, entry.Name, ramdiskName);
+                EnsureRealParents(root, path, name, ramdiskName);
                 ReplaceUnlessBothDirectories(path, entry.Type);
             }
 
@@ -48,7 +49,7 @@ public static class RamdiskUnpacker
             {
                 case CpioEntryType.Directory:
                     Directory.CreateDirectory(path);
-                    directoryTimes.Add((path, entry.ModificationTime));
+                    directoryTimes[path] = entry.ModificationTime;
                     break;
                 case CpioEntryType.RegularFile:
                     using (var output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
@@ -86,12 +87,24 @@ public static class RamdiskUnpacker
             count++;
         }
 
-        for (var i = directoryTimes.Count - 1; i >= 0; i--)
+        foreach (var (directory, time) in directoryTimes)
         {
-            Posix.SetTimes(directoryTimes[i].Path, directoryTimes[i].Time);
+            Posix.SetTimes(directory, time);
         }
 
         return count;
+    }
+
+    /// <summary>The name as the kernel resolves it: <c>./etc/</c> and <c>etc</c> are the same entry, <c>.</c> is the root.</summary>
+    internal static string NormalizeName(string name)
+    {
+        var trimmed = name.TrimEnd('/');
+        while (trimmed.StartsWith("./", StringComparison.Ordinal))
+        {
+            trimmed = trimmed[2..];
+        }
+
+        return trimmed == "." ? "" : trimmed;
     }
 
     private static void EnsureRealParents(string root, string path, string name, string ramdiskName)

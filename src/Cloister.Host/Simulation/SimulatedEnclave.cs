@@ -86,7 +86,7 @@ public sealed class SimulatedEnclave : HostedEnclave
     public int? ProcessId => _process?.Id;
 
     /// <inheritdoc/>
-    public override Task StartAsync(CancellationToken cancellationToken)
+    public override async Task StartAsync(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         if (_process is not null)
@@ -115,20 +115,10 @@ public sealed class SimulatedEnclave : HostedEnclave
             }
         }
 
-        Process process;
-        try
-        {
-            process = Process.Start(info) ?? throw new EnclaveLaunchException($"could not start {info.FileName}");
-        }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
-            throw new EnclaveLaunchException($"could not start {info.FileName}: {ex.Message}", ex);
-        }
-
+        var process = await StartOnOwnThreadAsync(info);
         _process = process;
         process.StandardInput.Close();
         _ = WatchAsync(process);
-        return Task.CompletedTask;
     }
 
     /// <inheritdoc/>
@@ -213,6 +203,36 @@ public sealed class SimulatedEnclave : HostedEnclave
         {
             // It ended on its own meanwhile.
         }
+    }
+
+    private static Task<Process> StartOnOwnThreadAsync(ProcessStartInfo info)
+    {
+        // bubblewrap's --die-with-parent is PR_SET_PDEATHSIG, which fires when the *thread* that forked it ends, not the
+        // process: started from a pool thread, the sandbox would be killed whenever the pool retires that thread.
+        // So a thread of its own forks it and lives exactly as long as the sandbox.
+        var started = new TaskCompletionSource<Process>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            Process process;
+            try
+            {
+                process = Process.Start(info) ?? throw new EnclaveLaunchException($"could not start {info.FileName}");
+            }
+            catch (System.ComponentModel.Win32Exception ex)
+            {
+                started.SetException(new EnclaveLaunchException($"could not start {info.FileName}: {ex.Message}", ex));
+                return;
+            }
+
+            started.SetResult(process);
+            process.WaitForExit();
+        })
+        {
+            IsBackground = true,
+            Name = "cloister sandbox",
+        };
+        thread.Start();
+        return started.Task;
     }
 
     private async Task WatchAsync(Process process)

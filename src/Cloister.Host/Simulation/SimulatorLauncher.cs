@@ -37,6 +37,11 @@ public static class SimulatorLauncher
 
             var asRoot = Posix.IsRoot;
             var commandLine = SandboxCommandLine.Create(image, options.RunDirectory, options.Tools, options.Cid, options.Cpus, asRoot);
+            if (!commandLine.Isolated && asRoot && options.Tools.Chroot is not null)
+            {
+                CreateDevices(image.Rootfs);
+            }
+
             var root = SimulatedRootStore.LoadOrCreate(options.SimulatedRootDirectory, out var rootCreated);
             try
             {
@@ -52,6 +57,21 @@ public static class SimulatorLauncher
         {
             Directory.Delete(options.RunDirectory, recursive: true);
             throw;
+        }
+    }
+
+    private static void CreateDevices(string rootfs)
+    {
+        // Nitro's init mounts a devtmpfs on /dev and bubblewrap mounts its own; a chroot gets only what is made here.
+        var dev = Path.Combine(rootfs, "dev");
+        Directory.CreateDirectory(dev);
+        foreach (var (name, minor) in new[] { ("null", 3u), ("zero", 5u), ("full", 7u), ("random", 8u), ("urandom", 9u) })
+        {
+            var path = Path.Combine(dev, name);
+            if (!Path.Exists(path))
+            {
+                Posix.MakeNode(path, (int)((uint)Build.Cpio.CpioEntryType.CharacterDevice << 12) | 0b110_110_110, 1, minor);
+            }
         }
     }
 
