@@ -86,8 +86,9 @@ public sealed class NitroCli(IProcessRunner runner, string executable = "nitro-c
             throw new NitroCliException($"nitro-cli {command} exited with {result.ExitCode}: {detail}");
         }
 
-        // run-enclave prints "Start allocating memory..." and "Started enclave with enclave-cid: …" before its JSON.
-        var start = result.Stdout.IndexOfAny(['{', '[']);
+        // run-enclave prints "Start allocating memory..." and "Started enclave with enclave-cid: 16, …, cpu-ids: [1, 3]"
+        // before its JSON, so the JSON is where a line starts with a bracket, not at the first bracket.
+        var start = FindJsonStart(result.Stdout);
         if (start < 0)
         {
             throw new NitroCliException($"nitro-cli {command}: no JSON in its output");
@@ -101,6 +102,29 @@ public sealed class NitroCli(IProcessRunner runner, string executable = "nitro-c
         {
             throw new NitroCliException($"nitro-cli {command}: its JSON at character {start} is malformed: {ex.Message}", ex);
         }
+    }
+
+    private static int FindJsonStart(string output)
+    {
+        for (var lineStart = 0; lineStart < output.Length;)
+        {
+            var text = output.AsSpan(lineStart);
+            var indent = text.Length - text.TrimStart(" \t\r").Length;
+            if (text.Length > indent && text[indent] is '{' or '[')
+            {
+                return lineStart + indent;
+            }
+
+            var newline = output.IndexOf('\n', lineStart);
+            if (newline < 0)
+            {
+                break;
+            }
+
+            lineStart = newline + 1;
+        }
+
+        return -1;
     }
 
     private static NitroEnclaveInfo ReadEnclave(JsonElement element, string command)

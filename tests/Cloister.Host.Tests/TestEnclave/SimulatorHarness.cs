@@ -49,7 +49,7 @@ internal sealed class SimulatorHarness : IDisposable
 
     /// <summary>Prepares and runs the enclave to its end; <paramref name="stop"/> is handed each status event and may request the stop.</summary>
     public async Task<EnclaveRunResult> RunAsync(
-        SandboxTools? tools = null, Action<StatusEvent, CancellationTokenSource>? onStatus = null, Action<Ingress.IngressForwarder>? onIngress = null, TimeSpan? gracePeriod = null)
+        SandboxTools? tools = null, Action<StatusEvent, CancellationTokenSource>? onStatus = null, Action<Cloister.Host.Ingress.IngressForwarder>? onIngress = null, TimeSpan? gracePeriod = null)
     {
         await using var enclave = SimulatorLauncher.Prepare(Options(tools));
         using var stop = new CancellationTokenSource();
@@ -60,7 +60,7 @@ internal sealed class SimulatorHarness : IDisposable
         {
             Output = Output,
             Diagnostics = Diagnostics,
-            PublishedPorts = [new Ingress.PublishedPort(0, TestEnclaveImage.IngressPort)],
+            PublishedPorts = [new Cloister.Host.Ingress.PublishedPort(0, TestEnclaveImage.IngressPort)],
             StatusChanged = statusEvent => onStatus?.Invoke(statusEvent, stop),
             IngressListening = onIngress,
             GracePeriod = gracePeriod ?? TimeSpan.FromSeconds(10),
