@@ -32,7 +32,6 @@ internal static class RunCommand
     [SupportedOSPlatform("linux")]
     private static async Task<int> RunAsync(Parameters parameters, ParseResult parseResult)
     {
-        var imagePath = ResolveImage(parseResult.GetRequiredValue(parameters.Image));
         var supervisorOptions = new HostSupervisorOptions
         {
             Output = Console.Out,
@@ -47,6 +46,7 @@ internal static class RunCommand
             // The host side of egress (vsock 7002) plugs in here.
             Egress = null,
         };
+        var imagePath = ResolveImage(parseResult.GetRequiredValue(parameters.Image));
         var simulate = parseResult.GetValue(parameters.Simulate);
         var onNitro = !simulate && File.Exists(NitroDevice);
         Notice(onNitro

@@ -11,6 +11,7 @@ namespace Cloister.Host.Tests.TestEnclave;
 /// scenario through the real <see cref="EnclaveImageBuilder"/> with <see cref="EnclaveRuntime.None"/> and a cmd override.
 /// The image carries its own <c>/cloister/enclave.json</c> declaring one passthrough ingress port.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 internal static class TestEnclaveImage
 {
     /// <summary>The manifest's ingress port, which the serve scenario echoes on.</summary>
