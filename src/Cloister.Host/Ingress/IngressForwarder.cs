@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Cloister.Host.Supervision;
 using Cloister.Runtime.Vsock;
 
 namespace Cloister.Host.Ingress;
@@ -65,28 +66,14 @@ public sealed class IngressForwarder : IAsyncDisposable
     public async Task RunAsync(uint enclaveCid, CancellationToken cancellationToken)
     {
         var target = new VsockEndpoint(enclaveCid, EnclavePort);
-        var connections = new List<Task>();
+        var connections = new ConnectionSet<Socket>(_listener.AcceptAsync, (client, token) => PipeAsync(client, target, token));
         try
         {
-            while (true)
-            {
-                Socket client;
-                try
-                {
-                    client = await _listener.AcceptAsync(cancellationToken);
-                }
-                catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
-                {
-                    break;
-                }
-
-                connections.RemoveAll(task => task.IsCompleted);
-                connections.Add(PipeAsync(client, target, cancellationToken));
-            }
+            await connections.AcceptAsync(cancellationToken);
         }
         finally
         {
-            await Task.WhenAll(connections);
+            await connections.WhenAllServed();
         }
     }
 
@@ -100,7 +87,6 @@ public sealed class IngressForwarder : IAsyncDisposable
 
     private async Task PipeAsync(Socket client, VsockEndpoint target, CancellationToken cancellationToken)
     {
-        await Task.Yield();
         client.NoDelay = true;
         await using var tcp = new NetworkStream(client, ownsSocket: true);
         try

@@ -6,57 +6,37 @@ namespace Cloister.Host.Supervision;
 /// Accepts connections on one host vsock port and hands each to a reader until its peer closes it. The supervisor
 /// stops accepting when the enclave is gone, lets the open connections drain, then cancels what is left.
 /// </summary>
-internal sealed class ConnectionService(VsockListener listener, Func<VsockStream, CancellationToken, Task> serve, Action<string> failed)
+internal sealed class ConnectionService
 {
-    private readonly List<Task> _connections = [];
-    private readonly Lock _lock = new();
+    private readonly VsockListener _listener;
+    private readonly Func<VsockStream, CancellationToken, Task> _read;
+    private readonly Action<string> _failed;
+    private readonly ConnectionSet<VsockStream> _connections;
 
-    public async Task AcceptAsync(CancellationToken cancellationToken)
+    public ConnectionService(VsockListener listener, Func<VsockStream, CancellationToken, Task> read, Action<string> failed)
     {
-        while (true)
-        {
-            VsockStream stream;
-            try
-            {
-                stream = await listener.AcceptAsync(cancellationToken);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or IOException)
-            {
-                return;
-            }
-
-            lock (_lock)
-            {
-                _connections.RemoveAll(task => task.IsCompleted);
-                _connections.Add(ServeAsync(stream, cancellationToken));
-            }
-        }
+        _listener = listener;
+        _read = read;
+        _failed = failed;
+        _connections = new ConnectionSet<VsockStream>(listener.AcceptAsync, ServeAsync);
     }
+
+    public Task AcceptAsync(CancellationToken cancellationToken) => _connections.AcceptAsync(cancellationToken);
 
     /// <summary>Waits for the connections being served to end by themselves, at most <paramref name="limit"/>.</summary>
-    public Task DrainAsync(TimeSpan limit)
-    {
-        Task all;
-        lock (_lock)
-        {
-            all = Task.WhenAll(_connections);
-        }
-
-        return Task.WhenAny(all, Task.Delay(limit));
-    }
+    public Task DrainAsync(TimeSpan limit) => Task.WhenAny(_connections.WhenAllServed(), Task.Delay(limit));
 
     private async Task ServeAsync(VsockStream stream, CancellationToken cancellationToken)
     {
-        await Task.Yield();
         await using (stream)
         {
             try
             {
-                await serve(stream, cancellationToken);
+                await _read(stream, cancellationToken);
             }
             catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or IOException)
             {
-                failed($"vsock port {listener.LocalEndpoint.Port}: {ex.Message}");
+                _failed($"vsock port {_listener.LocalEndpoint.Port}: {ex.Message}");
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
