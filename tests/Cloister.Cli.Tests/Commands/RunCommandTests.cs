@@ -66,6 +66,23 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task The_real_supervisor_bundle_starts_inside_the_sandbox()
+    {
+        ExternalTool.Require("bwrap", "bubblewrap");
+        // The supervisor that `cloister build` bundles, published beside cloister.dll.
+        var supervisor = Path.Combine(AppContext.BaseDirectory, "supervisor", "cloister-enclave");
+        var build = await TestEnclaveImage.BuildAsync(Path.Combine(_directory, "out"), supervisor, "exit", "0");
+
+        var result = CliRunner.Run("run", build.ImagePath, "--sim-root", SimRoot, "--grace-period", "1");
+
+        // Its own loader and libraries ran it from the unpacked ramdisk with the ramdisk's env: it either speaks the host
+        // protocol or, before the supervisor learns it, answers its usage line (exit 2) on the console.
+        Assert.True(
+            result.Stderr.Contains("console: usage: cloister-enclave", StringComparison.Ordinal) || result.Stderr.Contains("cloister: enclave booting", StringComparison.Ordinal),
+            result.ToString());
+    }
+
+    [Fact]
     public async Task A_corrupt_image_is_refused_with_exit_code_1()
     {
         var build = await TestEnclaveImage.BuildAsync(Path.Combine(_directory, "out"), "exit", "0");

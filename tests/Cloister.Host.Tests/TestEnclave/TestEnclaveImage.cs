@@ -23,7 +23,14 @@ internal static class TestEnclaveImage
     private static readonly Lazy<string> s_layout = new(BuildLayout, LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>Builds <c>test-enclave.eif</c> into <paramref name="outputDirectory"/>, running <c>enclave.sh</c> with <paramref name="scriptArguments"/>.</summary>
-    public static async Task<EnclaveBuildResult> BuildAsync(string outputDirectory, params string[] scriptArguments)
+    public static Task<EnclaveBuildResult> BuildAsync(string outputDirectory, params string[] scriptArguments) =>
+        BuildAsync(outputDirectory, supervisorExecutable: null, scriptArguments);
+
+    /// <summary>
+    /// Builds <c>test-enclave.eif</c>; with <paramref name="supervisorExecutable"/> the real supervisor bundle is added and
+    /// the ramdisk's <c>cmd</c> starts it (the script then is only the app it would run).
+    /// </summary>
+    public static async Task<EnclaveBuildResult> BuildAsync(string outputDirectory, string? supervisorExecutable, params string[] scriptArguments)
     {
         var manifest = new EnclaveManifest
         {
@@ -36,7 +43,8 @@ internal static class TestEnclaveImage
             OutputDirectory = outputDirectory,
             TemporaryDirectory = Path.Combine(outputDirectory, "build-tmp"),
             Registry = new RegistryOptions(Path.Combine(outputDirectory, "build-cache")),
-            Runtime = EnclaveRuntime.None,
+            Runtime = supervisorExecutable is null ? EnclaveRuntime.None : EnclaveRuntime.Cloister,
+            SupervisorExecutable = supervisorExecutable,
             BuildTime = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000),
         });
     }
