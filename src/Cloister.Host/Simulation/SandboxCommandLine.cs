@@ -42,9 +42,11 @@ internal sealed class SandboxCommandLine
                 : KeyValuePair.Create(line, ""))
             .Append(KeyValuePair.Create(SimulatedEnclaveContract.CidVariable, cid.ToString(CultureInfo.InvariantCulture)))
             .ToList();
-        List<string> prefix = cpus is { } count && tools.Taskset is { } taskset && count < System.Environment.ProcessorCount
-            ? [taskset, "--cpu-list", count == 1 ? "0" : $"0-{count - 1}"]
-            : [];
+        List<string> prefix = tools.Setsid is { } setsid ? [setsid, "--wait"] : [];
+        if (cpus is { } count && tools.Taskset is { } taskset && count < System.Environment.ProcessorCount)
+        {
+            prefix.AddRange([taskset, "--cpu-list", count == 1 ? "0" : $"0-{count - 1}"]);
+        }
 
         if (tools.Bubblewrap is { } bwrap)
         {

@@ -71,7 +71,7 @@ public sealed class RunCommandTests : IDisposable
         ExternalTool.Require("bwrap", "bubblewrap");
         // The supervisor that `cloister build` bundles, published beside cloister.dll.
         var supervisor = Path.Combine(AppContext.BaseDirectory, "supervisor", "cloister-enclave");
-        var build = await TestEnclaveImage.BuildAsync(Path.Combine(_directory, "out"), supervisor, "exit", "0");
+        var build = await TestEnclaveImage.BuildWithSupervisorAsync(Path.Combine(_directory, "out"), supervisor, "exit", "0");
 
         var result = CliRunner.Run("run", build.ImagePath, "--sim-root", SimRoot, "--grace-period", "1");
 

@@ -13,10 +13,10 @@ public sealed class SandboxCommandLineTests
         using var reader = EifReader.Open(harness.ImagePath);
         var image = UnpackedEnclaveImage.Unpack(reader, Path.Combine(harness.Directory, "root"));
 
-        var commandLine = SandboxCommandLine.Create(image, "/run-dir", new SandboxTools("/usr/bin/bwrap", "/usr/bin/taskset", null), 17, cpus: 1, asRoot: true);
+        var commandLine = SandboxCommandLine.Create(image, "/run-dir", new SandboxTools("/usr/bin/bwrap", "/usr/bin/taskset", null, "/usr/bin/setsid"), 17, cpus: 1, asRoot: true);
         var arguments = string.Join(' ', commandLine.Arguments);
 
-        Assert.StartsWith("/usr/bin/taskset --cpu-list 0 /usr/bin/bwrap ", arguments, StringComparison.Ordinal);
+        Assert.StartsWith("/usr/bin/setsid --wait /usr/bin/taskset --cpu-list 0 /usr/bin/bwrap ", arguments, StringComparison.Ordinal);
         foreach (var expected in new[]
         {
             "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent",

@@ -24,13 +24,16 @@ internal static class TestEnclaveImage
 
     /// <summary>Builds <c>test-enclave.eif</c> into <paramref name="outputDirectory"/>, running <c>enclave.sh</c> with <paramref name="scriptArguments"/>.</summary>
     public static Task<EnclaveBuildResult> BuildAsync(string outputDirectory, params string[] scriptArguments) =>
-        BuildAsync(outputDirectory, supervisorExecutable: null, scriptArguments);
+        BuildCoreAsync(outputDirectory, supervisorExecutable: null, scriptArguments);
 
     /// <summary>
     /// Builds <c>test-enclave.eif</c>; with <paramref name="supervisorExecutable"/> the real supervisor bundle is added and
     /// the ramdisk's <c>cmd</c> starts it (the script then is only the app it would run).
     /// </summary>
-    public static async Task<EnclaveBuildResult> BuildAsync(string outputDirectory, string? supervisorExecutable, params string[] scriptArguments)
+    public static Task<EnclaveBuildResult> BuildWithSupervisorAsync(string outputDirectory, string supervisorExecutable, params string[] scriptArguments) =>
+        BuildCoreAsync(outputDirectory, supervisorExecutable, scriptArguments);
+
+    private static async Task<EnclaveBuildResult> BuildCoreAsync(string outputDirectory, string? supervisorExecutable, string[] scriptArguments)
     {
         var manifest = new EnclaveManifest
         {
