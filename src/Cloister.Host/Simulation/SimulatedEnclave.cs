@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Security.Cryptography.X509Certificates;
 using Cloister.Attestation.Simulation;
 using Cloister.Build.Eif;
 using Cloister.Host.Processes;
@@ -77,7 +78,7 @@ public sealed class SimulatedEnclave : HostedEnclave
     public bool RootCreated { get; }
 
     /// <summary>The simulated root's certificate: the trust anchor of this enclave's attestation documents.</summary>
-    public System.Security.Cryptography.X509Certificates.X509Certificate2 RootCertificate => _root.Certificate;
+    public X509Certificate2 RootCertificate => _root.Certificate;
 
     /// <summary>What the simulator cannot do as asked (no isolation, limits not enforced), for the user to read.</summary>
     public IReadOnlyList<string> Warnings { get; }
