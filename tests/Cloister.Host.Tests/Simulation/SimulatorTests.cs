@@ -27,11 +27,23 @@ public sealed class SimulatorTests
         Assert.Equal(new ExitedEvent(3, null), result.Exited);
         Assert.False(result.StopRequested);
         Assert.Contains("exiting with 3", harness.Output.ToString(), StringComparison.Ordinal);
+        Assert.Contains("joined-line", harness.Output.ToString().Split('\n', StringSplitOptions.TrimEntries));
         var diagnostics = harness.Diagnostics.ToString();
         Assert.Contains("app: about to exit", diagnostics, StringComparison.Ordinal);
         Assert.Contains("cloister: enclave booting", diagnostics, StringComparison.Ordinal);
         Assert.Contains("cloister: enclave ready", diagnostics, StringComparison.Ordinal);
         Assert.Contains("cloister: app exited with code 3", diagnostics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_app_killed_by_a_signal_makes_the_run_exit_with_128_plus_the_signal()
+    {
+        using var harness = await SimulatorHarness.CreateAsync("killed", "9");
+        var result = await harness.RunAsync();
+
+        Assert.Equal(new ExitedEvent(null, 9), result.Exited);
+        Assert.True(result.ExitCode == 137, harness.Transcript);
+        Assert.Contains("cloister: app killed by signal 9", harness.Diagnostics.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -21,7 +21,16 @@ exit)
     status '{"event":"ready"}'
     log "exiting with $2"
     echo "stderr about to exit" >&4
+    # One line sent as two records, the first marked as continued (what the writer does past 8 KiB).
+    echo "stdout+ joined-" >&4
+    echo "stdout line" >&4
     finish "$2"
+    ;;
+killed)
+    status "{\"event\":\"exited\",\"code\":null,\"signal\":$2}"
+    exec 3>&- 4>&-
+    wait
+    exit $((128 + $2))
     ;;
 crash)
     exit "$2"
