@@ -8,7 +8,6 @@ using Cloister.Build.Images.Registry;
 using Cloister.Build.Layers;
 using Cloister.Build.Manifests;
 using Cloister.Build.Supervisor;
-using Cloister.Build.Tests.Images;
 using Cloister.Build.Tests.Layers;
 using Cloister.Runtime.Manifest;
 using Cloister.Testing;
