@@ -140,10 +140,17 @@ internal static class BuildCommand
     private static string Describe(EnclaveBuildProgress report) => report.Stage switch
     {
         EnclaveBuildStage.ResolvingImage => $"resolving {report.Description}",
-        EnclaveBuildStage.ApplyingLayer => $"layer {report.Item}/{report.Items} {report.Description}",
+        EnclaveBuildStage.ApplyingLayer => $"layer {report.Item}/{report.Items} {ShortDigest(report.Description)}",
         EnclaveBuildStage.WritingRamdisks => "writing the ramdisks",
         _ => $"writing and measuring {report.Description}.eif",
     };
+
+    // Twelve hex digits name a layer the way Docker's pull output does; the full digest would wrap the bars.
+    private static string ShortDigest(string digest)
+    {
+        var hex = digest.StartsWith("sha256:", StringComparison.Ordinal) ? digest["sha256:".Length..] : digest;
+        return hex.Length > 12 ? hex[..12] : hex;
+    }
 
     private static ImagePlatform ParsePlatform(string text)
     {
