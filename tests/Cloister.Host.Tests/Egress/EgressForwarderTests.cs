@@ -11,7 +11,7 @@ using Cloister.Testing;
 
 namespace Cloister.Host.Tests.Egress;
 
-public sealed class EgressForwarderTests : IAsyncDisposable
+public sealed class EgressForwarderTests : IAsyncLifetime, IDisposable
 {
     private const uint EnclaveCid = 16;
     private readonly TempRunDirectory _run = new();
@@ -21,7 +21,9 @@ public sealed class EgressForwarderTests : IAsyncDisposable
     private VsockListener? _listener;
     private Task? _running;
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
     {
         await _stop.CancelAsync();
         if (_running is not null)
@@ -35,6 +37,10 @@ public sealed class EgressForwarderTests : IAsyncDisposable
         }
 
         await _echo.DisposeAsync();
+    }
+
+    public void Dispose()
+    {
         _stop.Dispose();
         _run.Dispose();
     }
