@@ -22,6 +22,8 @@ internal sealed class ProxyRequest : IDisposable
     // Hop-by-hop headers (RFC 9110 §7.6.1) and the proxy's own; the forwarded request gets "Connection: close" instead.
     private static readonly string[] s_hopByHop = ["connection", "proxy-connection", "keep-alive", "proxy-authorization", "te", "trailer", "upgrade", "host"];
 
+    private static readonly SpanParser<ProxyRequest> s_parse = Parse;
+
     private byte[]? _forwardedHead;
     private readonly int _forwardedLength;
 
@@ -57,7 +59,7 @@ internal sealed class ProxyRequest : IDisposable
             {
                 try
                 {
-                    return head.Length + 4 > maxHeadBytes ? throw TooLarge(maxHeadBytes) : Parse(head);
+                    return head.Length + 4 > maxHeadBytes ? throw TooLarge(maxHeadBytes) : SequenceParsing.Parse(head, s_parse);
                 }
                 finally
                 {
@@ -94,26 +96,6 @@ internal sealed class ProxyRequest : IDisposable
 
     private static ProxyRequestException TooLarge(int maxHeadBytes) =>
         ProxyRequestException.BadRequest($"the request head is larger than {maxHeadBytes} bytes");
-
-    private static ProxyRequest Parse(ReadOnlySequence<byte> head)
-    {
-        if (head.IsSingleSegment)
-        {
-            return Parse(head.FirstSpan);
-        }
-
-        var length = (int)head.Length;
-        var copy = ArrayPool<byte>.Shared.Rent(length);
-        try
-        {
-            head.CopyTo(copy);
-            return Parse(copy.AsSpan(0, length));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(copy);
-        }
-    }
 
     // head: everything before the blank line, lines separated by CRLF.
     private static ProxyRequest Parse(ReadOnlySpan<byte> head)
