@@ -28,6 +28,7 @@ internal sealed class EgressProxy : IAsyncDisposable
     // connection and destroy the response before the app has read it.
     private static readonly TimeSpan s_lingerTime = TimeSpan.FromSeconds(1);
     private const int LingerBytes = 64 * 1024;
+    private static readonly TimeSpan s_acceptBackoff = TimeSpan.FromMilliseconds(100);
 
     private readonly EgressPolicy _policy;
     private readonly VsockTransport _transport;
@@ -44,7 +45,7 @@ internal sealed class EgressProxy : IAsyncDisposable
         _listener = listener;
         LocalEndpoint = (IPEndPoint)listener.LocalEndPoint!;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        _accepting = AcceptLoop.RunAsync(_listener.AcceptAsync, ServeAsync, _stop.Token);
+        _accepting = AcceptLoop.RunAsync(AcceptAsync, ServeAsync, _stop.Token);
     }
 
     /// <summary>The address the proxy listens on.</summary>
@@ -105,6 +106,27 @@ internal sealed class EgressProxy : IAsyncDisposable
         }
 
         _stop.Dispose();
+    }
+
+    // The app's misbehaviour (a client that resets before accept) or a full descriptor table must not end egress for
+    // the enclave's whole life: log it, pause a moment when out of descriptors, and accept again.
+    private async ValueTask<Socket> AcceptAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                return await _listener.AcceptAsync(cancellationToken);
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset or SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
+            {
+                Log(EgressProxyOutcome.Rejected, "?", $"accept failed: {ex.Message}");
+                if (ex.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
+                {
+                    await Task.Delay(s_acceptBackoff, cancellationToken);
+                }
+            }
+        }
     }
 
     private async Task ServeAsync(Socket client, CancellationToken cancellationToken)

@@ -31,6 +31,21 @@ public sealed class EgressProxyTests(OriginServer origin) : IClassFixture<Origin
     }
 
     [Fact]
+    public async Task Plain_http_requests_each_get_their_own_connection_because_the_proxy_asks_the_origin_to_close()
+    {
+        await using var egress = await EgressHarness.StartAsync(["origin.test"], names: s_names);
+        using var client = egress.CreateClient(origin.CertificateHash);
+
+        using var first = await client.GetAsync($"http://origin.test:{origin.HttpPort}/echo/one");
+        using var second = await client.GetAsync($"http://origin.test:{origin.HttpPort}/echo/two");
+
+        Assert.Equal("one", await first.Content.ReadAsStringAsync());
+        Assert.Equal("two", await second.Content.ReadAsStringAsync());
+        Assert.True(first.Headers.ConnectionClose);
+        Assert.Equal(2, egress.Log.Count(line => line.StartsWith($"egress connected origin.test:{origin.HttpPort}:", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task Https_through_connect_to_a_wildcard_allowed_name_passes()
     {
         await using var egress = await EgressHarness.StartAsync(["*.allowed.test:" + origin.HttpsPort], names: s_names);
@@ -169,6 +184,7 @@ public sealed class EgressProxyTests(OriginServer origin) : IClassFixture<Origin
     {
         await using var egress = await EgressHarness.StartAsync(["origin.test"], names: s_names);
 
+        // HTTP/1.0 inside the tunnel: the origin answers without chunking and closes, so each reply ends the stream.
         var responses = await Task.WhenAll(Enumerable.Range(0, 64).Select(i => egress.SendRawAsync(
             $"CONNECT origin.test:{origin.HttpPort} HTTP/1.1\r\n\r\nGET /echo/tunnel-{i} HTTP/1.0\r\nHost: origin.test\r\n\r\n")));
 
