@@ -97,6 +97,8 @@ internal sealed class EgressHarness : IAsyncDisposable
         return await reader.ReadToEndAsync(timeout.Token);
     }
 
+    public string SocketPath(uint cid, uint port) => VsockTransport.GetSimulatedSocketPath(_run.Path, new VsockEndpoint(cid, port));
+
     public async Task StopForwarderAsync()
     {
         await _stop.CancelAsync();
