@@ -213,9 +213,7 @@ internal sealed class EgressProxy : IAsyncDisposable
             }
 
             var result = await DuplexRelay.RunAsync(RelayEnd.ForSocket(reader, stream), RelayEnd.ForVsock(upstreamReader, upstream), cancellationToken);
-            Log(EgressProxyOutcome.Closed, what, string.Create(
-                CultureInfo.InvariantCulture,
-                $"{result.FirstToSecond} bytes out, {result.SecondToFirst} bytes in{(result.Faulted ? ", ended abruptly" : "")}"));
+            Log(EgressProxyOutcome.Closed, what, result.ToString());
         }
         catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException)
         {

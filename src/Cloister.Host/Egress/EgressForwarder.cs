@@ -104,9 +104,7 @@ public sealed class EgressForwarder
                 var destinationReader = PipeReader.Create(destination, new StreamPipeReaderOptions(leaveOpen: true));
                 var result = await DuplexRelay.RunAsync(RelayEnd.ForVsock(reader, connection), RelayEnd.ForSocket(destinationReader, destination), cancellationToken);
                 await destinationReader.CompleteAsync();
-                Log(EgressForwarderOutcome.Closed, request.ToString(), string.Create(
-                    CultureInfo.InvariantCulture,
-                    $"{result.FirstToSecond} bytes out, {result.SecondToFirst} bytes in{(result.Faulted ? ", ended abruptly" : "")}"));
+                Log(EgressForwarderOutcome.Closed, request.ToString(), result.ToString());
             }
             catch (IOException ex)
             {

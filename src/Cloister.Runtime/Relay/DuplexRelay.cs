@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Sockets;
 
 namespace Cloister.Runtime.Relay;
@@ -6,7 +7,14 @@ namespace Cloister.Runtime.Relay;
 /// <param name="FirstToSecond">Bytes read from the first side and written to the second.</param>
 /// <param name="SecondToFirst">Bytes read from the second side and written to the first.</param>
 /// <param name="Faulted">Whether a side failed (reset, broken pipe) or the relay was cancelled, rather than both ending cleanly.</param>
-public readonly record struct RelayResult(long FirstToSecond, long SecondToFirst, bool Faulted);
+public readonly record struct RelayResult(long FirstToSecond, long SecondToFirst, bool Faulted)
+{
+    /// <summary>The result for a log line: <c>N bytes forward, M bytes back</c>, and <c>, ended abruptly</c> when <see cref="Faulted"/>.</summary>
+    /// <returns>The text.</returns>
+    public override string ToString() => string.Create(
+        CultureInfo.InvariantCulture,
+        $"{FirstToSecond} bytes forward, {SecondToFirst} bytes back{(Faulted ? ", ended abruptly" : "")}");
+}
 
 /// <summary>
 /// Copies bytes both ways between two connections with TCP's half-close: when one side ends its sending half, the other

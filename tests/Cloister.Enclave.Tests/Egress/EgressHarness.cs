@@ -97,6 +97,21 @@ internal sealed class EgressHarness : IAsyncDisposable
         return await reader.ReadToEndAsync(timeout.Token);
     }
 
+    /// <summary>Waits for a log line that is written after the client already has its answer (a relay's end).</summary>
+    public async Task<string> WaitForLogAsync(Func<string, bool> match)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            if (Log.FirstOrDefault(match) is { } line)
+            {
+                return line;
+            }
+
+            await Task.Delay(10, timeout.Token);
+        }
+    }
+
     public string SocketPath(uint cid, uint port) => VsockTransport.GetSimulatedSocketPath(_run.Path, new VsockEndpoint(cid, port));
 
     public async Task StopForwarderAsync()

@@ -67,7 +67,7 @@ public sealed class EgressForwarderTests : IAsyncLifetime, IDisposable
         Assert.Equal(SHA256.HashData(payload), SHA256.HashData(echoed));
         await WaitForLogAsync(EgressForwarderOutcome.Closed);
         Assert.Contains(_log, e => e.Outcome == EgressForwarderOutcome.Connected && e.Detail == $"connected to 127.0.0.1:{_echo.Port}");
-        Assert.Contains(_log, e => e.Outcome == EgressForwarderOutcome.Closed && e.Detail == $"{payload.Length} bytes out, {payload.Length} bytes in");
+        Assert.Contains(_log, e => e.Outcome == EgressForwarderOutcome.Closed && e.Detail == $"{payload.Length} bytes forward, {payload.Length} bytes back");
     }
 
     [Theory]
