@@ -71,7 +71,9 @@ public sealed class EgressForwarder
             return false;
         }
 
-        if (_options.AllowPrivateDestinations || _options.AllowedPrivateNetworks.Any(network => network.Contains(address)))
+        // An allow-list of IPv4 blocks must also cover the same addresses written IPv4-mapped.
+        var plain = address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+        if (_options.AllowPrivateDestinations || _options.AllowedPrivateNetworks.Any(network => network.Contains(plain)))
         {
             return true;
         }

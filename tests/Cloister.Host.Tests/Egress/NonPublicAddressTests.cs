@@ -70,6 +70,7 @@ public sealed class NonPublicAddressTests
         var forwarder = new EgressForwarder(new EgressForwarderOptions { AllowedPrivateNetworks = [IPNetwork.Parse("10.20.0.0/16")] });
 
         Assert.True(forwarder.IsAllowed(IPAddress.Parse("10.20.3.4"), out _));
+        Assert.True(forwarder.IsAllowed(IPAddress.Parse("::ffff:10.20.3.4"), out _));
         Assert.False(forwarder.IsAllowed(IPAddress.Parse("10.21.3.4"), out var refusal));
         Assert.Equal("10.21.3.4 is private (RFC 1918) and this host does not allow private destinations", refusal);
         Assert.False(forwarder.IsAllowed(IPAddress.Parse("169.254.169.254"), out _));
