@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
+using Cloister.Host.Egress;
 using Cloister.Host.Ingress;
 using Cloister.Host.Nitro;
 using Cloister.Host.Processes;
@@ -43,8 +44,9 @@ internal static class RunCommand
             GracePeriod = parseResult.GetValue(parameters.GracePeriod) is var seconds and >= 0 and <= 3600
                 ? TimeSpan.FromSeconds(seconds)
                 : throw CommandFailedException.Usage("--grace-period must be 0–3600 seconds"),
-            // The host side of egress (vsock 7002) plugs in here.
-            Egress = null,
+            // The host side of egress (vsock 7002): resolves and connects what the enclave's policy allowed, never to
+            // loopback, private or link-local addresses.
+            Egress = new EgressForwarder(new EgressForwarderOptions { Log = egress => Notice(egress.ToString()) }).RunAsync,
         };
         var imagePath = ResolveImage(parseResult.GetRequiredValue(parameters.Image));
         var simulate = parseResult.GetValue(parameters.Simulate);

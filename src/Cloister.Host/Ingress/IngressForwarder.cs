@@ -1,16 +1,19 @@
+using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
-using Cloister.Host.Supervision;
+using Cloister.Runtime.Relay;
 using Cloister.Runtime.Vsock;
 
 namespace Cloister.Host.Ingress;
 
 /// <summary>
 /// One ingress port: a TCP listener on the host whose every connection is piped, byte for byte, to the enclave's
-/// vsock port (passthrough), with half-close in both directions.
+/// vsock port (passthrough), with half-close in both directions and pooled pipe buffers.
 /// </summary>
 public sealed class IngressForwarder : IAsyncDisposable
 {
+    private static readonly StreamPipeReaderOptions s_leaveOpen = new(leaveOpen: true);
+
     private readonly Socket _listener;
     private readonly VsockTransport _transport;
     private readonly Action<string>? _connectionFailed;
@@ -66,14 +69,13 @@ public sealed class IngressForwarder : IAsyncDisposable
     public async Task RunAsync(uint enclaveCid, CancellationToken cancellationToken)
     {
         var target = new VsockEndpoint(enclaveCid, EnclavePort);
-        var connections = new ConnectionSet<Socket>(_listener.AcceptAsync, (client, token) => PipeAsync(client, target, token));
         try
         {
-            await connections.AcceptAsync(cancellationToken);
+            await AcceptLoop.RunAsync(_listener.AcceptAsync, (client, token) => PipeAsync(client, target, token), cancellationToken);
         }
-        finally
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException && cancellationToken.IsCancellationRequested)
         {
-            await connections.WhenAllServed();
+            // The listener was closed as the run ended.
         }
     }
 
@@ -92,15 +94,16 @@ public sealed class IngressForwarder : IAsyncDisposable
         try
         {
             await using var vsock = await _transport.ConnectAsync(target, cancellationToken);
-            await DuplexPipe.RunAsync(tcp, () => client.Shutdown(SocketShutdown.Send), vsock, vsock.CompleteWrites, cancellationToken);
+            var result = await DuplexRelay.RunAsync(
+                RelayEnd.ForSocket(PipeReader.Create(tcp, s_leaveOpen), tcp), RelayEnd.ForVsock(PipeReader.Create(vsock, s_leaveOpen), vsock), cancellationToken);
+            if (result.Faulted && !cancellationToken.IsCancellationRequested)
+            {
+                _connectionFailed?.Invoke($"ingress {LocalEndpoint} → vsock {target}: the connection broke ({result})");
+            }
         }
-        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+        catch (Exception ex) when (ex is IOException or SocketException)
         {
             _connectionFailed?.Invoke($"ingress {LocalEndpoint} → vsock {target}: {ex.Message}");
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // Shutting down: the connection just closes.
         }
     }
 }

@@ -1,3 +1,4 @@
+using Cloister.Runtime.Relay;
 using Cloister.Runtime.Vsock;
 
 namespace Cloister.Host.Supervision;
@@ -11,20 +12,41 @@ internal sealed class ConnectionService
     private readonly VsockListener _listener;
     private readonly Func<VsockStream, CancellationToken, Task> _read;
     private readonly Action<string> _failed;
-    private readonly ConnectionSet<VsockStream> _connections;
+    private readonly List<Task> _served = [];
+    private readonly Lock _lock = new();
 
     public ConnectionService(VsockListener listener, Func<VsockStream, CancellationToken, Task> read, Action<string> failed)
     {
         _listener = listener;
         _read = read;
         _failed = failed;
-        _connections = new ConnectionSet<VsockStream>(listener.AcceptAsync, ServeAsync);
     }
 
-    public Task AcceptAsync(CancellationToken cancellationToken) => _connections.AcceptAsync(cancellationToken);
+    public Task AcceptAsync(CancellationToken cancellationToken) => AcceptLoop.RunAsync(_listener.AcceptAsync, Track, cancellationToken);
 
     /// <summary>Waits for the connections being served to end by themselves, at most <paramref name="limit"/>.</summary>
-    public Task DrainAsync(TimeSpan limit) => Task.WhenAny(_connections.WhenAllServed(), Task.Delay(limit));
+    public Task DrainAsync(TimeSpan limit)
+    {
+        Task all;
+        lock (_lock)
+        {
+            all = Task.WhenAll(_served);
+        }
+
+        return Task.WhenAny(all, Task.Delay(limit));
+    }
+
+    private Task Track(VsockStream stream, CancellationToken cancellationToken)
+    {
+        var serving = ServeAsync(stream, cancellationToken);
+        lock (_lock)
+        {
+            _served.RemoveAll(task => task.IsCompleted);
+            _served.Add(serving);
+        }
+
+        return serving;
+    }
 
     private async Task ServeAsync(VsockStream stream, CancellationToken cancellationToken)
     {
