@@ -5,11 +5,8 @@ namespace Cloister.Host.Tests.Nitro;
 
 public sealed class NitroCliTests
 {
-    // What nitro-cli 1.3 prints for run-enclave: progress lines, then the JSON object.
-    private const string RunEnclaveOutput = """
-        Start allocating memory...
-        Started enclave with enclave-cid: 16, memory: 512 MiB, cpu-ids: [1, 3]
-        {
+    // The members both run-enclave and describe-enclaves print for an enclave.
+    private const string EnclaveMembers = """
           "EnclaveName": "hello",
           "EnclaveID": "i-0123456789abcdef0-enc0123456789abcdef",
           "ProcessID": 4242,
@@ -17,24 +14,13 @@ public sealed class NitroCliTests
           "NumberOfCPUs": 2,
           "CPUIDs": [1, 3],
           "MemoryMiB": 512
-        }
         """;
 
-    private const string DescribeOutput = """
-        [
-          {
-            "EnclaveName": "hello",
-            "EnclaveID": "i-0123456789abcdef0-enc0123456789abcdef",
-            "ProcessID": 4242,
-            "EnclaveCID": 16,
-            "NumberOfCPUs": 2,
-            "CPUIDs": [1, 3],
-            "MemoryMiB": 512,
-            "State": "RUNNING",
-            "Flags": "DEBUG_MODE"
-          }
-        ]
-        """;
+    // What nitro-cli 1.3 prints for run-enclave: progress lines, then the JSON object.
+    private const string RunEnclaveOutput = "Start allocating memory...\nStarted enclave with enclave-cid: 16, memory: 512 MiB, cpu-ids: [1, 3]\n{\n" + EnclaveMembers + "\n}\n";
+
+    // describe-enclaves adds the state and flags.
+    private const string DescribeOutput = "[\n{\n" + EnclaveMembers + ",\n\"State\": \"RUNNING\",\n\"Flags\": \"DEBUG_MODE\"\n}\n]\n";
 
     [Fact]
     public async Task Run_enclave_passes_every_option_and_reads_the_json_after_the_progress_lines()
