@@ -32,8 +32,16 @@ internal sealed class SimulatorHarness : IDisposable
     public static async Task<SimulatorHarness> CreateAsync(params string[] scriptArguments)
     {
         var directory = System.IO.Directory.CreateTempSubdirectory("cht-").FullName;
-        var build = await TestEnclaveImage.BuildAsync(Path.Combine(directory, "out"), scriptArguments);
-        return new SimulatorHarness(directory, build.ImagePath);
+        try
+        {
+            var build = await TestEnclaveImage.BuildAsync(Path.Combine(directory, "out"), scriptArguments);
+            return new SimulatorHarness(directory, build.ImagePath);
+        }
+        catch
+        {
+            System.IO.Directory.Delete(directory, recursive: true);
+            throw;
+        }
     }
 
     public SimulatorOptions Options(SandboxTools? tools = null) => new()
