@@ -117,7 +117,16 @@ public static class ImagePacker
             throw new FileNotFoundException($"the executable {options.Executable} does not exist", options.Executable);
         }
 
-        var program = ElfLinkInfo.Read(options.Executable);
+        ElfLinkInfo program;
+        try
+        {
+            program = ElfLinkInfo.Read(options.Executable);
+        }
+        catch (FormatException ex)
+        {
+            throw new FormatException($"the executable is not a well-formed ELF file: {ex.Message}", ex);
+        }
+
         if (program.Machine != X86_64)
         {
             throw new FormatException($"{options.Executable}: e_machine is {program.Machine}; only x86-64 (62) executables are packed");
