@@ -144,3 +144,22 @@ public sealed class SampleImageTests(PublishedSample sample) : IClassFixture<Pub
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
+
+/// <summary><c>samples/hello/enclave.yaml</c> is a valid manifest that names what the sample's tests rely on.</summary>
+public sealed class SampleManifestTests
+{
+    [Fact]
+    public void The_sample_manifest_forwards_8080_allows_the_test_egress_host_and_turns_on_attestation()
+    {
+        var path = Path.Combine(RepositoryPaths.Root, "samples", "hello", "enclave.yaml");
+        var manifest = Cloister.Build.Manifests.EnclaveManifestReader.Parse(File.ReadAllText(path), path);
+
+        Assert.Equal("hello", manifest.Name);
+        Assert.Equal("oci-layout:./image:latest", manifest.Image);
+        var ingress = Assert.Single(manifest.Ingress);
+        Assert.Equal((8080, 8080, Cloister.Runtime.Manifest.IngressTls.Passthrough), (ingress.Port, ingress.AppPort, ingress.Tls));
+        Assert.Contains("127.0.0.2", manifest.Egress.Allow);
+        Assert.DoesNotContain("127.0.0.3", manifest.Egress.Allow);
+        Assert.True(manifest.Api.Attestation);
+    }
+}
