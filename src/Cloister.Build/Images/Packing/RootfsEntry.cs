@@ -54,10 +54,6 @@ public sealed class RootfsEntry
     /// <summary>Whether the directory exists only as the parent of other entries (an explicit one may replace it).</summary>
     internal bool IsImplicit { get; private init; }
 
-    /// <summary>The content length in bytes; 0 for directories and links.</summary>
-    /// <exception cref="IOException">The source file can no longer be read.</exception>
-    public long Length => _content?.Length ?? (SourcePath is null ? 0 : new FileInfo(SourcePath).Length);
-
     /// <summary>Opens the content of a regular file.</summary>
     /// <returns>A stream the caller disposes.</returns>
     /// <exception cref="InvalidOperationException">The entry is not a regular file.</exception>

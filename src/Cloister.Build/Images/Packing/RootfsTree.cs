@@ -16,8 +16,6 @@ internal sealed class RootfsTree
 
     public IEnumerable<RootfsEntry> Entries => _entries.Values;
 
-    public bool Contains(string path) => _entries.ContainsKey(path);
-
     public void Add(RootfsEntry entry)
     {
         AddParents(entry.Path);
