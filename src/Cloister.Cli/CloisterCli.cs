@@ -18,6 +18,7 @@ internal static class CloisterCli
         SignCommand.Create(),
         PcrCommand.Create(),
         RunCommand.Create(),
+        ImageCommand.Create(),
     };
 
     public static int Run(string[] args)

@@ -45,8 +45,12 @@ internal static class RunCommand
                 ? TimeSpan.FromSeconds(seconds)
                 : throw CommandFailedException.Usage("--grace-period must be 0–3600 seconds"),
             // The host side of egress (vsock 7002): resolves and connects what the enclave's policy allowed, never to
-            // loopback, private or link-local addresses.
-            Egress = new EgressForwarder(new EgressForwarderOptions { Log = egress => Notice(egress.ToString()) }).RunAsync,
+            // loopback, private or link-local addresses unless a test or demo asks for them.
+            Egress = new EgressForwarder(new EgressForwarderOptions
+            {
+                AllowPrivateDestinations = parseResult.GetValue(parameters.AllowPrivateEgress),
+                Log = egress => Notice(egress.ToString()),
+            }).RunAsync,
         };
         var imagePath = ResolveImage(parseResult.GetRequiredValue(parameters.Image));
         var simulate = parseResult.GetValue(parameters.Simulate);
@@ -203,12 +207,14 @@ internal static class RunCommand
 
         public Option<string> IngressAddress { get; } = new("--ingress-address") { Description = "The address ingress listeners bind.", DefaultValueFactory = _ => "127.0.0.1" };
 
+        public Option<bool> AllowPrivateEgress { get; } = new("--allow-private-egress") { Description = "Let egress the manifest allows reach loopback, private and link-local addresses (the metadata service too). For tests and demos only." };
+
         public Option<double> GracePeriod { get; } = new("--grace-period") { Description = "Seconds the app has to exit after SIGTERM before the enclave is killed.", DefaultValueFactory = _ => 10 };
 
         public void AddTo(Command command)
         {
             command.Arguments.Add(Image);
-            foreach (var option in new Option[] { Simulate, Cpus, Memory, Debug, ParentRole, ParentId, SimRoot, KeepRunDirectory, Publish, IngressAddress, GracePeriod })
+            foreach (var option in new Option[] { Simulate, Cpus, Memory, Debug, ParentRole, ParentId, SimRoot, KeepRunDirectory, Publish, IngressAddress, AllowPrivateEgress, GracePeriod })
             {
                 command.Options.Add(option);
             }
