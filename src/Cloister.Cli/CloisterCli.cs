@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Security.Cryptography;
+using Cloister.Build.Images;
 using Cloister.Cli.Commands;
 
 namespace Cloister.Cli;
@@ -10,11 +11,14 @@ internal static class CloisterCli
     public static RootCommand CreateRootCommand() => new("Cloister: build, run and verify AWS Nitro Enclaves.")
     {
         InitCommand.Create(),
+        BuildCommand.Create(),
         VerifyDocCommand.Create(),
         EifCommand.Create(),
         DescribeCommand.Create(),
         SignCommand.Create(),
         PcrCommand.Create(),
+        RunCommand.Create(),
+        ImageCommand.Create(),
     };
 
     public static int Run(string[] args)
@@ -51,6 +55,7 @@ internal static class CloisterCli
             DirectoryNotFoundException notFound => (notFound.Message, ExitCodes.Usage),
             UnauthorizedAccessException denied => (denied.Message, ExitCodes.Usage),
             FormatException format => (format.Message, ExitCodes.Invalid),
+            ImageSourceException image => ($"image {image.Error}: {image.Message}", ExitCodes.Invalid),
             CryptographicException crypto => ($"cryptographic failure: {crypto.Message}", ExitCodes.Invalid),
             IOException io => (io.Message, ExitCodes.Invalid),
             OperationCanceledException => ("cancelled", ExitCodes.Invalid),

@@ -2,7 +2,7 @@ using Cloister.Build.Eif;
 
 namespace Cloister.Cli;
 
-/// <summary>What the commands that write signed images share: the signer from two PEM files and atomic output.</summary>
+/// <summary>What the commands that write signed images share: the signer from two PEM files.</summary>
 internal static class Signing
 {
     /// <summary>The signer for <c>--signing-certificate</c> and <c>--private-key</c>, or null when neither is given.</summary>
@@ -25,27 +25,6 @@ internal static class Signing
         catch (ArgumentException ex)
         {
             throw new CommandFailedException($"cannot sign with {certificate.Name} and {privateKey.Name}: {ex.Message}", ExitCodes.Usage, ex);
-        }
-    }
-
-    /// <summary>Writes a file through a temporary file beside it, so a failed write never leaves a partial image.</summary>
-    public static T WriteAtomically<T>(string path, Func<Stream, T> write)
-    {
-        var temporary = Path.Combine(Path.GetDirectoryName(path) ?? ".", $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
-        try
-        {
-            T result;
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, bufferSize: 0))
-            {
-                result = write(stream);
-            }
-
-            File.Move(temporary, path, overwrite: true);
-            return result;
-        }
-        finally
-        {
-            File.Delete(temporary);
         }
     }
 }

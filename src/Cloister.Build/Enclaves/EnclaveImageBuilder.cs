@@ -60,8 +60,7 @@ public static class EnclaveImageBuilder
             throw new ArgumentException($"the image is {image.Configuration.Platform} but the blobs in {blobs.Directory} are for {blobs.Architecture}", nameof(options));
         }
 
-        Directory.CreateDirectory(options.TemporaryDirectory);
-        var work = Directory.CreateTempSubdirectory(Path.Combine(Path.GetFullPath(options.TemporaryDirectory), "cloister-build-")).FullName;
+        var work = Directory.CreateDirectory(Path.Combine(Path.GetFullPath(options.TemporaryDirectory), $"cloister-build-{Guid.NewGuid():N}")).FullName;
         try
         {
             using var flattener = new LayerFlattener(new LayerFlattenerOptions { TemporaryDirectory = work });
@@ -200,51 +199,36 @@ public static class EnclaveImageBuilder
             BuildToolVersion = EifMetadata.CloisterVersion,
             OperatingSystem = operatingSystem,
             KernelVersion = kernelVersion,
-            CustomMetadata = CustomMetadata(image, options),
+            CustomMetadata = CustomMetadata(manifest, image, options),
         };
 
         Directory.CreateDirectory(options.OutputDirectory);
         var eifPath = Path.Combine(options.OutputDirectory, manifest.Name + ".eif");
-        var partial = eifPath + ".partial";
-        EifMeasurements measurements;
-        try
+        await using var kernel = blobs is null ? new MemoryStream() : (Stream)File.OpenRead(blobs.KernelPath);
+        await using var bootstrapStream = File.OpenRead(bootstrap);
+        await using var customerStream = File.OpenRead(customer);
+        var builder = new EifBuilder(kernel, blobs?.ReadCmdline() ?? SimulationOnlyCmdline, metadata)
         {
-            await using var kernel = blobs is null ? new MemoryStream() : (Stream)File.OpenRead(blobs.KernelPath);
-            await using var bootstrapStream = File.OpenRead(bootstrap);
-            await using var customerStream = File.OpenRead(customer);
-            var builder = new EifBuilder(kernel, blobs?.ReadCmdline() ?? SimulationOnlyCmdline, metadata)
-            {
-                Architecture = architecture,
-                Signer = options.Signer,
-            };
-            builder.AddRamdisk(bootstrapStream);
-            builder.AddRamdisk(customerStream);
-            await using (var output = new FileStream(partial, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 20))
-            {
-                measurements = builder.WriteTo(output);
-            }
-
-            File.Move(partial, eifPath, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(partial);
-            throw;
-        }
+            Architecture = architecture,
+            Signer = options.Signer,
+        };
+        builder.AddRamdisk(bootstrapStream);
+        builder.AddRamdisk(customerStream);
+        var measurements = AtomicFile.Write(eifPath, builder.WriteTo);
 
         var measurementsPath = Path.Combine(options.OutputDirectory, "measurements.json");
         await File.WriteAllTextAsync(measurementsPath, measurements.ToBuildEnclaveJson() + "\n", cancellationToken);
         return new EnclaveBuildResult(eifPath, measurementsPath, measurements, blobs is null, imageDigest);
     }
 
-    private static JsonElement CustomMetadata(ContainerImage image, EnclaveBuildOptions options)
+    private static JsonElement CustomMetadata(EnclaveManifest manifest, ContainerImage image, EnclaveBuildOptions options)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
             json.WriteStartObject("cloister");
-            json.WriteString("image", image.Reference.Text);
+            json.WriteString("image", manifest.Image);
             json.WriteString("image_config_digest", image.Config.Digest);
             if (image.ManifestDigest is { } manifestDigest)
             {

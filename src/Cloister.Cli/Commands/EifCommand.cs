@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Cloister.Build.Eif;
+using Cloister.Build.Streams;
 
 namespace Cloister.Cli.Commands;
 
@@ -82,7 +83,7 @@ internal static class EifCommand
                     builder.AddRamdisk(OpenInput(ramdisk, inputs));
                 }
 
-                var measurements = Signing.WriteAtomically(outputFile.FullName, builder.WriteTo);
+                var measurements = AtomicFile.Write(outputFile.FullName, builder.WriteTo);
                 Console.Out.WriteLine(MeasurementsJson.Build(measurements));
                 Console.Error.WriteLine("Enclave Image successfully created.");
                 return ExitCodes.Success;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Cloister.Build.Eif;
+using Cloister.Build.Streams;
 
 namespace Cloister.Cli.Commands;
 
@@ -22,7 +23,7 @@ internal static class SignCommand
             var input = parseResult.GetRequiredValue(file);
             var destination = parseResult.GetValue(output) ?? input;
             using var signer = Signing.CreateSigner(parseResult.GetRequiredValue(certificate), parseResult.GetRequiredValue(privateKey))!;
-            var measurements = Signing.WriteAtomically(destination.FullName, stream =>
+            var measurements = AtomicFile.Write(destination.FullName, stream =>
             {
                 // Closed before the signed copy replaces it: an open file cannot be replaced everywhere.
                 using var image = EifReader.Open(input.FullName);

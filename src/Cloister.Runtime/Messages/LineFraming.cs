@@ -3,9 +3,6 @@ using System.IO.Pipelines;
 
 namespace Cloister.Runtime.Messages;
 
-/// <summary>Parses one line (without its <c>'\n'</c>) into a message, throwing <see cref="InvalidDataException"/> when malformed.</summary>
-internal delegate T LineParser<out T>(ReadOnlySpan<byte> line);
-
 /// <summary>The reading side every line protocol on the vsock ports shares: bounded <c>'\n'</c>-terminated lines from a <see cref="PipeReader"/>.</summary>
 internal static class LineFraming
 {
@@ -16,7 +13,7 @@ internal static class LineFraming
     /// <returns>The message, or <see langword="null"/> when the stream ended cleanly between lines.</returns>
     /// <exception cref="InvalidDataException">The line exceeds <paramref name="maxLength"/> bytes or the parser rejects it.</exception>
     /// <exception cref="EndOfStreamException">The stream ended inside a line.</exception>
-    public static async ValueTask<T?> ReadLineAsync<T>(PipeReader reader, int maxLength, string what, LineParser<T> parse, CancellationToken cancellationToken)
+    public static async ValueTask<T?> ReadLineAsync<T>(PipeReader reader, int maxLength, string what, SpanParser<T> parse, CancellationToken cancellationToken)
         where T : class
     {
         while (true)
@@ -34,7 +31,7 @@ internal static class LineFraming
 
                 try
                 {
-                    return Parse(line, parse);
+                    return SequenceParsing.Parse(line, parse);
                 }
                 finally
                 {
@@ -57,26 +54,6 @@ internal static class LineFraming
             }
 
             reader.AdvanceTo(buffer.Start, buffer.End);
-        }
-    }
-
-    private static T Parse<T>(ReadOnlySequence<byte> line, LineParser<T> parse)
-    {
-        if (line.IsSingleSegment)
-        {
-            return parse(line.FirstSpan);
-        }
-
-        var length = (int)line.Length;
-        var copy = ArrayPool<byte>.Shared.Rent(length);
-        try
-        {
-            line.CopyTo(copy);
-            return parse(copy.AsSpan(0, length));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(copy);
         }
     }
 

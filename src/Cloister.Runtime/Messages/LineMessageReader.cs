@@ -10,9 +10,9 @@ public abstract class LineMessageReader<T>
     private readonly PipeReader _reader;
     private readonly int _maxLineLength;
     private readonly string _what;
-    private readonly LineParser<T> _parse;
+    private readonly SpanParser<T> _parse;
 
-    private protected LineMessageReader(PipeReader reader, int maxLineLength, string what, LineParser<T> parse)
+    private protected LineMessageReader(PipeReader reader, int maxLineLength, string what, SpanParser<T> parse)
     {
         ArgumentNullException.ThrowIfNull(reader);
         _reader = reader;
@@ -21,7 +21,7 @@ public abstract class LineMessageReader<T>
         _parse = parse;
     }
 
-    private protected LineMessageReader(Stream stream, int maxLineLength, string what, LineParser<T> parse)
+    private protected LineMessageReader(Stream stream, int maxLineLength, string what, SpanParser<T> parse)
         : this(PipeReader.Create(stream ?? throw new ArgumentNullException(nameof(stream)), new StreamPipeReaderOptions(leaveOpen: true)), maxLineLength, what, parse)
     {
     }

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 
 namespace Cloister.Runtime.Vsock;
 
@@ -84,6 +85,8 @@ public sealed class VsockStream : Stream
     }
 
     /// <inheritdoc/>
+    // Relays call this once per read for the life of a tunnel: the pooling builder keeps a pending read from allocating.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         try
@@ -127,6 +130,7 @@ public sealed class VsockStream : Stream
     }
 
     /// <inheritdoc/>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         try

@@ -375,5 +375,5 @@ public sealed class AttestationDocumentDecoderTests
         Assert.Equal("cose.payload", ex.Field);
     }
 
-    private static byte[] Rewrap(byte[] payload) => CoseEdit.Envelope([0xA1, 0x01, 0x38, 0x22], payload, new byte[96]);
+    private static byte[] Rewrap(byte[] payload) => CoseEnvelope.Untagged([0xA1, 0x01, 0x38, 0x22], payload, new byte[96]);
 }

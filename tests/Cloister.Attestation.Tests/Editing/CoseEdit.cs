@@ -1,4 +1,5 @@
 using System.Formats.Cbor;
+using Cloister.Testing;
 
 namespace Cloister.Attestation.Tests.Editing;
 
@@ -97,21 +98,7 @@ internal sealed class CoseEdit
         return writer.Encode();
     }
 
-    public byte[] ToCose() => Envelope(_protectedHeader, Payload(), _signature);
-
-    /// <summary>An untagged COSE_Sign1 with an empty unprotected header.</summary>
-    public static byte[] Envelope(byte[] protectedHeader, byte[] payload, byte[] signature)
-    {
-        var writer = new CborWriter(CborConformanceMode.Lax);
-        writer.WriteStartArray(4);
-        writer.WriteByteString(protectedHeader);
-        writer.WriteStartMap(0);
-        writer.WriteEndMap();
-        writer.WriteByteString(payload);
-        writer.WriteByteString(signature);
-        writer.WriteEndArray();
-        return writer.Encode();
-    }
+    public byte[] ToCose() => CoseEnvelope.Untagged(_protectedHeader, Payload(), _signature);
 
     private static byte[] Encode(Action<CborWriter> write)
     {

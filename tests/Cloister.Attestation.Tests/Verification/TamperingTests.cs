@@ -189,7 +189,7 @@ public sealed class TamperingTests
     public void A_leaf_key_that_is_not_p384_is_an_unsupported_algorithm()
     {
         using var pki = TestPki.Create(new PkiShape { LeafCurve = ECCurve.NamedCurves.nistP256 });
-        var unsigned = CoseEdit.Envelope([0xA1, 0x01, 0x38, 0x22], AttestationDocumentWriter.EncodePayload(pki.Document()), new byte[96]);
+        var unsigned = CoseEnvelope.Untagged([0xA1, 0x01, 0x38, 0x22], AttestationDocumentWriter.EncodePayload(pki.Document()), new byte[96]);
 
         var result = Verifiers.At(TestPki.NotBefore.AddMinutes(2), pki.Root).Verify(unsigned);
 
@@ -258,7 +258,7 @@ public sealed class TamperingTests
     public void A_signature_of_the_wrong_length_is_a_bad_signature()
     {
         var signed = AttestationDocumentDecoder.Decode(s_original);
-        var bytes = CoseEdit.Envelope(signed.ProtectedHeader.ToArray(), signed.Payload.ToArray(), signed.Signature[..95].ToArray());
+        var bytes = CoseEnvelope.Untagged(signed.ProtectedHeader.ToArray(), signed.Payload.ToArray(), signed.Signature[..95].ToArray());
 
         var result = Verify(bytes);
 

@@ -1,6 +1,7 @@
 using System.Formats.Cbor;
 using System.Security.Cryptography;
 using Cloister.Build.Eif;
+using Cloister.Testing;
 
 namespace Cloister.Build.Tests.Eif;
 
@@ -83,7 +84,7 @@ public sealed class EifSigningTests
         var (_, pcr) = SerdeCbor.DecodePcrInfo(payload);
         pcr[0] ^= 1;
 
-        var tampered = Rebuild(protectedHeader, SerdeCbor.EncodePcrInfo(0, pcr), signature);
+        var tampered = CoseEnvelope.Untagged(protectedHeader, SerdeCbor.EncodePcrInfo(0, pcr), signature);
 
         Assert.False(InspectWithSignature(image, SerdeCbor.EncodeSignatureSection([(pem, tampered)])));
     }
@@ -170,18 +171,5 @@ public sealed class EifSigningTests
         using var inspection = patchedReader.Inspect();
         Assert.True(inspection.CrcMatches);
         return inspection.SignatureValid;
-    }
-
-    private static byte[] Rebuild(byte[] protectedHeader, byte[] payload, byte[] signature)
-    {
-        var writer = new CborWriter();
-        writer.WriteStartArray(4);
-        writer.WriteByteString(protectedHeader);
-        writer.WriteStartMap(0);
-        writer.WriteEndMap();
-        writer.WriteByteString(payload);
-        writer.WriteByteString(signature);
-        writer.WriteEndArray();
-        return writer.Encode();
     }
 }

@@ -1,5 +1,7 @@
 using Cloister.Build.Images;
 
+using Cloister.Testing;
+
 namespace Cloister.Build.Tests.Images;
 
 /// <summary>What the image tests expect of the umoci-built sample, whichever source it came through.</summary>

@@ -1,7 +1,11 @@
 using System.Formats.Tar;
+using Cloister.Build.Cpio;
+using Cloister.Build.Eif;
+using Cloister.Build.Enclaves;
 using Cloister.Build.Images;
 using Cloister.Build.Images.Registry;
 using Cloister.Build.Layers;
+using Cloister.Build.Manifests;
 using Cloister.Testing;
 
 namespace Cloister.Build.Tests.Layers;
@@ -50,29 +54,7 @@ public sealed class UmociInteropTests : IDisposable
     [Fact]
     public async Task Flattened_tree_matches_umoci_unpack()
     {
-        var image = _scratch.Combine("image");
-        var bundle = _scratch.Combine("bundle");
-        ExternalTool.Umoci("init", "--layout", image);
-        ExternalTool.Umoci("new", "--image", image + ":t");
-        ExternalTool.Umoci("unpack", "--image", image + ":t", bundle);
-        var rootfs = Path.Combine(bundle, "rootfs");
-        foreach (var script in new[] { FirstLayer, SecondLayer })
-        {
-            ExternalTool.Run("sh", "dash", "-c", "cd \"$1\" || exit 1\n" + script, "sh", rootfs);
-            ExternalTool.Umoci("repack", "--refresh-bundle", "--history.created", "2020-09-13T12:26:40Z", "--image", image + ":t", bundle);
-        }
-
-        var layer3 = _scratch.Combine("layer3.tar");
-        File.WriteAllBytes(layer3, new LayerTar()
-            .Directory("etc/app/", mode: 0b111_101_000, mtime: 1_800_000_000)
-            .Whiteout("etc/app/.wh..wh..opq")
-            .File("etc/app/fresh", "fresh", mtime: 1_800_000_000)
-            .Whiteout("home/user/.wh.gone")
-            .HardLink("opt/tool-again", "usr/bin/tool")
-            .ToArray());
-        ExternalTool.Umoci("raw", "add-layer", "--history.created", "2020-09-13T12:26:40Z", "--image", image + ":t", layer3);
-        var expected = _scratch.Combine("expected");
-        ExternalTool.Umoci("unpack", "--image", image + ":t", expected);
+        var (image, expected) = BuildImage();
 
         using var source = ImageSource.Create(ImageReference.Parse($"oci-layout:{image}:t"), new RegistryOptions(_scratch.Combine("cache")));
         var resolved = await source.ResolveAsync();
@@ -124,6 +106,108 @@ public sealed class UmociInteropTests : IDisposable
         Assert.Equal(HardLinkGroups(onDisk), HardLinkGroups(actual));
         Assert.Contains("opt/tool-again usr/bin/tool usr/sbin/tool-sbin", HardLinkGroups(actual));
         Assert.DoesNotContain(actual, e => e.Path is "etc/app/config" or "var/cache/data" or "home/user/gone" or "usr/bin/tool-hard");
+    }
+
+    [Fact]
+    public async Task Customer_ramdisk_of_a_build_holds_what_umoci_unpacks()
+    {
+        var (image, expected) = BuildImage();
+        File.WriteAllText(_scratch.Combine("enclave.yaml"), $"name: rich\nimage: oci-layout:{image}:t\ncmd: [/usr/bin/tool]\n");
+
+        var result = await EnclaveImageBuilder.BuildAsync(
+            EnclaveManifestReader.Parse(File.ReadAllText(_scratch.Combine("enclave.yaml"))),
+            new EnclaveBuildOptions
+            {
+                OutputDirectory = _scratch.Combine("out"),
+                TemporaryDirectory = _scratch.Combine("tmp"),
+                Registry = new RegistryOptions(_scratch.Combine("cache")),
+                Runtime = EnclaveRuntime.None,
+                BuildTime = DateTimeOffset.UnixEpoch,
+            });
+
+        var ramdisk = new Dictionary<string, (CpioEntry Entry, byte[] Data)>(StringComparer.Ordinal);
+        using (var eif = EifReader.Open(result.ImagePath))
+        using (var section = eif.OpenSection(eif.Sections.Where(s => s.Type == EifSectionType.Ramdisk).ElementAt(1)))
+        using (var reader = new CpioReader(section))
+        {
+            while (reader.GetNextEntry() is { } entry)
+            {
+                using var data = new MemoryStream();
+                entry.DataStream?.CopyTo(data);
+                if (entry.Name.StartsWith("rootfs/", StringComparison.Ordinal))
+                {
+                    ramdisk[entry.Name["rootfs/".Length..].TrimEnd('/')] = (entry, data.ToArray());
+                }
+            }
+        }
+
+        var onDisk = Lstat(Path.Combine(expected, "rootfs"));
+        var hardLinkTargets = HardLinkGroups(onDisk).Select(g => g.Split(' ')).ToDictionary(g => g[0], g => g[1..]);
+        foreach (var (path, disk) in onDisk)
+        {
+            var (entry, data) = ramdisk[path];
+            // Docker's init layer and linuxkit's files section rewrite these (spec §3.4); the layout tests check exactly how.
+            if (path is "dev" or "etc" or "proc" or "sys" or "run" or "var" or "tmp" or "etc/hosts" or "etc/resolv.conf" or "etc/mtab")
+            {
+                continue;
+            }
+
+            if (hardLinkTargets.Values.Any(others => others.Contains(path)))
+            {
+                // linuxkit turns the second and later names of a hard-linked file into relative symlinks to the first.
+                var first = hardLinkTargets.Single(g => g.Value.Contains(path)).Key;
+                Assert.Equal((path, CpioEntryType.SymbolicLink), (path, entry.Type));
+                Assert.Equal(first, Path.GetRelativePath("/", Path.GetFullPath(entry.LinkTarget!, "/" + Path.GetDirectoryName(path))));
+                continue;
+            }
+
+            Assert.Equal((path, disk.Mode, disk.Uid, disk.Gid, disk.ModificationTime), (path, (UnixFileMode)entry.Permissions, (int)entry.Uid, (int)entry.Gid, (long)entry.ModificationTime));
+            Assert.Equal((path, disk.Major, disk.Minor), (path, (int)entry.RdevMajor, (int)entry.RdevMinor));
+            var full = Path.Combine(expected, "rootfs", path);
+            switch (disk.Type)
+            {
+                case TarEntryType.SymbolicLink:
+                    Assert.Equal((path, new FileInfo(full).LinkTarget), (path, entry.LinkTarget));
+                    break;
+                case TarEntryType.RegularFile:
+                    Assert.Equal(File.ReadAllBytes(full), data);
+                    break;
+            }
+        }
+
+        Assert.Empty(ramdisk.Keys.Except(onDisk.Keys).Except(["", ".dockerenv", "dev/pts", "dev/shm", "dev/console", "etc/hostname", "etc/hosts", "etc/resolv.conf", "etc/mtab", "proc", "sys", "run", "var", "tmp"]));
+    }
+
+    /// <summary>
+    /// Two layers from <c>umoci repack</c> (whiteouts, hard links, special modes and owners, devices, a FIFO) and a
+    /// hand-made third (an opaque directory, a whiteout, a hard link into a lower layer), and what umoci unpacks.
+    /// </summary>
+    private (string Image, string Expected) BuildImage()
+    {
+        var image = _scratch.Combine("image");
+        var bundle = _scratch.Combine("bundle");
+        ExternalTool.Umoci("init", "--layout", image);
+        ExternalTool.Umoci("new", "--image", image + ":t");
+        ExternalTool.Umoci("unpack", "--image", image + ":t", bundle);
+        var rootfs = Path.Combine(bundle, "rootfs");
+        foreach (var script in new[] { FirstLayer, SecondLayer })
+        {
+            ExternalTool.Run("sh", "dash", "-c", "cd \"$1\" || exit 1\n" + script, "sh", rootfs);
+            ExternalTool.Umoci("repack", "--refresh-bundle", "--history.created", "2020-09-13T12:26:40Z", "--image", image + ":t", bundle);
+        }
+
+        var layer3 = _scratch.Combine("layer3.tar");
+        File.WriteAllBytes(layer3, new LayerTar()
+            .Directory("etc/app/", mode: 0b111_101_000, mtime: 1_800_000_000)
+            .Whiteout("etc/app/.wh..wh..opq")
+            .File("etc/app/fresh", "fresh", mtime: 1_800_000_000)
+            .Whiteout("home/user/.wh.gone")
+            .HardLink("opt/tool-again", "usr/bin/tool")
+            .ToArray());
+        ExternalTool.Umoci("raw", "add-layer", "--history.created", "2020-09-13T12:26:40Z", "--image", image + ":t", layer3);
+        var expected = _scratch.Combine("expected");
+        ExternalTool.Umoci("unpack", "--image", image + ":t", expected);
+        return (image, expected);
     }
 
     /// <summary>Entry names of a layer, hard links as <c>name -> target</c>, so the test can show umoci wrote what it should.</summary>

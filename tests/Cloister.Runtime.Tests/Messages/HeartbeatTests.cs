@@ -1,6 +1,6 @@
 using Cloister.Runtime.Messages;
-using Cloister.Runtime.Tests.Vsock;
 using Cloister.Runtime.Vsock;
+using Cloister.Testing;
 
 namespace Cloister.Runtime.Tests.Messages;
 

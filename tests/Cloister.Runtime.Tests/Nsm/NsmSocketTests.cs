@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 using Cloister.Runtime.Nsm;
-using Cloister.Runtime.Tests.Vsock;
+using Cloister.Testing;
 
 namespace Cloister.Runtime.Tests.Nsm;
 

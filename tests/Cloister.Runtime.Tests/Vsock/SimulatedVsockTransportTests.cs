@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Runtime.Versioning;
 using System.Text;
 using Cloister.Runtime.Vsock;
+using Cloister.Testing;
 
 namespace Cloister.Runtime.Tests.Vsock;
 

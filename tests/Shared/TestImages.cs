@@ -1,9 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
-using Cloister.Testing;
 
-namespace Cloister.Build.Tests.Images;
+namespace Cloister.Testing;
 
 /// <summary>
 /// Builds real OCI image layouts with umoci: two layers (files, a symlink, an executable, then a whiteout), a config

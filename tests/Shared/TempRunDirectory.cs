@@ -1,4 +1,4 @@
-namespace Cloister.Runtime.Tests.Vsock;
+namespace Cloister.Testing;
 
 /// <summary>A short-named temporary run directory: Unix socket paths must stay under 108 bytes.</summary>
 internal sealed class TempRunDirectory : IDisposable

@@ -1,0 +1,35 @@
+using System.Text.Json.Serialization;
+
+namespace Cloister.Samples.Hello;
+
+/// <summary><c>GET /</c>: who and where the app runs as, so the image's USER and WORKDIR are visible from outside.</summary>
+public sealed record Greeting(string Message, string Hostname, uint Uid, uint Gid, string WorkingDirectory);
+
+/// <summary><c>GET /egress</c> when the destination answered with success.</summary>
+public sealed record EgressResult(string Url, int Status, int Bytes);
+
+/// <summary><c>GET /egress</c> when the proxy or the destination answered with an error status (a denied host: 403 from the proxy).</summary>
+public sealed record EgressRefusal(string Url, int Status, int Bytes, string Error);
+
+/// <summary><c>GET /egress</c> when no answer came at all.</summary>
+public sealed record EgressFailure(string Url, string Error);
+
+/// <summary>The Cages-compatible body of <c>POST /attestation-doc</c> on the local API.</summary>
+public sealed record AttestationRequest(string Nonce);
+
+/// <summary><c>GET /attestation</c>: the raw COSE_Sign1 document, base64.</summary>
+public sealed record AttestationResult(string AttestationDoc);
+
+/// <summary>Any other failure, as JSON.</summary>
+public sealed record ApiFailure(string Error);
+
+/// <summary>Source-generated JSON, so NativeAOT needs no reflection; snake_case, as the local API speaks.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(Greeting))]
+[JsonSerializable(typeof(EgressResult))]
+[JsonSerializable(typeof(EgressRefusal))]
+[JsonSerializable(typeof(EgressFailure))]
+[JsonSerializable(typeof(AttestationRequest))]
+[JsonSerializable(typeof(AttestationResult))]
+[JsonSerializable(typeof(ApiFailure))]
+internal sealed partial class HelloJsonContext : JsonSerializerContext;

@@ -1,0 +1,93 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Runtime.InteropServices;
+using Cloister.Samples.Hello;
+
+// The sample enclave app: every endpoint shows one thing the enclave does to an app (user and working directory,
+// egress through the supervisor's proxy, the local attestation API, exit codes and signals).
+var port = int.TryParse(Environment.GetEnvironmentVariable("PORT"), NumberStyles.None, CultureInfo.InvariantCulture, out var parsed) && parsed is > 0 and < 65536
+    ? parsed
+    : 8080;
+var builder = WebApplication.CreateSlimBuilder(args);
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
+// One line per request is noise in the enclave's log stream; lifetime events (started, stopping) stay.
+builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+// The default handler reads HTTP_PROXY/HTTPS_PROXY/NO_PROXY: inside the enclave that is the supervisor's egress proxy.
+using var egress = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
+
+// The local API is on loopback inside the enclave, never behind the proxy, whatever NO_PROXY says.
+using var localApi = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(20) };
+var attestationUrl = new Uri(Environment.GetEnvironmentVariable("CLOISTER_API_URL") ?? "http://127.0.0.1:9999/attestation-doc");
+
+var app = builder.Build();
+var exitCode = 0;
+
+app.MapGet("/", () => Results.Json(
+    new Greeting("hello from inside the enclave", Environment.MachineName, Native.GetUserId(), Native.GetGroupId(), Environment.CurrentDirectory),
+    HelloJsonContext.Default.Greeting));
+
+app.MapGet("/egress", async (string? url, CancellationToken cancellationToken) =>
+{
+    if (!Uri.TryCreate(url, UriKind.Absolute, out var target) || target.Scheme is not ("http" or "https"))
+    {
+        return Results.Json(new EgressFailure(url ?? "", "url must be an absolute http or https URL"), HelloJsonContext.Default.EgressFailure, statusCode: 400);
+    }
+
+    try
+    {
+        using var response = await egress.GetAsync(target, cancellationToken);
+        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        // The proxy's refusal (403 for a denied host, 502 when the host refuses) is a plain-HTTP answer, not an exception.
+        return response.IsSuccessStatusCode
+            ? Results.Json(new EgressResult(target.ToString(), (int)response.StatusCode, body.Length), HelloJsonContext.Default.EgressResult)
+            : Results.Json(new EgressRefusal(target.ToString(), (int)response.StatusCode, body.Length, System.Text.Encoding.UTF8.GetString(body)), HelloJsonContext.Default.EgressRefusal, statusCode: 502);
+    }
+    catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+    {
+        return Results.Json(new EgressFailure(target.ToString(), ex.Message), HelloJsonContext.Default.EgressFailure, statusCode: 502);
+    }
+});
+
+app.MapGet("/attestation", async (string? nonce, CancellationToken cancellationToken) =>
+{
+    byte[] nonceBytes;
+    try
+    {
+        nonceBytes = Convert.FromHexString(nonce ?? "");
+    }
+    catch (FormatException)
+    {
+        return Results.Json(new ApiFailure("nonce must be hex"), HelloJsonContext.Default.ApiFailure, statusCode: 400);
+    }
+
+    try
+    {
+        using var response = await localApi.PostAsJsonAsync(attestationUrl, new AttestationRequest(Convert.ToBase64String(nonceBytes)), HelloJsonContext.Default.AttestationRequest, cancellationToken);
+        var document = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        return response.IsSuccessStatusCode
+            ? Results.Json(new AttestationResult(Convert.ToBase64String(document)), HelloJsonContext.Default.AttestationResult)
+            : Results.Json(new ApiFailure($"the local API answered {(int)response.StatusCode}: {System.Text.Encoding.UTF8.GetString(document)}"), HelloJsonContext.Default.ApiFailure, statusCode: 502);
+    }
+    catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+    {
+        return Results.Json(new ApiFailure($"the local API at {attestationUrl} failed: {ex.Message}"), HelloJsonContext.Default.ApiFailure, statusCode: 502);
+    }
+});
+
+app.MapGet("/crash", (int? code, IHostApplicationLifetime lifetime) =>
+{
+    exitCode = code ?? 1;
+    Console.WriteLine($"hello: crash requested, exiting with {exitCode}");
+    // Stopping (rather than Environment.Exit) lets Kestrel finish this response before the process ends.
+    lifetime.StopApplication();
+    return Results.Text($"exiting with {exitCode}\n");
+});
+
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => Console.WriteLine("hello: got SIGTERM, shutting down gracefully"));
+app.Lifetime.ApplicationStarted.Register(() => Console.WriteLine($"hello: listening on http://127.0.0.1:{port} as uid {Native.GetUserId()} in {Environment.CurrentDirectory}"));
+app.Lifetime.ApplicationStopped.Register(() => Console.WriteLine("hello: stopped"));
+
+await app.RunAsync();
+return exitCode;

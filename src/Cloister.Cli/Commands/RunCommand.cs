@@ -1,0 +1,223 @@
+using System.CommandLine;
+using System.Net;
+using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
+using Cloister.Host.Egress;
+using Cloister.Host.Ingress;
+using Cloister.Host.Nitro;
+using Cloister.Host.Processes;
+using Cloister.Host.Simulation;
+using Cloister.Host.Supervision;
+
+namespace Cloister.Cli.Commands;
+
+/// <summary>
+/// <c>cloister run DIR|F.eif</c>: runs an enclave image in the foreground, on Nitro when <c>/dev/nitro_enclaves</c>
+/// exists, else in the simulator, and says which. SIGTERM or SIGINT stops it gracefully; the app's exit code is ours.
+/// </summary>
+internal static class RunCommand
+{
+    private const string NitroDevice = "/dev/nitro_enclaves";
+
+    public static Command Create()
+    {
+        var parameters = new Parameters();
+        var command = new Command("run", "Run an enclave image in the foreground: on Nitro hardware, or in the local simulator.");
+        parameters.AddTo(command);
+        command.SetAction(parseResult => OperatingSystem.IsLinux()
+            ? RunAsync(parameters, parseResult).GetAwaiter().GetResult()
+            : throw new CommandFailedException("cloister run needs Linux: Nitro parent instances and the simulator's sandbox are Linux only"));
+        return command;
+    }
+
+    [SupportedOSPlatform("linux")]
+    private static async Task<int> RunAsync(Parameters parameters, ParseResult parseResult)
+    {
+        var supervisorOptions = new HostSupervisorOptions
+        {
+            Output = Console.Out,
+            Diagnostics = Console.Error,
+            IngressAddress = IPAddress.TryParse(parseResult.GetRequiredValue(parameters.IngressAddress), out var address)
+                ? address
+                : throw CommandFailedException.Usage($"--ingress-address '{parseResult.GetValue(parameters.IngressAddress)}' is not an IP address"),
+            PublishedPorts = [.. (parseResult.GetValue(parameters.Publish) ?? []).Select(ParsePublished)],
+            GracePeriod = parseResult.GetValue(parameters.GracePeriod) is var seconds and >= 0 and <= 3600
+                ? TimeSpan.FromSeconds(seconds)
+                : throw CommandFailedException.Usage("--grace-period must be 0–3600 seconds"),
+            // The host side of egress (vsock 7002): resolves and connects what the enclave's policy allowed, never to
+            // loopback, private or link-local addresses unless a test or demo asks for them.
+            Egress = new EgressForwarder(new EgressForwarderOptions
+            {
+                AllowPrivateDestinations = parseResult.GetValue(parameters.AllowPrivateEgress),
+                Log = egress => Notice(egress.ToString()),
+            }).RunAsync,
+        };
+        var imagePath = ResolveImage(parseResult.GetRequiredValue(parameters.Image));
+        var simulate = parseResult.GetValue(parameters.Simulate);
+        var onNitro = !simulate && File.Exists(NitroDevice);
+        Notice(onNitro
+            ? $"running on Nitro ({NitroDevice} exists; --simulate runs in the simulator instead)"
+            : simulate ? "running in the simulator (--simulate)" : $"running in the simulator (no {NitroDevice} on this machine)");
+
+        using var stop = new CancellationTokenSource();
+        void RequestStop(PosixSignalContext context)
+        {
+            // Handled here: the enclave is stopped gracefully and the run ends with the app's exit code.
+            context.Cancel = true;
+            stop.Cancel();
+        }
+
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, RequestStop);
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, RequestStop);
+        string? runDirectory = null;
+        HostedEnclave enclave;
+        try
+        {
+            if (onNitro)
+            {
+                enclave = NitroLauncher.Prepare(
+                    new NitroOptions
+                    {
+                        ImagePath = imagePath,
+                        Cpus = parseResult.GetValue(parameters.Cpus),
+                        MemoryMib = parseResult.GetValue(parameters.Memory),
+                        Debug = parseResult.GetValue(parameters.Debug),
+                    },
+                    new NitroCli(new SystemProcessRunner()));
+            }
+            else
+            {
+                runDirectory = Directory.CreateTempSubdirectory("cloister-run-").FullName;
+                enclave = PrepareSimulator(parameters, parseResult, imagePath, runDirectory);
+            }
+        }
+        catch (Exception ex) when (ex is EnclaveLaunchException or InvalidDataException or NitroCliException)
+        {
+            throw new CommandFailedException(ex.Message, ExitCodes.Invalid, ex);
+        }
+
+        await using (enclave)
+        {
+            Notice($"PCR0 {Convert.ToHexStringLower(enclave.Measurements.Pcr0)}");
+            EnclaveRunResult result;
+            try
+            {
+                result = await HostSupervisor.RunAsync(enclave, supervisorOptions, stop.Token);
+            }
+            catch (EnclaveLaunchException ex)
+            {
+                throw new CommandFailedException(ex.Message, ExitCodes.Invalid, ex);
+            }
+
+            Notice($"the enclave ended; exit code {result.ExitCode}");
+            if (runDirectory is not null && parseResult.GetValue(parameters.KeepRunDirectory))
+            {
+                Notice($"run directory kept: {runDirectory}");
+            }
+
+            return result.ExitCode;
+        }
+    }
+
+    [SupportedOSPlatform("linux")]
+    private static SimulatedEnclave PrepareSimulator(Parameters parameters, ParseResult parseResult, string imagePath, string runDirectory)
+    {
+        var simRoot = parseResult.GetValue(parameters.SimRoot)
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cloister", "sim");
+        var simulated = SimulatorLauncher.Prepare(new SimulatorOptions
+        {
+            ImagePath = imagePath,
+            RunDirectory = runDirectory,
+            KeepRunDirectory = parseResult.GetValue(parameters.KeepRunDirectory),
+            SimulatedRootDirectory = simRoot,
+            Tools = SandboxTools.Find(Environment.GetEnvironmentVariable("PATH")),
+            ParentRoleArn = parseResult.GetValue(parameters.ParentRole),
+            ParentInstanceId = parseResult.GetValue(parameters.ParentId),
+            Cpus = parseResult.GetValue(parameters.Cpus),
+            MemoryMib = parseResult.GetValue(parameters.Memory),
+            Debug = parseResult.GetValue(parameters.Debug),
+            ConsoleLine = line => Console.Error.WriteLine("console: " + line),
+        });
+        foreach (var warning in simulated.Warnings)
+        {
+            Notice("WARNING: " + warning);
+        }
+
+        Notice(simulated.RootCreated
+            ? $"created the simulated root in {simRoot}; attestation documents verify only under it"
+            : $"attestation documents are signed under the simulated root in {simRoot}, which nothing trusts unless named");
+        return simulated;
+    }
+
+    private static string ResolveImage(string path)
+    {
+        if (File.Exists(path))
+        {
+            return Path.GetFullPath(path);
+        }
+
+        if (!Directory.Exists(path))
+        {
+            throw new FileNotFoundException($"no such file or directory: {path}", path);
+        }
+
+        var images = Directory.GetFiles(path, "*.eif");
+        return images.Length == 1
+            ? Path.GetFullPath(images[0])
+            : throw CommandFailedException.Usage(images.Length == 0 ? $"{path} holds no .eif file" : $"{path} holds {images.Length} .eif files; name one");
+    }
+
+    [SupportedOSPlatform("linux")]
+    private static PublishedPort ParsePublished(string text)
+    {
+        try
+        {
+            return PublishedPort.Parse(text);
+        }
+        catch (FormatException ex)
+        {
+            throw CommandFailedException.Usage("--" + ex.Message);
+        }
+    }
+
+    [SupportedOSPlatform("linux")]
+    private static void Notice(string message) => Console.Error.WriteLine(HostSupervisor.NoticePrefix + message);
+
+    private sealed class Parameters
+    {
+        public Argument<string> Image { get; } = new("image") { Description = "An enclave image file, or a build output directory holding exactly one .eif." };
+
+        public Option<bool> Simulate { get; } = new("--simulate") { Description = "Run in the simulator even on Nitro hardware." };
+
+        public Option<int?> Cpus { get; } = new("--cpus") { Description = "vCPUs for the enclave (Nitro default: the manifest's resources.cpus; simulator: all)." };
+
+        public Option<int?> Memory { get; } = new("--memory") { Description = "Memory in MiB (Nitro default: the manifest's resources.memory_mib; not enforced by the simulator)." };
+
+        public Option<bool> Debug { get; } = new("--debug") { Description = "Debug mode: attestation documents carry all-zero PCR0-2, as on Nitro." };
+
+        public Option<string?> ParentRole { get; } = new("--parent-role") { Description = "Simulator: the parent instance's IAM role ARN, measured into PCR3." };
+
+        public Option<string?> ParentId { get; } = new("--parent-id") { Description = "Simulator: the parent instance id (i-…), measured into PCR4." };
+
+        public Option<string?> SimRoot { get; } = new("--sim-root") { Description = "Simulator: the directory of the simulated root (default ~/.cloister/sim)." };
+
+        public Option<bool> KeepRunDirectory { get; } = new("--keep-run-dir") { Description = "Simulator: keep the run directory (unpacked ramdisks, sockets) after the run." };
+
+        public Option<string[]> Publish { get; } = new("--publish") { Description = "Listen on HOSTPORT for the manifest's ingress PORT (HOSTPORT:PORT; HOSTPORT 0 picks a free port). Repeatable." };
+
+        public Option<string> IngressAddress { get; } = new("--ingress-address") { Description = "The address ingress listeners bind.", DefaultValueFactory = _ => "127.0.0.1" };
+
+        public Option<bool> AllowPrivateEgress { get; } = new("--allow-private-egress") { Description = "Let egress the manifest allows reach loopback, private and link-local addresses (the metadata service too). For tests and demos only." };
+
+        public Option<double> GracePeriod { get; } = new("--grace-period") { Description = "Seconds the app has to exit after SIGTERM before the enclave is killed.", DefaultValueFactory = _ => 10 };
+
+        public void AddTo(Command command)
+        {
+            command.Arguments.Add(Image);
+            foreach (var option in new Option[] { Simulate, Cpus, Memory, Debug, ParentRole, ParentId, SimRoot, KeepRunDirectory, Publish, IngressAddress, AllowPrivateEgress, GracePeriod })
+            {
+                command.Options.Add(option);
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using Cloister.Runtime.Relay;
+using Cloister.Runtime.Vsock;
+
+namespace Cloister.Host.Ingress;
+
+/// <summary>
+/// One ingress port: a TCP listener on the host whose every connection is piped, byte for byte, to the enclave's
+/// vsock port (passthrough), with half-close in both directions and pooled pipe buffers.
+/// </summary>
+public sealed class IngressForwarder : IAsyncDisposable
+{
+    private static readonly StreamPipeReaderOptions s_leaveOpen = new(leaveOpen: true);
+
+    private readonly Socket _listener;
+    private readonly VsockTransport _transport;
+    private readonly Action<string>? _connectionFailed;
+
+    private IngressForwarder(Socket listener, VsockTransport transport, uint enclavePort, Action<string>? connectionFailed)
+    {
+        _listener = listener;
+        _transport = transport;
+        EnclavePort = enclavePort;
+        _connectionFailed = connectionFailed;
+        LocalEndpoint = (IPEndPoint)listener.LocalEndPoint!;
+    }
+
+    /// <summary>The address the host listens on (with the port the system chose when 0 was asked).</summary>
+    public IPEndPoint LocalEndpoint { get; }
+
+    /// <summary>The enclave's vsock port each connection goes to.</summary>
+    public uint EnclavePort { get; }
+
+    /// <summary>Binds and listens at once, before the enclave starts, so a taken port fails before anything runs.</summary>
+    /// <param name="listenOn">The host address and port.</param>
+    /// <param name="transport">The host's vsock transport.</param>
+    /// <param name="enclavePort">The enclave's vsock port.</param>
+    /// <param name="connectionFailed">Told, in one line, why a connection could not be piped; may be <see langword="null"/>.</param>
+    /// <returns>The listening forwarder; <see cref="RunAsync"/> serves it.</returns>
+    /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
+    /// <exception cref="IOException">The port is taken or privileged.</exception>
+    public static IngressForwarder Listen(IPEndPoint listenOn, VsockTransport transport, uint enclavePort, Action<string>? connectionFailed = null)
+    {
+        ArgumentNullException.ThrowIfNull(listenOn);
+        ArgumentNullException.ThrowIfNull(transport);
+        var socket = new Socket(listenOn.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            socket.Bind(listenOn);
+            socket.Listen(512);
+            return new IngressForwarder(socket, transport, enclavePort, connectionFailed);
+        }
+        catch (SocketException ex)
+        {
+            socket.Dispose();
+            var hint = ex.SocketErrorCode is SocketError.AddressAlreadyInUse or SocketError.AccessDenied
+                ? $"; publish it on another port with --publish HOSTPORT:{enclavePort}"
+                : "";
+            throw new IOException($"ingress: cannot listen on {listenOn}: {ex.Message}{hint}", ex);
+        }
+    }
+
+    /// <summary>Accepts and pipes connections until <paramref name="cancellationToken"/> is cancelled, then closes them all.</summary>
+    /// <param name="enclaveCid">The enclave's CID, known once it started.</param>
+    /// <param name="cancellationToken">Stops the forwarder.</param>
+    /// <returns>A task that completes once every connection is closed.</returns>
+    public async Task RunAsync(uint enclaveCid, CancellationToken cancellationToken)
+    {
+        var target = new VsockEndpoint(enclaveCid, EnclavePort);
+        try
+        {
+            await AcceptLoop.RunAsync(_listener.AcceptAsync, (client, token) => PipeAsync(client, target, token), cancellationToken);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException && cancellationToken.IsCancellationRequested)
+        {
+            // The listener was closed as the run ended.
+        }
+    }
+
+    /// <summary>Stops listening; connections being piped end when <see cref="RunAsync"/> is cancelled.</summary>
+    /// <returns>A completed task.</returns>
+    public ValueTask DisposeAsync()
+    {
+        _listener.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task PipeAsync(Socket client, VsockEndpoint target, CancellationToken cancellationToken)
+    {
+        client.NoDelay = true;
+        await using var tcp = new NetworkStream(client, ownsSocket: true);
+        try
+        {
+            await using var vsock = await _transport.ConnectAsync(target, cancellationToken);
+            var result = await DuplexRelay.RunAsync(
+                RelayEnd.ForSocket(PipeReader.Create(tcp, s_leaveOpen), tcp), RelayEnd.ForVsock(PipeReader.Create(vsock, s_leaveOpen), vsock), cancellationToken);
+            if (result.Faulted && !cancellationToken.IsCancellationRequested)
+            {
+                _connectionFailed?.Invoke($"ingress {LocalEndpoint} → vsock {target}: the connection broke ({result})");
+            }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException)
+        {
+            _connectionFailed?.Invoke($"ingress {LocalEndpoint} → vsock {target}: {ex.Message}");
+        }
+    }
+}

@@ -1,0 +1,125 @@
+using System.Text;
+using Cloister.Build.Cpio;
+using Cloister.Build.Eif;
+using Cloister.Runtime.Manifest;
+
+namespace Cloister.Host.Simulation;
+
+/// <summary>
+/// An EIF checked and unpacked as the enclave's kernel would see it: every ramdisk in order into one root, whose
+/// <c>rootfs/</c> becomes <c>/</c> and whose <c>cmd</c> and <c>env</c> say what to start.
+/// </summary>
+public sealed class UnpackedEnclaveImage
+{
+    /// <summary>Where <c>cloister build</c> puts the launch spec, relative to the customer ramdisk's root.</summary>
+    internal const string LaunchSpecInRoot = "rootfs/cloister/enclave.json";
+
+    private UnpackedEnclaveImage(string root, EifMeasurements measurements, IReadOnlyList<string> command, IReadOnlyList<string> environment, EnclaveLaunchSpec? launchSpec)
+    {
+        Root = root;
+        Measurements = measurements;
+        Command = command;
+        Environment = environment;
+        LaunchSpec = launchSpec;
+    }
+
+    /// <summary>The unpacked initramfs root.</summary>
+    public string Root { get; }
+
+    /// <summary>The image's root file system: <c>&lt;root&gt;/rootfs</c>.</summary>
+    public string Rootfs => Path.Combine(Root, "rootfs");
+
+    /// <summary>PCR0, 1, 2 and (when signed) 8, computed from the image's bytes.</summary>
+    public EifMeasurements Measurements { get; }
+
+    /// <summary>The customer ramdisk's <c>cmd</c>, one argument per line.</summary>
+    public IReadOnlyList<string> Command { get; }
+
+    /// <summary>The customer ramdisk's <c>env</c>, one <c>NAME=value</c> per line.</summary>
+    public IReadOnlyList<string> Environment { get; }
+
+    /// <summary>
+    /// The launch spec <c>/cloister/enclave.json</c> that <c>cloister build</c> adds (manifest: ingress, egress…);
+    /// <see langword="null"/> for images built with <c>--runtime none</c> or by nitro-cli.
+    /// </summary>
+    public EnclaveLaunchSpec? LaunchSpec { get; }
+
+    /// <summary>Checks the image (structure and CRC), measures it and unpacks its ramdisks into <paramref name="root"/>.</summary>
+    /// <param name="image">The open image.</param>
+    /// <param name="root">An empty or missing directory.</param>
+    /// <returns>The unpacked image.</returns>
+    /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
+    /// <exception cref="EifFormatException">The CRC does not match or a section is malformed.</exception>
+    /// <exception cref="CpioFormatException">A ramdisk is malformed.</exception>
+    /// <exception cref="InvalidDataException">The image has no ramdisk, no or an empty <c>cmd</c>, a ramdisk entry would escape the root, or the launch spec is invalid.</exception>
+    /// <exception cref="IOException">Reading or writing failed.</exception>
+    public static UnpackedEnclaveImage Unpack(EifReader image, string root)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(root);
+        EifMeasurements measurements;
+        using (var inspection = image.Inspect())
+        {
+            inspection.ThrowIfCrcMismatch();
+            measurements = inspection.Measurements;
+        }
+
+        var ramdisks = image.Sections.Where(s => s.Type == EifSectionType.Ramdisk).ToList();
+        if (ramdisks.Count == 0)
+        {
+            throw new InvalidDataException("the image has no ramdisk section");
+        }
+
+        for (var i = 0; i < ramdisks.Count; i++)
+        {
+            using var data = image.OpenSection(ramdisks[i]);
+            RamdiskUnpacker.Unpack(data, root, $"ramdisk {i} (section at offset {ramdisks[i].HeaderOffset})");
+        }
+
+        var command = ReadLines(root, "cmd");
+        if (command.Count == 0)
+        {
+            throw new InvalidDataException("the customer ramdisk's 'cmd' is missing or empty: nothing to start");
+        }
+
+        var environment = File.Exists(Path.Combine(root, "env")) ? ReadLines(root, "env") : [];
+        return new UnpackedEnclaveImage(root, measurements, command, environment, ReadLaunchSpec(root));
+    }
+
+    private static List<string> ReadLines(string root, string name)
+    {
+        var path = Path.Combine(root, name);
+        if (!File.Exists(path))
+        {
+            return [];
+        }
+
+        // nitro-cli writes one element per line, each followed by '\n'.
+        return [.. File.ReadAllText(path, Encoding.UTF8).Split('\n').Where(line => line.Length > 0)];
+    }
+
+    private static EnclaveLaunchSpec? ReadLaunchSpec(string root)
+    {
+        var path = Path.Combine(root, LaunchSpecInRoot);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        return ParseLaunchSpec(File.ReadAllBytes(path));
+    }
+
+    /// <summary>Parses the launch spec found in an image.</summary>
+    /// <exception cref="InvalidDataException">It is not a valid launch spec.</exception>
+    internal static EnclaveLaunchSpec ParseLaunchSpec(byte[] json)
+    {
+        try
+        {
+            return EnclaveLaunchSpecJson.Deserialize(json);
+        }
+        catch (FormatException ex)
+        {
+            throw new InvalidDataException($"{LaunchSpecInRoot}: {ex.Message}", ex);
+        }
+    }
+}

@@ -1,0 +1,37 @@
+using System.Net;
+using Cloister.Host.Ingress;
+using Cloister.Runtime.Messages;
+using Cloister.Runtime.Vsock;
+
+namespace Cloister.Host.Supervision;
+
+/// <summary>How <see cref="HostSupervisor"/> serves one enclave.</summary>
+public sealed class HostSupervisorOptions
+{
+    /// <summary>Receives the app's stdout lines, as they were written.</summary>
+    public required TextWriter Output { get; init; }
+
+    /// <summary>Receives the app's stderr and the supervisor's lines (prefixed), and the host's own notices (<c>cloister: …</c>).</summary>
+    public required TextWriter Diagnostics { get; init; }
+
+    /// <summary>The address ingress listeners bind; loopback unless the user opens them wider.</summary>
+    public IPAddress IngressAddress { get; init; } = IPAddress.Loopback;
+
+    /// <summary>Ingress ports listened on under another host port; the others listen on their own number.</summary>
+    public IReadOnlyList<PublishedPort> PublishedPorts { get; init; } = [];
+
+    /// <summary>How long the app has to exit after SIGTERM before the enclave is ended by force.</summary>
+    public TimeSpan GracePeriod { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Serves egress (vsock 7002) on the listener the supervisor opens, until the token is cancelled; without it the host
+    /// does not listen on 7002 and every egress connection from the enclave is refused.
+    /// </summary>
+    public Func<VsockListener, CancellationToken, Task>? Egress { get; init; }
+
+    /// <summary>Told about every status event, after it was reported; called from a pool thread.</summary>
+    public Action<StatusEvent>? StatusChanged { get; init; }
+
+    /// <summary>Told about each ingress listener once it listens; called before the enclave is started.</summary>
+    public Action<IngressForwarder>? IngressListening { get; init; }
+}

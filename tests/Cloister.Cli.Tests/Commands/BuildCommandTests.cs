@@ -1,0 +1,99 @@
+using Cloister.Build.Cpio;
+using Cloister.Build.Eif;
+using Cloister.Testing;
+
+namespace Cloister.Cli.Tests.Commands;
+
+/// <summary><c>cloister build</c> end to end: the real CLI, a umoci-made image, the supervisor built with the CLI.</summary>
+public sealed class BuildCommandTests : IDisposable
+{
+    private static readonly Dictionary<string, string> s_reproducible = new() { ["SOURCE_DATE_EPOCH"] = "1700000000", ["NITRO_CLI_BLOBS"] = "" };
+    private readonly string _directory = Directory.CreateTempSubdirectory("cloister-cli-build-").FullName;
+
+    public BuildCommandTests()
+    {
+        TestImages.BuildSample(Path.Combine(_directory, "image"), "v1");
+        File.WriteAllText(Path.Combine(_directory, "enclave.yaml"), "name: hello\nimage: oci-layout:./image:v1\n");
+    }
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private string Manifest => Path.Combine(_directory, "enclave.yaml");
+
+    [Fact]
+    public void Build_prints_the_measurements_it_writes_and_the_image_carries_the_supervisor()
+    {
+        var output = Path.Combine(_directory, "out");
+
+        var result = CliRunner.Run(s_reproducible, "build", "-f", Manifest, "--output", output);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(File.ReadAllText(Path.Combine(output, "measurements.json")), result.Stdout);
+        Assert.Contains("SIMULATION-ONLY", result.Stderr, StringComparison.Ordinal);
+        using var eif = EifReader.Open(Path.Combine(output, "hello.eif"));
+        Assert.True(eif.Inspect().CrcMatches);
+        using var ramdisk = eif.OpenSection(eif.Sections.Where(s => s.Type == EifSectionType.Ramdisk).ElementAt(1));
+        using var reader = new CpioReader(ramdisk);
+        var names = new List<string>();
+        while (reader.GetNextEntry() is { } entry)
+        {
+            names.Add(entry.Name);
+        }
+
+        Assert.Contains("rootfs/cloister/bin/cloister-enclave", names);
+        Assert.Contains("rootfs/cloister/enclave.json", names);
+        Assert.Contains("rootfs/etc/hello", names);
+    }
+
+    [Fact]
+    public void Two_builds_on_different_days_measure_the_same()
+    {
+        var first = CliRunner.Run(s_reproducible, "build", "-f", Manifest, "-o", Path.Combine(_directory, "a"), "--runtime", "none");
+        var second = CliRunner.Run(
+            new Dictionary<string, string> { ["NITRO_CLI_BLOBS"] = "" }, "build", "-f", Manifest, "-o", Path.Combine(_directory, "b"), "--runtime", "none");
+
+        Assert.True(first.ExitCode == 0, first.ToString());
+        Assert.True(second.ExitCode == 0, second.ToString());
+        Assert.Equal(first.Stdout, second.Stdout);
+    }
+
+    [Fact]
+    public void A_bad_manifest_is_reported_with_its_line_and_column()
+    {
+        File.WriteAllText(Manifest, "name: hello\nimage: oci-layout:./image:v1\ningres: []\n");
+
+        var result = CliRunner.Run(s_reproducible, "build", "-f", Manifest, "-o", Path.Combine(_directory, "out"));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("enclave.yaml:3:1: ingres: unknown key 'ingres'; did you mean 'ingress'?", result.Stderr, StringComparison.Ordinal);
+        AssertNoStackTrace(result);
+    }
+
+    [Theory]
+    [InlineData("image: oci-layout:./missing:v1", 1, "NotFound")]
+    [InlineData("image: oci-layout:./image:nope", 1, "NotFound")]
+    [InlineData("image: 127.0.0.1:1/nothing:v1", 1, "Unavailable")]
+    public void Image_problems_are_reported_plainly(string imageLine, int exitCode, string reason)
+    {
+        File.WriteAllText(Manifest, $"name: hello\n{imageLine}\n");
+
+        var result = CliRunner.Run(s_reproducible, "build", "-f", Manifest, "-o", Path.Combine(_directory, "out"));
+
+        Assert.Equal(exitCode, result.ExitCode);
+        Assert.Contains(reason, result.Stderr, StringComparison.Ordinal);
+        AssertNoStackTrace(result);
+    }
+
+    [Fact]
+    public void Usage_errors_exit_2()
+    {
+        Assert.Equal(2, CliRunner.Run("build", "-f", Path.Combine(_directory, "absent.yaml"), "-o", _directory).ExitCode);
+        Assert.Equal(2, CliRunner.Run("build", "-f", Manifest).ExitCode);
+        Assert.Equal(2, CliRunner.Run(s_reproducible, "build", "-f", Manifest, "-o", _directory, "--platform", "linux").ExitCode);
+        Assert.Equal(2, CliRunner.Run(s_reproducible, "build", "-f", Manifest, "-o", _directory, "--runtime", "docker").ExitCode);
+        Assert.Equal(2, CliRunner.Run(s_reproducible, "build", "-f", Manifest, "-o", _directory, "--supervisor", "/nonexistent").ExitCode);
+    }
+
+    private static void AssertNoStackTrace(ProcessResult result) =>
+        Assert.DoesNotContain("   at ", result.Stderr, StringComparison.Ordinal);
+}

@@ -1,0 +1,50 @@
+using System.Net;
+using System.Net.Sockets;
+using Cloister.Host.Ingress;
+using Cloister.Runtime.Vsock;
+
+namespace Cloister.Host.Tests.Ingress;
+
+public sealed class IngressForwarderTests
+{
+    [Fact]
+    public void A_taken_port_fails_at_once_and_names_the_publish_option()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var endpoint = (IPEndPoint)taken.LocalEndpoint;
+        var transport = VsockTransport.Create(new VsockTransportOptions { Kind = VsockTransportKind.Simulated, RunDirectory = "/nonexistent", LocalCid = VsockEndpoint.HostCid });
+
+        var error = Assert.Throws<IOException>(() => IngressForwarder.Listen(endpoint, transport, 443));
+        Assert.Contains($"cannot listen on {endpoint}", error.Message, StringComparison.Ordinal);
+        Assert.Contains("--publish HOSTPORT:443", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_connection_the_enclave_does_not_answer_is_closed_and_reported()
+    {
+        var runDirectory = Directory.CreateTempSubdirectory("cloister-ingress-").FullName;
+        try
+        {
+            var transport = VsockTransport.Create(new VsockTransportOptions { Kind = VsockTransportKind.Simulated, RunDirectory = runDirectory, LocalCid = VsockEndpoint.HostCid });
+            var reported = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            await using var forwarder = IngressForwarder.Listen(new IPEndPoint(IPAddress.Loopback, 0), transport, 80, message => reported.TrySetResult(message));
+            using var stop = new CancellationTokenSource();
+            var running = forwarder.RunAsync(16, stop.Token);
+
+            using var client = new TcpClient();
+            await client.ConnectAsync(forwarder.LocalEndpoint);
+            var buffer = new byte[1];
+            // Nobody listens on vsock 16:80: the host closes the client's connection instead of leaving it hanging.
+            Assert.Equal(0, await client.GetStream().ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(30)));
+            Assert.Contains("vsock 16:80", await reported.Task.WaitAsync(TimeSpan.FromSeconds(30)), StringComparison.Ordinal);
+
+            await stop.CancelAsync();
+            await running.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            Directory.Delete(runDirectory, recursive: true);
+        }
+    }
+}

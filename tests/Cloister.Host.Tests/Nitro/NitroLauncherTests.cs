@@ -1,0 +1,68 @@
+using Cloister.Host.Nitro;
+using Cloister.Host.Processes;
+using Cloister.Host.Supervision;
+using Cloister.Host.Tests.TestEnclave;
+using Cloister.Testing;
+
+namespace Cloister.Host.Tests.Nitro;
+
+public sealed class NitroLauncherTests
+{
+    private const string EnclaveJson = """{"EnclaveName":"synthetic","EnclaveID":"i-00000000000000000-enc1","ProcessID":7,"EnclaveCID":21,"NumberOfCPUs":2,"MemoryMiB":2048}""";
+
+    [Fact]
+    public async Task A_simulation_only_image_is_refused_with_the_reason()
+    {
+        using var harness = await SimulatorHarness.CreateAsync("exit", "0");
+        var runner = new FakeProcessRunner(_ => throw new InvalidOperationException("nitro-cli must not run"));
+
+        var error = Assert.Throws<EnclaveLaunchException>(() => NitroLauncher.Prepare(new NitroOptions { ImagePath = harness.ImagePath }, new NitroCli(runner)));
+        Assert.Contains("simulation-only", error.Message, StringComparison.Ordinal);
+        Assert.Contains("kernel section is empty", error.Message, StringComparison.Ordinal);
+        Assert.Empty(runner.Calls);
+    }
+
+    [Fact]
+    public async Task A_bootable_image_runs_through_nitro_cli_and_stops_with_terminate_enclave()
+    {
+        // The derived fixture has a (placeholder) kernel and AWS's command line: nothing marks it simulation-only.
+        var image = RepositoryPaths.Vector("eif", "derived", "synthetic-unsigned.eif");
+        var described = 0;
+        var runner = new FakeProcessRunner(arguments => arguments[0] switch
+        {
+            "run-enclave" => new ProcessOutput(0, EnclaveJson, ""),
+            "describe-enclaves" => new ProcessOutput(0, Interlocked.Increment(ref described) < 3 ? $"[{EnclaveJson[..^1]},\"State\":\"RUNNING\"}}]" : "[]", ""),
+            "terminate-enclave" => new ProcessOutput(0, """{"EnclaveID":"i-00000000000000000-enc1","Terminated":true}""", ""),
+            _ => throw new InvalidOperationException(arguments[0]),
+        });
+
+        await using var enclave = NitroLauncher.Prepare(
+            new NitroOptions { ImagePath = image, Cpus = 2, PollInterval = TimeSpan.FromMilliseconds(10) }, new NitroCli(runner));
+        Assert.Null(enclave.LaunchSpec);
+        await enclave.StartAsync(CancellationToken.None);
+        Assert.Equal(21u, enclave.Cid);
+
+        // describe-enclaves stops listing it: the enclave is gone.
+        var termination = await enclave.Completion.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Null(termination.ExitCode);
+        Assert.Equal(["run-enclave", "--eif-path", image, "--cpu-count", "2", "--memory", "2048"], runner.Calls[0].Arguments);
+    }
+
+    [Fact]
+    public async Task Stopping_terminates_the_enclave()
+    {
+        var image = RepositoryPaths.Vector("eif", "derived", "synthetic-unsigned.eif");
+        var runner = new FakeProcessRunner(arguments => arguments[0] switch
+        {
+            "run-enclave" => new ProcessOutput(0, EnclaveJson, ""),
+            "describe-enclaves" => new ProcessOutput(0, $"[{EnclaveJson[..^1]},\"State\":\"RUNNING\"}}]", ""),
+            _ => new ProcessOutput(0, """{"EnclaveID":"i-00000000000000000-enc1","Terminated":true}""", ""),
+        });
+        await using var enclave = NitroLauncher.Prepare(new NitroOptions { ImagePath = image, MemoryMib = 1024 }, new NitroCli(runner));
+        await enclave.StartAsync(CancellationToken.None);
+
+        var termination = await enclave.StopAsync(TimeSpan.FromSeconds(1));
+        Assert.True(termination.Forced);
+        Assert.Contains(runner.Calls, call => call.Arguments.SequenceEqual(["terminate-enclave", "--enclave-id", "i-00000000000000000-enc1"]));
+    }
+}
