@@ -1,10 +1,12 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Cloister.Enclave.Apps;
+using Cloister.Enclave.Egress;
 using Cloister.Enclave.Host;
 using Cloister.Enclave.Ingress;
 using Cloister.Enclave.LocalApi;
 using Cloister.Enclave.Nitro;
+using Cloister.Runtime.Egress;
 using Cloister.Runtime.Manifest;
 using Cloister.Runtime.Messages;
 using Cloister.Runtime.Nsm;
@@ -104,9 +106,16 @@ internal sealed class EnclaveSupervisor
         }
 
         AppLaunch launch;
+        EgressPolicy egressPolicy;
         try
         {
+            egressPolicy = EgressPolicy.Parse(_spec.Manifest.Egress.Allow, _spec.Manifest.Egress.Deny);
             launch = AppLaunch.Resolve(_spec, "/");
+        }
+        catch (FormatException ex)
+        {
+            await host.LogAsync($"egress: {ex.Message}");
+            return new AppExit(ConfigurationError, null);
         }
         catch (AppLaunchException ex)
         {
@@ -125,6 +134,9 @@ internal sealed class EnclaveSupervisor
                 ProcessInterop.BecomeSubreaper();
             }
 
+            // Every egress event but a normal close is worth a line: what the app reached, and what it was refused.
+            var egressOptions = new EgressProxyOptions { Log = egressEvent => _ = egressEvent.Outcome == EgressProxyOutcome.Closed ? Task.CompletedTask : host.LogAsync(egressEvent.ToString()) };
+            await using var egress = await EgressProxy.StartAsync(egressPolicy, transport, egressOptions, cancellationToken);
             await using var ingress = await PassthroughIngress.StartAsync(transport, _spec.Manifest.Ingress, host.LogAsync);
             await using var localApi = nsm is null ? null : await LocalApiServer.StartAsync(_spec.Manifest.Api.Port, nsm, cancellationToken);
             var appPorts = _spec.Manifest.Ingress.Select(port => port.AppPort).ToList();
@@ -146,7 +158,7 @@ internal sealed class EnclaveSupervisor
             await host.LogAsync(ex.Message);
             return new AppExit(ex.ExitCode, null);
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException)
         {
             await host.LogAsync(ex.Message);
             return new AppExit(InternalError, null);

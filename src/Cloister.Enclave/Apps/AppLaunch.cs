@@ -1,3 +1,5 @@
+using System.Net;
+using Cloister.Enclave.Egress;
 using Cloister.Runtime.Manifest;
 
 namespace Cloister.Enclave.Apps;
@@ -5,22 +7,12 @@ namespace Cloister.Enclave.Apps;
 /// <summary>Everything <c>execve</c> needs to start the app, resolved from <c>/cloister/enclave.json</c> and the image's files.</summary>
 internal sealed record AppLaunch(string Executable, IReadOnlyList<string> Arguments, IReadOnlyList<string> Environment, string WorkingDirectory, AppCredentials Credentials)
 {
-    /// <summary>The egress proxy the supervisor runs for the app (<c>EnclaveManifestReader.EgressProxyPort</c> reserves the port).</summary>
-    public const string EgressProxyUrl = "http://127.0.0.1:3128";
-
     /// <summary>
-    /// What the app gets on top of its image's and manifest's environment. Both spellings, because curl and Go read the
-    /// lower-case ones and most others the upper-case ones; the app's own values lose, since egress only works through us.
+    /// What the app gets on top of its image's and manifest's environment: the egress proxy's variables. The app's own
+    /// values for them lose, since egress only works through the proxy.
     /// </summary>
     public static IReadOnlyList<string> ProxyEnvironment { get; } =
-    [
-        $"HTTP_PROXY={EgressProxyUrl}",
-        $"HTTPS_PROXY={EgressProxyUrl}",
-        $"http_proxy={EgressProxyUrl}",
-        $"https_proxy={EgressProxyUrl}",
-        "NO_PROXY=localhost,127.0.0.1",
-        "no_proxy=localhost,127.0.0.1",
-    ];
+        [.. EgressProxy.GetAppEnvironment(new IPEndPoint(IPAddress.Loopback, EgressProxyOptions.DefaultPort)).Select(variable => $"{variable.Key}={variable.Value}")];
 
     /// <summary>Resolves the launch against the image root <paramref name="root"/> (<c>/</c> in the enclave).</summary>
     /// <remarks>

@@ -1,6 +1,8 @@
+using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Cloister.Runtime.Manifest;
+using Cloister.Runtime.Relay;
 using Cloister.Runtime.Vsock;
 
 namespace Cloister.Enclave.Ingress;
@@ -12,7 +14,7 @@ namespace Cloister.Enclave.Ingress;
 /// </summary>
 internal sealed class PassthroughIngress : IAsyncDisposable
 {
-    private const int ChunkSize = 64 * 1024;
+    private static readonly StreamPipeReaderOptions s_leaveOpen = new(leaveOpen: true);
 
     private readonly List<VsockListener> _listeners = [];
     private readonly List<Task> _acceptLoops = [];
@@ -37,7 +39,7 @@ internal sealed class PassthroughIngress : IAsyncDisposable
             {
                 var listener = await transport.ListenAsync((uint)port.Port);
                 ingress._listeners.Add(listener);
-                ingress._acceptLoops.Add(ingress.AcceptAsync(listener, port.AppPort));
+                ingress._acceptLoops.Add(AcceptLoop.RunAsync(listener.AcceptAsync, (client, token) => ingress.PipeAsync(client, port, token), ingress._stopping.Token));
             }
         }
         catch
@@ -57,56 +59,38 @@ internal sealed class PassthroughIngress : IAsyncDisposable
             await listener.DisposeAsync();
         }
 
-        await Task.WhenAll(_acceptLoops);
+        try
+        {
+            await Task.WhenAll(_acceptLoops);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            // A listener closed under its accept loop: that is how the loops end.
+        }
+
         _stopping.Dispose();
     }
 
-    private async Task AcceptAsync(VsockListener listener, int appPort)
-    {
-        while (!_stopping.IsCancellationRequested)
-        {
-            VsockStream client;
-            try
-            {
-                client = await listener.AcceptAsync(_stopping.Token);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException || _stopping.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (IOException ex)
-            {
-                await _log($"ingress {listener.LocalEndpoint.Port}: {ex.Message}");
-                continue;
-            }
-
-            _ = PipeAsync(client, listener.LocalEndpoint.Port, appPort);
-        }
-    }
-
-    private async Task PipeAsync(VsockStream client, uint port, int appPort)
+    private async Task PipeAsync(VsockStream client, IngressPort port, CancellationToken cancellationToken)
     {
         await using (client)
         {
             using var app = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
-                await app.ConnectAsync(new IPEndPoint(IPAddress.Loopback, appPort), _stopping.Token);
+                await app.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port.AppPort), cancellationToken);
                 await using var appStream = new NetworkStream(app, ownsSocket: false);
-                await Task.WhenAll(
-                    CopyThenCompleteAsync(client, appStream, () => app.Shutdown(SocketShutdown.Send)),
-                    CopyThenCompleteAsync(appStream, client, client.CompleteWrites));
+                var result = await DuplexRelay.RunAsync(
+                    RelayEnd.ForVsock(PipeReader.Create(client, s_leaveOpen), client), RelayEnd.ForSocket(PipeReader.Create(appStream, s_leaveOpen), appStream), cancellationToken);
+                if (result.Faulted && !cancellationToken.IsCancellationRequested)
+                {
+                    await _log($"ingress {port.Port} -> 127.0.0.1:{port.AppPort}: the connection broke ({result})");
+                }
             }
-            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException)
+            catch (SocketException ex)
             {
-                await _log($"ingress {port} -> 127.0.0.1:{appPort}: {ex.Message}");
+                await _log($"ingress {port.Port} -> 127.0.0.1:{port.AppPort}: {ex.Message}");
             }
         }
-    }
-
-    private async Task CopyThenCompleteAsync(Stream source, Stream destination, Action completeWrites)
-    {
-        await source.CopyToAsync(destination, ChunkSize, _stopping.Token);
-        completeWrites();
     }
 }

@@ -204,6 +204,21 @@ public sealed class SupervisorSandboxTests(PublishedSupervisorFixture supervisor
     }
 
     [Fact]
+    public async Task App_egress_goes_through_the_supervisors_proxy_which_refuses_what_the_manifest_does_not_allow()
+    {
+        await using var scenario = await SupervisorScenario.CreateAsync(
+            supervisor.Bundle, SupervisorScenario.Shell("wget -q -O /dev/null http://not-allowed.example/; echo \"wget $?\""));
+
+        var (result, _, logs) = await scenario.RunAsync();
+
+        Assert.True(result.ExitCode == 0, $"{result}\n{scenario.Host.LogText()}");
+        Assert.Equal(["wget 1"], StdoutLines(logs));
+        Assert.Contains(logs, record => record.Source == LogSource.Stderr && record.Text.Contains("403", StringComparison.Ordinal));
+        Assert.Contains(logs, record => record.Source == LogSource.Supervisor && record.Text.StartsWith("egress notallowed", StringComparison.Ordinal)
+            && record.Text.Contains("not-allowed.example", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Attested_ingress_port_is_refused_with_a_clear_message_and_an_exited_status()
     {
         var ingress = new IngressPort { Port = 443, AppPort = 8080, Tls = IngressTls.Attested };
