@@ -32,6 +32,7 @@ internal sealed class EnclaveStatusTracker(TextWriter diagnostics, Action<Status
         ReadyEvent => "enclave ready",
         ExitedEvent { Code: { } code } => $"app exited with code {code}",
         ExitedEvent exited => $"app killed by signal {exited.Signal}",
+        RestartingEvent restarting => $"app {(restarting.Code is { } code ? $"exited with code {code}" : $"killed by signal {restarting.Signal}")}; restart {restarting.Restart} in {restarting.DelayMs} ms",
         HealthEvent health => $"health {(health.Ok ? "ok" : "FAILING")}{(health.Detail is { } detail ? ": " + detail : "")}",
         _ => statusEvent.GetType().Name,
     };
