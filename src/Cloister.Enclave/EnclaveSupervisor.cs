@@ -79,7 +79,7 @@ internal sealed class EnclaveSupervisor
         HostLink host;
         try
         {
-            host = await HostLink.ConnectAsync(transport, s_hostPatience, Console.Error, cancellationToken);
+            host = await HostLink.ConnectAsync(transport, s_hostPatience, Console.Error, mirrorToConsole: !Simulated, cancellationToken);
         }
         catch (VsockConnectException ex)
         {

@@ -4,22 +4,21 @@ using Cloister.Runtime.Messages;
 namespace Cloister.Enclave.Apps;
 
 /// <summary>
-/// Drains one of the app's output pipes: every byte is echoed to our own stdout or stderr (the enclave console) and
-/// framed into log records for the host. The pipe is drained to its end whatever happens to the host's log stream, so
+/// Drains one of the app's output pipes: every byte is echoed to our own stdout or stderr (the enclave console) when an
+/// echo stream is given, and framed into log records for the host. The pipe is drained to its end whatever happens to the host's log stream, so
 /// a vanished host never blocks the app on a full pipe.
 /// </summary>
 internal static class AppOutput
 {
     private const int ChunkSize = 16 * 1024;
 
-    public static async Task PumpAsync(Stream appOutput, Stream echo, LogWriter? log, LogSource source)
+    public static async Task PumpAsync(Stream appOutput, Stream? echo, LogWriter? log, LogSource source)
     {
         ArgumentNullException.ThrowIfNull(appOutput);
-        ArgumentNullException.ThrowIfNull(echo);
         var pipe = new Pipe();
         var forwarding = log is null ? CompleteAsync(pipe.Reader) : ForwardAsync(log, source, pipe.Reader);
         var toLog = log is not null;
-        var toEcho = true;
+        var toEcho = echo is not null;
         var buffer = new byte[ChunkSize];
         int read;
         while ((read = await appOutput.ReadAsync(buffer)) > 0)
@@ -27,7 +26,7 @@ internal static class AppOutput
             var chunk = buffer.AsMemory(0, read);
             if (toEcho)
             {
-                toEcho = await TryWriteAsync(echo, chunk);
+                toEcho = await TryWriteAsync(echo!, chunk);
             }
 
             if (toLog)

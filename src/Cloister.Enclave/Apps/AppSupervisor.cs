@@ -96,8 +96,8 @@ internal sealed class AppSupervisor(
             var credentials = launch.Credentials;
             await host.LogAsync($"started {launch.Executable} as pid {child.Pid}, uid {credentials.UserId} gid {credentials.GroupId} groups {string.Join(',', credentials.Groups)}, in {launch.WorkingDirectory}");
             var output = Task.WhenAll(
-                AppOutput.PumpAsync(child.StandardOutput, Console.OpenStandardOutput(), host.Logs, LogSource.Stdout),
-                AppOutput.PumpAsync(child.StandardError, Console.OpenStandardError(), host.Logs, LogSource.Stderr));
+                AppOutput.PumpAsync(child.StandardOutput, host.MirrorsToConsole ? Console.OpenStandardOutput() : null, host.Logs, LogSource.Stdout),
+                AppOutput.PumpAsync(child.StandardError, host.MirrorsToConsole ? Console.OpenStandardError() : null, host.Logs, LogSource.Stderr));
             using var readinessCancellation = new CancellationTokenSource();
             var ready = ReportReadyAsync(child.Exited, readinessCancellation.Token);
 

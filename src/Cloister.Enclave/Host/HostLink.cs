@@ -4,9 +4,10 @@ using Cloister.Runtime.Vsock;
 namespace Cloister.Enclave.Host;
 
 /// <summary>
-/// The supervisor's two connections to the host: the status stream (vsock 3:7000) and the log stream (3:7001). Every
-/// supervisor line also goes to our stderr, which is the enclave console. A host that goes away does not stop the app:
-/// after the first failed write the link only writes to stderr.
+/// The supervisor's two connections to the host: the status stream (vsock 3:7000) and the log stream (3:7001). On Nitro
+/// every supervisor line also goes to our stderr, the enclave console that debug mode shows; in the simulator the host
+/// reads the console itself, so a mirrored line would reach the user twice. A host that goes away does not stop the
+/// app: a line the log stream refuses goes to the console instead.
 /// </summary>
 internal sealed class HostLink : IAsyncDisposable
 {
@@ -18,21 +19,26 @@ internal sealed class HostLink : IAsyncDisposable
     private readonly TextWriter _console;
     private int _statusBroken;
 
-    private HostLink(VsockStream statusStream, VsockStream logStream, TextWriter console)
+    private HostLink(VsockStream statusStream, VsockStream logStream, TextWriter console, bool mirrorToConsole)
     {
         _statusStream = statusStream;
         _logStream = logStream;
         _status = new StatusWriter(statusStream);
         Logs = new LogWriter(logStream);
         _console = console;
+        MirrorsToConsole = mirrorToConsole;
     }
 
     /// <summary>The log stream, for the app's output.</summary>
     public LogWriter Logs { get; }
 
+    /// <summary>Whether output sent to the host is also written to the enclave console (on Nitro, not in the simulator).</summary>
+    public bool MirrorsToConsole { get; }
+
     /// <summary>Connects both streams, retrying for <paramref name="patience"/>: the host may still be starting its listeners.</summary>
     /// <exception cref="VsockConnectException">The host did not accept within <paramref name="patience"/>.</exception>
-    public static async Task<HostLink> ConnectAsync(VsockTransport transport, TimeSpan patience, TextWriter console, CancellationToken cancellationToken)
+    public static async Task<HostLink> ConnectAsync(
+        VsockTransport transport, TimeSpan patience, TextWriter console, bool mirrorToConsole, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transport);
         var deadline = DateTime.UtcNow + patience;
@@ -40,7 +46,7 @@ internal sealed class HostLink : IAsyncDisposable
         try
         {
             var logs = await ConnectWithRetryAsync(transport, VsockEndpoint.LogsPort, deadline, cancellationToken);
-            return new HostLink(status, logs, console);
+            return new HostLink(status, logs, console, mirrorToConsole);
         }
         catch
         {
@@ -67,17 +73,25 @@ internal sealed class HostLink : IAsyncDisposable
         }
     }
 
-    /// <summary>A supervisor line: to the host's log stream as <c>supervisor</c>, and to the console.</summary>
+    /// <summary>A supervisor line: to the host's log stream as <c>supervisor</c>, and to the console when mirroring or when the stream refuses it.</summary>
     public async Task LogAsync(string text)
     {
-        await _console.WriteLineAsync($"cloister-enclave: {text}");
+        if (MirrorsToConsole)
+        {
+            await _console.WriteLineAsync($"cloister-enclave: {text}");
+        }
+
         try
         {
             await Logs.WriteLineAsync(LogSource.Supervisor, text);
         }
         catch (IOException)
         {
-            // The console has the line; the app's output pumps notice the broken stream themselves.
+            // The app's output pumps notice the broken stream themselves; this line must not be lost with it.
+            if (!MirrorsToConsole)
+            {
+                await _console.WriteLineAsync($"cloister-enclave: {text}");
+            }
         }
     }
 
