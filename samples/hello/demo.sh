@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The main job: build the sample without Docker, run it in the simulator, and check what Cloister promises —
+# ingress reaches the app as the image's user, egress is allowed or refused inside the enclave by the manifest,
+# and the app's attestation document verifies under the simulated root with exactly the PCRs the build printed.
+# Needs nothing but bash and the .NET SDK (requests go through bash's /dev/tcp). Exits non-zero if any check fails.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cloister="$root/cloister"
+work="$(mktemp -d /tmp/cloister-demo.XXXXXX)"
+run_pid=""
+cleanup() {
+  [[ -n "$run_pid" ]] && kill -TERM "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+passed=0
+failures=0
+check() { if eval "$2"; then echo "  ok    $1"; passed=$((passed + 1)); else echo "  FAIL  $1"; failures=$((failures + 1)); fi; }
+
+# GET PATH from the enclave's ingress; prints the body.
+get() {
+  local response
+  exec 3<>"/dev/tcp/$address/$port"
+  printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$1" "$address" >&3
+  response="$(cat <&3)"
+  exec 3<&-
+  printf '%s' "${response#*$'\r\n\r\n'}"
+}
+
+echo "== building the sample (NativeAOT publish → cloister image pack → cloister build)"
+"$here/build.sh"
+
+# The enclave's port 8080 is published on 127.0.0.2 (any free port): the same address is the manifest's allowed
+# egress destination, so the app can reach itself through proxy → host forwarder → ingress without another server.
+address=127.0.0.2
+echo "== running it in the simulator"
+start=$(date +%s%N)
+"$cloister" run "$here/out" --ingress-address "$address" --publish 0:8080 --allow-private-egress >"$work/stdout" 2>"$work/stderr" &
+run_pid=$!
+port=""
+for _ in $(seq 1 300); do
+  port="$(sed -n "s/.*ingress $address:\([0-9]*\) .*/\1/p" "$work/stderr" | head -1)"
+  [[ -n "$port" ]] && greeting="$(get / 2>/dev/null)" && [[ "$greeting" == *hello* ]] && break
+  kill -0 "$run_pid" 2>/dev/null || { cat "$work/stderr" >&2; exit 1; }
+  sleep 0.1
+done
+ready_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+echo "   first answer after ${ready_ms} ms on $address:$port: $greeting"
+
+echo "== checks"
+check "the app answers through ingress as the image's user in its workdir" '[[ "$greeting" == *"\"uid\":1000"* && "$greeting" == *"\"working_directory\":\"/app\""* ]]'
+allowed="$(get "/egress?url=http://$address:$port/")"
+check "egress to an allowed host succeeds ($allowed)" '[[ "$allowed" == *"\"status\":200"* ]]'
+denied="$(get "/egress?url=http://127.0.0.3/")"
+check "egress to any other host is refused inside the enclave ($denied)" '[[ "$denied" == *"\"status\":403"* && "$denied" == *"not allowed"* ]]'
+nonce="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+get "/attestation?nonce=$nonce" | sed -n 's/.*"attestation_doc":"\([^"]*\)".*/\1/p' | sed 's/\\u002B/+/g; s/\\u002F/\//g' | base64 -d >"$work/doc.cbor"
+check "the attestation document verifies under the simulated root with the build's PCRs and our nonce" \
+  '"$cloister" verify-doc "$work/doc.cbor" --root "$HOME/.cloister/sim/root.pem" --pcrs "$here/out/measurements.json" --nonce "$nonce" >/dev/null'
+check "the same document is refused under the AWS root (nothing trusts the simulator by default)" \
+  '! "$cloister" verify-doc "$work/doc.cbor" >/dev/null 2>&1'
+kill -TERM "$run_pid"
+set +e
+wait "$run_pid"
+code=$?
+set -e
+run_pid=""
+check "SIGTERM stops the enclave gracefully with the app's exit code 0" '[[ $code -eq 0 ]]'
+
+echo "== $passed checks passed, $failures failed"
+exit $(( failures > 0 ))
