@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Security.Cryptography;
+using Cloister.Build.Enclaves;
 using Cloister.Build.Images;
 using Cloister.Cli.Commands;
 
@@ -56,6 +57,7 @@ internal static class CloisterCli
             UnauthorizedAccessException denied => (denied.Message, ExitCodes.Usage),
             FormatException format => (format.Message, ExitCodes.Invalid),
             ImageSourceException image => ($"image {image.Error}: {image.Message}", ExitCodes.Invalid),
+            EnclaveBuildException build => (build.Message, ExitCodes.Invalid),
             CryptographicException crypto => ($"cryptographic failure: {crypto.Message}", ExitCodes.Invalid),
             IOException io => (io.Message, ExitCodes.Invalid),
             OperationCanceledException => ("cancelled", ExitCodes.Invalid),

@@ -36,9 +36,9 @@ public static class EnclaveImageBuilder
     /// <returns>The paths and measurements.</returns>
     /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">The runtime needs a supervisor executable and none was given.</exception>
+    /// <exception cref="EnclaveBuildException">The image names nothing to run, or the blobs are for another architecture.</exception>
     /// <exception cref="ImageSourceException">The image cannot be resolved, fetched or verified.</exception>
     /// <exception cref="LayerException">A layer is hostile, truncated or malformed.</exception>
-    /// <exception cref="InvalidOperationException">The image names nothing to run.</exception>
     /// <exception cref="IOException">Reading or writing failed.</exception>
     public static async Task<EnclaveBuildResult> BuildAsync(
         EnclaveManifest manifest, EnclaveBuildOptions options, IProgress<EnclaveBuildProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -57,9 +57,11 @@ public static class EnclaveImageBuilder
         var architecture = image.Configuration.Platform?.Architecture == "arm64" ? EifArchitecture.Arm64 : EifArchitecture.X64;
         if (options.Blobs is { } blobs && blobs.Architecture != architecture)
         {
-            throw new ArgumentException($"the image is {image.Configuration.Platform} but the blobs in {blobs.Directory} are for {blobs.Architecture}", nameof(options));
+            throw new EnclaveBuildException($"the image is {image.Configuration.Platform} but the blobs in {blobs.Directory} are for {blobs.Architecture}");
         }
 
+        // Everything decided from the manifest and the image's config comes before the first layer is read.
+        var ramdiskOptions = RamdiskOptions(manifest, image, options);
         var work = Directory.CreateDirectory(Path.Combine(Path.GetFullPath(options.TemporaryDirectory), $"cloister-build-{Guid.NewGuid():N}")).FullName;
         try
         {
@@ -80,7 +82,7 @@ public static class EnclaveImageBuilder
             var customer = Path.Combine(work, "customer.cpio");
             using (var output = File.Create(customer))
             {
-                CustomerRamdiskLayout.Write(output, flattener, RamdiskOptions(manifest, image, options));
+                CustomerRamdiskLayout.Write(output, flattener, ramdiskOptions);
             }
 
             progress?.Report(new EnclaveBuildProgress(EnclaveBuildStage.WritingImage, 0, 0, 0, manifest.Name));
@@ -134,8 +136,16 @@ public static class EnclaveImageBuilder
                 User = config.User ?? "",
             },
         };
-        // Fail before anything is written when there is nothing to run.
-        var arguments = spec.ResolveArguments();
+        IReadOnlyList<string> arguments;
+        try
+        {
+            arguments = spec.ResolveArguments();
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new EnclaveBuildException(ex.Message, ex);
+        }
+
         if (options.Runtime == EnclaveRuntime.None)
         {
             // Without overrides, nitro-cli's own rule (Cmd, else Entrypoint) keeps PCR2 identical to nitro-cli's;

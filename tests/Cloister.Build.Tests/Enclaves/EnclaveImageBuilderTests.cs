@@ -123,6 +123,19 @@ public sealed class EnclaveImageBuilderTests : IDisposable
     }
 
     [Fact]
+    public async Task Blobs_for_another_architecture_are_refused_before_anything_is_written()
+    {
+        var blobs = FakeBlobs();
+        File.Copy(Path.Combine(blobs, "bzImage"), Path.Combine(blobs, "Image"));
+
+        var ex = await Assert.ThrowsAsync<EnclaveBuildException>(
+            () => BuildAsync("name: arm\nimage: oci-layout:./image:v1\n", EnclaveRuntime.None, NitroBlobs.Open(blobs, EifArchitecture.Arm64)));
+
+        Assert.Contains("Arm64", ex.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_scratch.Combine("out")));
+    }
+
+    [Fact]
     public async Task Builds_of_the_same_inputs_are_identical_and_the_build_time_changes_no_pcr()
     {
         const string manifest = "name: same\nimage: oci-layout:./image:v1\n";

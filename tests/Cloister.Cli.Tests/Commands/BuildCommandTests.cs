@@ -85,6 +85,23 @@ public sealed class BuildCommandTests : IDisposable
     }
 
     [Fact]
+    public void An_image_with_nothing_to_run_is_refused_plainly_before_any_layer_is_read()
+    {
+        var layout = Path.Combine(_directory, "nocmd");
+        ExternalTool.Umoci("init", "--layout", layout);
+        ExternalTool.Umoci("new", "--image", layout + ":v1");
+        File.WriteAllText(Manifest, "name: hello\nimage: oci-layout:./nocmd:v1\n");
+
+        var result = CliRunner.Run(s_reproducible, "build", "-f", Manifest, "-o", Path.Combine(_directory, "out"), "--runtime", "none");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("nothing to run", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("internal error", result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("writing the ramdisks", result.Stderr, StringComparison.Ordinal);
+        AssertNoStackTrace(result);
+    }
+
+    [Fact]
     public void Usage_errors_exit_2()
     {
         Assert.Equal(2, CliRunner.Run("build", "-f", Path.Combine(_directory, "absent.yaml"), "-o", _directory).ExitCode);
