@@ -15,9 +15,6 @@ namespace Cloister.Build.Manifests;
 /// <remarks>The accepted keys, types and defaults are those of <c>docs/enclave.schema.json</c>.</remarks>
 public static partial class EnclaveManifestReader
 {
-    /// <summary>The port of the egress CONNECT proxy the supervisor runs on 127.0.0.1 inside every enclave.</summary>
-    public const int EgressProxyPort = 3128;
-
     /// <summary>Parses and validates a manifest.</summary>
     /// <param name="yaml">The manifest text.</param>
     /// <param name="source">The name errors are reported under, normally the file's path.</param>
@@ -144,7 +141,7 @@ public static partial class EnclaveManifestReader
                 }
             }
 
-            Claim(EgressProxyPort, "the egress proxy", "egress");
+            Claim(EgressRules.ProxyPort, "the egress proxy", "egress");
             if (fields.ContainsKey("api"))
             {
                 Claim(manifest.Api.Port, "the local API", "api");

@@ -81,7 +81,7 @@ internal static class BuildCommand
         }
 
         var result = await BuildWithProgressAsync(manifest, options, cancellationToken);
-        Console.Out.WriteLine(result.Measurements.ToBuildEnclaveJson());
+        Console.Out.WriteLine(MeasurementsJson.Build(result.Measurements));
         Console.Error.WriteLine($"wrote {result.ImagePath}{(result.SimulationOnly ? " (simulation-only)" : "")} and {result.MeasurementsPath}");
         return ExitCodes.Success;
     }
@@ -166,9 +166,8 @@ internal static class BuildCommand
 
     private static RegistryOptions RegistryOptionsFor(string[] insecureRegistries)
     {
-        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        var dockerConfig = Path.Combine(Environment.GetEnvironmentVariable("DOCKER_CONFIG") ?? Path.Combine(home, ".docker"), "config.json");
-        return new RegistryOptions(Path.Combine(home, ".cloister", "cache"))
+        var dockerConfig = UserDirectories.DockerConfig;
+        return new RegistryOptions(UserDirectories.BlobCache)
         {
             Credentials = File.Exists(dockerConfig) ? DockerCredentialStore.Load(dockerConfig) : null,
             InsecureRegistries = insecureRegistries,

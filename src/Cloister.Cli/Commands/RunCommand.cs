@@ -123,7 +123,7 @@ internal static class RunCommand
     private static SimulatedEnclave PrepareSimulator(Parameters parameters, ParseResult parseResult, string imagePath, string runDirectory)
     {
         var simRoot = parseResult.GetValue(parameters.SimRoot)
-            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cloister", "sim");
+            ?? UserDirectories.SimulatedRoot;
         var simulated = SimulatorLauncher.Prepare(new SimulatorOptions
         {
             ImagePath = imagePath,

@@ -12,7 +12,7 @@ internal sealed record AppLaunch(string Executable, IReadOnlyList<string> Argume
     /// values for them lose, since egress only works through the proxy.
     /// </summary>
     public static IReadOnlyList<string> ProxyEnvironment { get; } =
-        [.. EgressProxy.GetAppEnvironment(new IPEndPoint(IPAddress.Loopback, EgressProxyOptions.DefaultPort)).Select(variable => $"{variable.Key}={variable.Value}")];
+        [.. EgressProxy.GetAppEnvironment(new IPEndPoint(IPAddress.Loopback, EgressRules.ProxyPort)).Select(variable => $"{variable.Key}={variable.Value}")];
 
     /// <summary>Resolves the launch against the image root <paramref name="root"/> (<c>/</c> in the enclave).</summary>
     /// <remarks>

@@ -18,15 +18,15 @@ internal static class AppOutput
         var pipe = new Pipe();
         var forwarding = log is null ? CompleteAsync(pipe.Reader) : ForwardAsync(log, source, pipe.Reader);
         var toLog = log is not null;
-        var toEcho = echo is not null;
         var buffer = new byte[ChunkSize];
         int read;
         while ((read = await appOutput.ReadAsync(buffer)) > 0)
         {
             var chunk = buffer.AsMemory(0, read);
-            if (toEcho)
+            if (echo is not null && !await TryWriteAsync(echo, chunk))
             {
-                toEcho = await TryWriteAsync(echo!, chunk);
+                // A console that refuses writes is given up on; the host still gets everything.
+                echo = null;
             }
 
             if (toLog)

@@ -1,18 +1,16 @@
 using System.Net;
+using Cloister.Runtime.Manifest;
 
 namespace Cloister.Enclave.Egress;
 
 /// <summary>Where the egress proxy listens and how patient it is.</summary>
 internal sealed class EgressProxyOptions
 {
-    /// <summary>The proxy's port inside the enclave; the manifest reader reserves it (<c>EnclaveManifestReader.EgressProxyPort</c>).</summary>
-    public const int DefaultPort = 3128;
-
     /// <summary>The address to listen on: loopback, since only the app inside the enclave may use the proxy.</summary>
     public IPAddress Address { get; init; } = IPAddress.Loopback;
 
     /// <summary>The port to listen on; 0 picks a free one (tests).</summary>
-    public int Port { get; init; } = DefaultPort;
+    public int Port { get; init; } = EgressRules.ProxyPort;
 
     /// <summary>The largest request head (request line and headers) the proxy reads; a larger one gets 400.</summary>
     public int MaxHeadBytes { get; init; } = 16 * 1024;

@@ -97,6 +97,12 @@ public sealed class IngressPort
 /// <summary>The egress allow and deny lists, as written; see <see cref="Cloister.Runtime.Egress.EgressPolicy"/>.</summary>
 public sealed class EgressRules
 {
+    /// <summary>
+    /// The port of the CONNECT proxy the supervisor runs on 127.0.0.1 inside every enclave: the app's only way out,
+    /// so no other in-enclave listener may take it.
+    /// </summary>
+    public const int ProxyPort = 3128;
+
     /// <summary>Destinations the app may reach.</summary>
     public IReadOnlyList<string> Allow { get; init; } = [];
 

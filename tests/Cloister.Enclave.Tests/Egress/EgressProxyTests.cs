@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using Cloister.Enclave.Egress;
+using Cloister.Runtime.Manifest;
 
 namespace Cloister.Enclave.Tests.Egress;
 
@@ -242,7 +243,7 @@ public sealed class EgressProxyTests(OriginServer origin) : IClassFixture<Origin
     [Fact]
     public void The_app_environment_points_every_spelling_at_the_proxy()
     {
-        var environment = EgressProxy.GetAppEnvironment(new IPEndPoint(IPAddress.Loopback, EgressProxyOptions.DefaultPort));
+        var environment = EgressProxy.GetAppEnvironment(new IPEndPoint(IPAddress.Loopback, EgressRules.ProxyPort));
 
         Assert.Equal(
             [
