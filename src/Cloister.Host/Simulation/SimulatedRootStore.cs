@@ -25,6 +25,9 @@ public static class SimulatedRootStore
     public static SimulatedNitroRoot LoadOrCreate(string directory, out bool created)
     {
         ArgumentNullException.ThrowIfNull(directory);
+        Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        // Two first runs at once must not both create a root (nor see one half-written): the loser waits, then loads.
+        using var creation = AcquireCreationLock(directory);
         var certificatePath = Path.Combine(directory, CertificateFileName);
         var keyPath = Path.Combine(directory, KeyFileName);
         var hasCertificate = File.Exists(certificatePath);
@@ -40,7 +43,6 @@ public static class SimulatedRootStore
             return SimulatedNitroRoot.ImportFromPem(File.ReadAllText(certificatePath), File.ReadAllText(keyPath));
         }
 
-        Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var root = SimulatedNitroRoot.Create();
         try
         {
@@ -55,6 +57,30 @@ public static class SimulatedRootStore
 
         created = true;
         return root;
+    }
+
+    // On Linux .NET takes an exclusive flock for FileShare.None; a held lock throws at once, so wait in steps.
+    private static FileStream AcquireCreationLock(string directory)
+    {
+        var path = Path.Combine(directory, ".lock");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, new FileStreamOptions
+                {
+                    Mode = FileMode.OpenOrCreate,
+                    Access = FileAccess.ReadWrite,
+                    Share = FileShare.None,
+                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                });
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(50);
+            }
+        }
     }
 
     private static void WritePrivate(string path, string content)

@@ -33,6 +33,43 @@ public sealed class SimulatedRootStoreTests
     }
 
     [Fact]
+    public void First_runs_at_the_same_time_share_one_root()
+    {
+        var directory = Path.Combine(Directory.CreateTempSubdirectory("cloister-sim-").FullName, "sim");
+        try
+        {
+            // Dedicated threads behind a barrier, so every call looks for the root before any has written one.
+            var results = new (string Thumbprint, bool Created)[8];
+            var failures = new System.Collections.Concurrent.ConcurrentBag<Exception>();
+            using var start = new Barrier(results.Length);
+            var threads = Enumerable.Range(0, results.Length).Select(i => new Thread(() =>
+            {
+                start.SignalAndWait();
+                try
+                {
+                    using var root = SimulatedRootStore.LoadOrCreate(directory, out var created);
+                    results[i] = (root.Certificate.Thumbprint, created);
+                }
+                catch (Exception ex)
+                {
+                    failures.Add(ex);
+                }
+            })).ToList();
+            threads.ForEach(thread => thread.Start());
+            threads.ForEach(thread => thread.Join());
+
+            Assert.Empty(failures);
+
+            Assert.Single(results.Select(r => r.Thumbprint).Distinct());
+            Assert.Single(results, r => r.Created);
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(directory)!, recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_lone_certificate_is_an_error_not_a_silent_new_root()
     {
         var directory = Directory.CreateTempSubdirectory("cloister-sim-").FullName;
