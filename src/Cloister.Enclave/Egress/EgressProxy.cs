@@ -212,7 +212,7 @@ internal sealed class EgressProxy : IAsyncDisposable
                 await upstream.WriteAsync(request.ForwardedHead, cancellationToken);
             }
 
-            var result = await DuplexRelay.RunAsync(RelayEnd.ForSocket(reader, stream), RelayEnd.ForVsock(upstreamReader, upstream), cancellationToken);
+            var result = await DuplexRelay.RunAsync(RelayEnd.ForSocket(stream.Socket, reader), RelayEnd.ForVsock(upstream, upstreamReader), cancellationToken);
             Log(EgressProxyOutcome.Closed, what, result.ToString());
         }
         catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException)

@@ -80,18 +80,27 @@ internal sealed class PassthroughIngress : IAsyncDisposable
         await using (client)
         {
             var input = PipeReader.Create(client, s_leaveOpen);
-            if (!await TryReadHeaderAsync(input, port, cancellationToken))
+            RelayEnd enclaveSide;
+            try
             {
-                return;
+                if (!await TryReadHeaderAsync(input, port, cancellationToken))
+                {
+                    return;
+                }
+
+                // The header's read may have taken the client's first bytes too: the relay sends them on first.
+                enclaveSide = RelayEnd.ForVsock(client, input);
+            }
+            finally
+            {
+                await input.CompleteAsync();
             }
 
             using var app = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
                 await app.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port.AppPort), cancellationToken);
-                await using var appStream = new NetworkStream(app, ownsSocket: false);
-                var result = await DuplexRelay.RunAsync(
-                    RelayEnd.ForVsock(input, client), RelayEnd.ForSocket(PipeReader.Create(appStream, s_leaveOpen), appStream), cancellationToken);
+                var result = await DuplexRelay.RunAsync(enclaveSide, RelayEnd.ForSocket(app), cancellationToken);
                 if (result.Faulted && !cancellationToken.IsCancellationRequested)
                 {
                     await _log($"ingress {port.Port} -> 127.0.0.1:{port.AppPort}: the connection broke ({result})");

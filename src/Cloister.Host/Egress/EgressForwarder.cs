@@ -102,10 +102,7 @@ public sealed class EgressForwarder
                 }
 
                 await EgressResponse.Ok.WriteAsync(connection, cancellationToken);
-                await using var destination = new NetworkStream(socket, ownsSocket: false);
-                var destinationReader = PipeReader.Create(destination, new StreamPipeReaderOptions(leaveOpen: true));
-                var result = await DuplexRelay.RunAsync(RelayEnd.ForVsock(reader, connection), RelayEnd.ForSocket(destinationReader, destination), cancellationToken);
-                await destinationReader.CompleteAsync();
+                var result = await DuplexRelay.RunAsync(RelayEnd.ForVsock(connection, reader), RelayEnd.ForSocket(socket), cancellationToken);
                 Log(EgressForwarderOutcome.Closed, request.ToString(), result.ToString());
             }
             catch (IOException ex)

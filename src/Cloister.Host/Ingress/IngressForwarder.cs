@@ -1,4 +1,3 @@
-using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Cloister.Runtime.Ingress;
@@ -9,13 +8,11 @@ namespace Cloister.Host.Ingress;
 
 /// <summary>
 /// One ingress port: a TCP listener on the host whose every connection is piped, byte for byte, to the enclave's
-/// vsock port (passthrough), with half-close in both directions and pooled pipe buffers. Each vsock connection starts
+/// vsock port (passthrough), with half-close in both directions. Each vsock connection starts
 /// with a PROXY protocol v2 header naming the client and the address it reached, which the enclave strips.
 /// </summary>
 public sealed class IngressForwarder : IAsyncDisposable
 {
-    private static readonly StreamPipeReaderOptions s_leaveOpen = new(leaveOpen: true);
-
     private readonly Socket _listener;
     private readonly VsockTransport _transport;
     private readonly Action<string>? _connectionFailed;
@@ -91,22 +88,23 @@ public sealed class IngressForwarder : IAsyncDisposable
 
     private async Task PipeAsync(Socket client, VsockEndpoint target, CancellationToken cancellationToken)
     {
-        client.NoDelay = true;
-        await using var tcp = new NetworkStream(client, ownsSocket: true);
-        try
+        using (client)
         {
-            await using var vsock = await _transport.ConnectAsync(target, cancellationToken);
-            await vsock.WriteAsync(ProxyHeaderOf(client), cancellationToken);
-            var result = await DuplexRelay.RunAsync(
-                RelayEnd.ForSocket(PipeReader.Create(tcp, s_leaveOpen), tcp), RelayEnd.ForVsock(PipeReader.Create(vsock, s_leaveOpen), vsock), cancellationToken);
-            if (result.Faulted && !cancellationToken.IsCancellationRequested)
+            client.NoDelay = true;
+            try
             {
-                _connectionFailed?.Invoke($"ingress {LocalEndpoint} → vsock {target}: the connection broke ({result})");
+                await using var vsock = await _transport.ConnectAsync(target, cancellationToken);
+                await vsock.WriteAsync(ProxyHeaderOf(client), cancellationToken);
+                var result = await DuplexRelay.RunAsync(RelayEnd.ForSocket(client), RelayEnd.ForVsock(vsock), cancellationToken);
+                if (result.Faulted && !cancellationToken.IsCancellationRequested)
+                {
+                    _connectionFailed?.Invoke($"ingress {LocalEndpoint} → vsock {target}: the connection broke ({result})");
+                }
             }
-        }
-        catch (Exception ex) when (ex is IOException or SocketException)
-        {
-            _connectionFailed?.Invoke($"ingress {LocalEndpoint} → vsock {target}: {ex.Message}");
+            catch (Exception ex) when (ex is IOException or SocketException)
+            {
+                _connectionFailed?.Invoke($"ingress {LocalEndpoint} → vsock {target}: {ex.Message}");
+            }
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using Cloister.Runtime.Vsock;
@@ -5,55 +6,55 @@ using Cloister.Runtime.Vsock;
 namespace Cloister.Runtime.Relay;
 
 /// <summary>
-/// One side of a relayed connection: where its bytes come from (a <see cref="PipeReader"/>, which may already hold bytes
-/// read past a handshake line), where bytes for it go, and how to end its sending half.
+/// One side of a relayed connection: its connected socket, and the bytes it already sent that a protocol reader read
+/// ahead of a handshake line (they are relayed first).
 /// </summary>
 public sealed class RelayEnd
 {
-    private readonly Action _completeWrites;
-
-    /// <summary>Creates a side from its parts.</summary>
-    /// <param name="input">The bytes this side sends.</param>
-    /// <param name="output">Where the bytes for this side are written.</param>
-    /// <param name="completeWrites">Ends the sending half of <paramref name="output"/> so the peer reads end of stream.</param>
-    /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
-    public RelayEnd(PipeReader input, Stream output, Action completeWrites)
+    private RelayEnd(Socket socket, ReadOnlyMemory<byte> readAhead)
     {
-        ArgumentNullException.ThrowIfNull(input);
-        ArgumentNullException.ThrowIfNull(output);
-        ArgumentNullException.ThrowIfNull(completeWrites);
-        Input = input;
-        Output = output;
-        _completeWrites = completeWrites;
+        Socket = socket;
+        ReadAhead = readAhead;
     }
 
-    /// <summary>The bytes this side sends.</summary>
-    public PipeReader Input { get; }
+    internal Socket Socket { get; }
 
-    /// <summary>Where the bytes for this side are written.</summary>
-    public Stream Output { get; }
+    internal ReadOnlyMemory<byte> ReadAhead { get; }
 
     /// <summary>A TCP (or Unix) socket's side.</summary>
-    /// <param name="input">The reader over <paramref name="stream"/>, possibly holding bytes already read.</param>
-    /// <param name="stream">The socket's stream.</param>
-    /// <returns>The side; ending its writes shuts down the socket's sending half.</returns>
-    /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
-    public static RelayEnd ForSocket(PipeReader input, NetworkStream stream)
+    /// <param name="socket">The connected socket; the relay reads and writes it directly and shuts down its sending half at the end.</param>
+    /// <param name="readAhead">
+    /// A reader over <paramref name="socket"/> that may hold bytes read past a handshake; what it holds now is taken (and
+    /// the reader advanced past it) to be relayed first. The caller still completes the reader.
+    /// </param>
+    /// <returns>The side.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="socket"/> is <see langword="null"/>.</exception>
+    public static RelayEnd ForSocket(Socket socket, PipeReader? readAhead = null)
     {
-        ArgumentNullException.ThrowIfNull(stream);
-        return new RelayEnd(input, stream, () => stream.Socket.Shutdown(SocketShutdown.Send));
+        ArgumentNullException.ThrowIfNull(socket);
+        return new RelayEnd(socket, Drain(readAhead));
     }
 
     /// <summary>A vsock connection's side.</summary>
-    /// <param name="input">The reader over <paramref name="stream"/>, possibly holding bytes already read.</param>
-    /// <param name="stream">The vsock stream.</param>
-    /// <returns>The side; ending its writes calls <see cref="VsockStream.CompleteWrites"/>.</returns>
-    /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
-    public static RelayEnd ForVsock(PipeReader input, VsockStream stream)
+    /// <param name="stream">The vsock stream; the relay uses its socket directly and ends its writes at the end.</param>
+    /// <param name="readAhead">A reader over <paramref name="stream"/> whose buffered bytes are relayed first, as for <see cref="ForSocket"/>.</param>
+    /// <returns>The side.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="stream"/> is <see langword="null"/>.</exception>
+    public static RelayEnd ForVsock(VsockStream stream, PipeReader? readAhead = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        return new RelayEnd(input, stream, stream.CompleteWrites);
+        return new RelayEnd(stream.Socket, Drain(readAhead));
     }
 
-    internal void CompleteWrites() => _completeWrites();
+    private static ReadOnlyMemory<byte> Drain(PipeReader? reader)
+    {
+        if (reader is null || !reader.TryRead(out var result))
+        {
+            return ReadOnlyMemory<byte>.Empty;
+        }
+
+        var bytes = result.Buffer.ToArray();
+        reader.AdvanceTo(result.Buffer.End);
+        return bytes;
+    }
 }

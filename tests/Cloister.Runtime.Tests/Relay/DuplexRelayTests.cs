@@ -27,20 +27,36 @@ public sealed class DuplexRelayTests
     }
 
     [Fact]
+    public async Task Megabytes_both_ways_at_once_arrive_intact_and_are_counted()
+    {
+        using var rig = await Rig.CreateAsync();
+        var relaying = rig.RunAsync(CancellationToken.None);
+        var forward = RandomBytes(5_000_003);
+        var backward = RandomBytes(3_000_017);
+
+        // Both directions in flight together, each far larger than the socket buffers and the relay's own.
+        var leftReceiving = ReadAllAsync(rig.Left);
+        var rightReceiving = ReadAllAsync(rig.Right);
+        await Task.WhenAll(SendAndCloseAsync(rig.Left, forward), SendAndCloseAsync(rig.Right, backward));
+
+        Assert.Equal(forward, await rightReceiving);
+        Assert.Equal(backward, await leftReceiving);
+        Assert.Equal(new RelayResult(forward.Length, backward.Length, Faulted: false), await relaying);
+    }
+
+    [Fact]
     public async Task Bytes_already_buffered_in_the_reader_are_relayed_first()
     {
         using var rig = await Rig.CreateAsync();
         await rig.Left.SendAsync("line\nrest"u8.ToArray());
         rig.Left.Shutdown(SocketShutdown.Send);
         rig.Right.Shutdown(SocketShutdown.Send);
-        var leftStream = new NetworkStream(rig.LeftRelay);
-        var leftReader = PipeReader.Create(leftStream);
+        var leftReader = PipeReader.Create(new NetworkStream(rig.LeftRelay));
         // Consume the "line\n" handshake as a protocol reader would, leaving "rest" buffered.
         var read = await leftReader.ReadAtLeastAsync(9);
         leftReader.AdvanceTo(read.Buffer.GetPosition(5));
-        var rightStream = new NetworkStream(rig.RightRelay);
 
-        var result = await DuplexRelay.RunAsync(RelayEnd.ForSocket(leftReader, leftStream), RelayEnd.ForSocket(PipeReader.Create(rightStream), rightStream), CancellationToken.None);
+        var result = await DuplexRelay.RunAsync(RelayEnd.ForSocket(rig.LeftRelay, leftReader), RelayEnd.ForSocket(rig.RightRelay), CancellationToken.None);
 
         Assert.Equal("rest", await ReadToEndAsync(rig.Right));
         Assert.Equal(4, result.FirstToSecond);
@@ -70,18 +86,33 @@ public sealed class DuplexRelayTests
         Assert.True((await relaying).Faulted);
     }
 
-    private static async Task<string> ReadToEndAsync(Socket socket)
+    private static async Task<string> ReadToEndAsync(Socket socket) => Encoding.ASCII.GetString(await ReadAllAsync(socket));
+
+    private static async Task<byte[]> ReadAllAsync(Socket socket)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var received = new MemoryStream();
-        var buffer = new byte[4096];
+        var buffer = new byte[65536];
         int read;
         while ((read = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token)) > 0)
         {
             received.Write(buffer, 0, read);
         }
 
-        return Encoding.ASCII.GetString(received.ToArray());
+        return received.ToArray();
+    }
+
+    private static async Task SendAndCloseAsync(Socket socket, byte[] bytes)
+    {
+        await socket.SendAsync(bytes);
+        socket.Shutdown(SocketShutdown.Send);
+    }
+
+    private static byte[] RandomBytes(int length)
+    {
+        var bytes = new byte[length];
+        Random.Shared.NextBytes(bytes);
+        return bytes;
     }
 
     /// <summary>Two loopback TCP connections: the test holds Left and Right, the relay joins LeftRelay and RightRelay.</summary>
@@ -110,12 +141,8 @@ public sealed class DuplexRelayTests
             return new Rig(left, leftRelay, right, rightRelay);
         }
 
-        public Task<RelayResult> RunAsync(CancellationToken cancellationToken)
-        {
-            var left = new NetworkStream(LeftRelay);
-            var right = new NetworkStream(RightRelay);
-            return DuplexRelay.RunAsync(RelayEnd.ForSocket(PipeReader.Create(left), left), RelayEnd.ForSocket(PipeReader.Create(right), right), cancellationToken);
-        }
+        public Task<RelayResult> RunAsync(CancellationToken cancellationToken) =>
+            DuplexRelay.RunAsync(RelayEnd.ForSocket(LeftRelay), RelayEnd.ForSocket(RightRelay), cancellationToken);
 
         public void Dispose()
         {
