@@ -1,5 +1,6 @@
 using System.Runtime.Versioning;
 using System.Text;
+using Cloister.Runtime.Relay;
 
 namespace Cloister.Build.Supervisor;
 
@@ -55,8 +56,12 @@ public sealed class SupervisorBundle
     public static IReadOnlyList<string> DefaultLibraryDirectories { get; } =
         ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib"];
 
-    /// <summary>The environment the supervisor needs (one <c>NAME=value</c> per element), for the ramdisk's <c>env</c> file.</summary>
-    public static IReadOnlyList<string> Environment { get; } = [$"HOME={HomePath}", $"OPENSSL_CONF={OpenSslConfigPath}"];
+    /// <summary>
+    /// The environment the supervisor needs (one <c>NAME=value</c> per element), for the ramdisk's <c>env</c> file: with
+    /// socket completions inline, since it spends its time relaying ingress and egress (<see cref="DuplexRelay.InlineCompletionsVariable"/>).
+    /// </summary>
+    public static IReadOnlyList<string> Environment { get; } =
+        [$"HOME={HomePath}", $"OPENSSL_CONF={OpenSslConfigPath}", $"{DuplexRelay.InlineCompletionsVariable}=1"];
 
     internal static UnixFileMode ExecutableMode => (UnixFileMode)0b111_101_101;
 

@@ -8,6 +8,7 @@ using Cloister.Host.Nitro;
 using Cloister.Host.Processes;
 using Cloister.Host.Simulation;
 using Cloister.Host.Supervision;
+using Cloister.Runtime.Relay;
 
 namespace Cloister.Cli.Commands;
 
@@ -33,6 +34,11 @@ internal static class RunCommand
     [SupportedOSPlatform("linux")]
     private static async Task<int> RunAsync(Parameters parameters, ParseResult parseResult)
     {
+        // This process relays every ingress and egress byte. The socket engine reads the variable when a socket first
+        // waits, which is after this line (nothing before it uses a socket); set here rather than in a launcher script so
+        // that every way of starting the CLI gets it. The enclave does not inherit it: the sandbox clears its environment,
+        // and the supervisor's own comes from the image.
+        Environment.SetEnvironmentVariable(DuplexRelay.InlineCompletionsVariable, "1");
         var supervisorOptions = new HostSupervisorOptions
         {
             Output = Console.Out,

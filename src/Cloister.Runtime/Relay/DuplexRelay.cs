@@ -28,6 +28,13 @@ public readonly record struct RelayResult(long FirstToSecond, long SecondToFirst
 /// </remarks>
 public static class DuplexRelay
 {
+    /// <summary>
+    /// The variable that makes .NET's socket engine on Linux run completions on its epoll threads instead of handing each
+    /// one to the thread pool (read once, when the process first waits on a socket). A relay does no blocking work in a
+    /// completion, and the hand-off costs more than the relaying: processes whose hot path is relaying set it to <c>1</c>.
+    /// </summary>
+    public const string InlineCompletionsVariable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+
     // Large enough that a bulk transfer moves in few system calls, small enough to hold two per idle tunnel.
     private const int BufferSize = 16 * 1024;
 

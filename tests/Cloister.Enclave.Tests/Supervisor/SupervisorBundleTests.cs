@@ -86,7 +86,7 @@ public sealed class SupervisorBundleTests
         Assert.Equal(
             ["/cloister/lib/ld-linux-x86-64.so.2", "--library-path", "/cloister/lib", "/cloister/bin/cloister-enclave", "--self-test"],
             SupervisorBundle.Command("--self-test"));
-        Assert.Equal(["HOME=/cloister/home", "OPENSSL_CONF=/cloister/etc/openssl.cnf"], SupervisorBundle.Environment);
+        Assert.Equal(["HOME=/cloister/home", "OPENSSL_CONF=/cloister/etc/openssl.cnf", "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1"], SupervisorBundle.Environment);
     }
 
     [Fact]
