@@ -8,10 +8,12 @@ namespace Cloister.Runtime.Tests.Relay;
 
 public sealed class DuplexRelayTests
 {
-    [Fact]
-    public async Task Half_close_travels_across_and_the_other_direction_keeps_flowing()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Half_close_travels_across_and_the_other_direction_keeps_flowing(bool unixOnTheRight)
     {
-        using var rig = await Rig.CreateAsync();
+        using var rig = await Rig.CreateAsync(unixOnTheRight);
         var relaying = rig.RunAsync(CancellationToken.None);
 
         await rig.Left.SendAsync("question"u8.ToArray());
@@ -26,10 +28,12 @@ public sealed class DuplexRelayTests
         Assert.Equal(new RelayResult(8, 16, Faulted: false), await relaying);
     }
 
-    [Fact]
-    public async Task Megabytes_both_ways_at_once_arrive_intact_and_are_counted()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Megabytes_both_ways_at_once_arrive_intact_and_are_counted(bool unixOnTheRight)
     {
-        using var rig = await Rig.CreateAsync();
+        using var rig = await Rig.CreateAsync(unixOnTheRight);
         var relaying = rig.RunAsync(CancellationToken.None);
         var forward = RandomBytes(5_000_003);
         var backward = RandomBytes(3_000_017);
@@ -74,10 +78,12 @@ public sealed class DuplexRelayTests
         Assert.True((await relaying).Faulted);
     }
 
-    [Fact]
-    public async Task Cancellation_ends_an_idle_relay()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Cancellation_ends_an_idle_relay(bool unixOnTheRight)
     {
-        using var rig = await Rig.CreateAsync();
+        using var rig = await Rig.CreateAsync(unixOnTheRight);
         using var stop = new CancellationTokenSource();
         var relaying = rig.RunAsync(stop.Token);
 
@@ -115,7 +121,10 @@ public sealed class DuplexRelayTests
         return bytes;
     }
 
-    /// <summary>Two loopback TCP connections: the test holds Left and Right, the relay joins LeftRelay and RightRelay.</summary>
+    /// <summary>
+    /// Two connections, loopback TCP on the left and TCP or a Unix socket (the simulator's vsock) on the right: the test
+    /// holds Left and Right, the relay joins LeftRelay and RightRelay.
+    /// </summary>
     private sealed class Rig : IDisposable
     {
         private Rig(Socket left, Socket leftRelay, Socket right, Socket rightRelay)
@@ -134,10 +143,10 @@ public sealed class DuplexRelayTests
 
         public Socket RightRelay { get; }
 
-        public static async Task<Rig> CreateAsync()
+        public static async Task<Rig> CreateAsync(bool unixOnTheRight = false)
         {
-            var (left, leftRelay) = await PairAsync();
-            var (right, rightRelay) = await PairAsync();
+            var (left, leftRelay) = await TcpPairAsync();
+            var (right, rightRelay) = unixOnTheRight ? await UnixPairAsync() : await TcpPairAsync();
             return new Rig(left, leftRelay, right, rightRelay);
         }
 
@@ -152,12 +161,28 @@ public sealed class DuplexRelayTests
             RightRelay.Dispose();
         }
 
-        private static async Task<(Socket Outer, Socket Inner)> PairAsync()
+        private static Task<(Socket Outer, Socket Inner)> TcpPairAsync() =>
+            PairAsync(new IPEndPoint(IPAddress.Loopback, 0), () => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp));
+
+        private static async Task<(Socket Outer, Socket Inner)> UnixPairAsync()
         {
-            using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            var directory = Directory.CreateTempSubdirectory("cloister-relay-");
+            try
+            {
+                return await PairAsync(new UnixDomainSocketEndPoint(Path.Combine(directory.FullName, "s")), () => new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified));
+            }
+            finally
+            {
+                directory.Delete(recursive: true);
+            }
+        }
+
+        private static async Task<(Socket Outer, Socket Inner)> PairAsync(EndPoint endpoint, Func<Socket> create)
+        {
+            using var listener = create();
+            listener.Bind(endpoint);
             listener.Listen();
-            var outer = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            var outer = create();
             await outer.ConnectAsync(listener.LocalEndPoint!);
             return (outer, await listener.AcceptAsync());
         }
