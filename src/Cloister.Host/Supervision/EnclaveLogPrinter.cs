@@ -30,6 +30,9 @@ internal sealed class EnclaveLogPrinter(TextWriter output, TextWriter diagnostic
                 text = start.Append(text).ToString();
             }
 
+            // With socket completions inline (cloister run), this loop resumes on a socket event thread, which the
+            // ingress and egress relays share; printing blocks while the console's pipe is full, so it happens on the pool.
+            await Task.Yield();
             Print(record.Source, text);
         }
 
