@@ -128,9 +128,10 @@ public sealed class SimulatedEnclave : HostedEnclave
         var process = _process ?? throw new InvalidOperationException("the enclave has not been started");
         if (!_completion.Task.IsCompleted)
         {
-            // The sandbox's init (PID 1) ignores signals from outside its namespace; its child, the customer cmd, gets SIGTERM.
-            var target = _commandLine.Isolated ? ProcessTree.FindDescendantByNamespacePid(process.Id, 2) : process.Id;
-            if (target is { } pid)
+            // Without the supervisor's stop port (still booting, or an image whose cmd is not Cloister's supervisor), the
+            // customer cmd gets SIGTERM directly. The sandbox's init (PID 1) ignores signals from outside its namespace.
+            if (!await TryRequestStopAsync()
+                && (_commandLine.Isolated ? ProcessTree.FindDescendantByNamespacePid(process.Id, 2) : process.Id) is { } pid)
             {
                 Posix.Signal(pid, Posix.SigTerm);
             }
