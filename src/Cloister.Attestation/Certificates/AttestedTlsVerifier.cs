@@ -114,7 +114,7 @@ public sealed class AttestedTlsVerifier
     /// <returns>Success with the document, or the first failed check.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="certificate"/> or <paramref name="host"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException"><paramref name="host"/> is empty.</exception>
-    public AttestedTlsResult Verify(
+    public AttestedTlsResult VerifyDocument(
         X509Certificate2 certificate, IEnumerable<X509Certificate2>? intermediates, string host, ReadOnlySpan<byte> document, byte[]? expectedNonce = null)
     {
         ArgumentNullException.ThrowIfNull(certificate);

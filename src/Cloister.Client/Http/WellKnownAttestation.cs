@@ -57,7 +57,7 @@ public static class WellKnownAttestation
 
         var document = ReadDocument(await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false));
         using var certificate = served.Certificate!;
-        return verifier.Verify(certificate, served.Intermediates, server.IdnHost, document, nonce);
+        return verifier.VerifyDocument(certificate, served.Intermediates, server.IdnHost, document, nonce);
     }
 
     /// <summary>Reads the document out of <c>{"attestation_doc":"&lt;base64&gt;"}</c>; other properties are ignored.</summary>
