@@ -138,13 +138,14 @@ public sealed class AttestingHttpHandler : DelegatingHandler
         var serverName = ((SslStream)sender).TargetHostName;
         var fresh = NonceHostName.TryParse(serverName, out var nonce, out var host);
         host ??= serverName;
-        var result = AttestedTlsValidation.Check(_verifier, host, nonce, certificate, chain);
+        var result = AttestedTlsValidation.Verify(_verifier, host, nonce, certificate, chain);
+        var accepted = AttestedTlsValidation.Accept(result);
         if (fresh)
         {
             _freshResults[serverName] = result;
         }
 
         ConnectionAttested?.Invoke(this, new AttestedConnectionEventArgs(serverName, host, result));
-        return result.IsValid;
+        return accepted;
     }
 }

@@ -43,7 +43,7 @@ public sealed class AttestedTlsValidation
     /// <summary>The server name (SNI) to send: <see cref="Host"/>, or the nonce name when a nonce was given.</summary>
     public string ServerName { get; }
 
-    /// <summary>The outcome of the last handshake validated, or <see langword="null"/> before one.</summary>
+    /// <summary>The outcome of the last handshake validated, refused or not, or <see langword="null"/> before one (or when the server sent no certificate).</summary>
     public AttestedTlsResult? Result { get; private set; }
 
     /// <summary>Client options with <see cref="ServerName"/> as the target host and <see cref="Validate"/> as the callback.</summary>
@@ -63,12 +63,15 @@ public sealed class AttestedTlsValidation
     /// <exception cref="AttestedTlsException">The server is refused; the handshake fails with this exception.</exception>
     public bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors sslPolicyErrors)
     {
-        Result = Check(_verifier, Host, _nonce, certificate, chain);
-        return Result.IsValid;
+        Result = Verify(_verifier, Host, _nonce, certificate, chain);
+        return Accept(Result);
     }
 
-    /// <summary>Verifies a served certificate; a refusal is thrown so that its reason travels with the failed handshake.</summary>
-    internal static AttestedTlsResult Check(AttestedTlsVerifier verifier, string host, byte[]? nonce, X509Certificate? certificate, X509Chain? chain)
+    /// <summary>Accepts a success; throws a refusal, so that its reason travels with the failed handshake rather than a bare <see langword="false"/>.</summary>
+    internal static bool Accept(AttestedTlsResult result) => result.IsValid ? true : throw new AttestedTlsException(result);
+
+    /// <summary>Verifies a served certificate; only a missing certificate, which has no result, is thrown.</summary>
+    internal static AttestedTlsResult Verify(AttestedTlsVerifier verifier, string host, byte[]? nonce, X509Certificate? certificate, X509Chain? chain)
     {
         if (certificate is null)
         {
@@ -77,7 +80,6 @@ public sealed class AttestedTlsValidation
 
         var leaf = certificate as X509Certificate2;
         using var loaded = leaf is null ? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()) : null;
-        var result = verifier.Verify(leaf ?? loaded!, chain?.ChainPolicy.ExtraStore, host, nonce);
-        return result.IsValid ? result : throw new AttestedTlsException(result);
+        return verifier.Verify(leaf ?? loaded!, chain?.ChainPolicy.ExtraStore, host, nonce);
     }
 }
