@@ -50,15 +50,15 @@ internal static class AttestCommand
         {
             var (host, port) = ParseAddress(parseResult.GetRequiredValue(address));
             var pcrsFile = parseResult.GetRequiredValue(pcrs);
-            var measurements = VerificationInputs.ReadMeasurements(pcrsFile);
+            var measurements = AttestationText.ReadMeasurements(pcrsFile);
             var requested = parseResult.GetResult(nonce) is null
                 ? null
                 : parseResult.GetValue(nonce) is { Length: > 0 } hex ? ParseNonce(hex) : AttestedTlsClient.CreateNonce();
             var options = new AttestedTlsOptions
             {
                 Pcrs = PcrPolicy.Exactly(measurements),
-                TrustedRoots = parseResult.GetValue(root) is { } rootFile ? VerificationInputs.ReadCertificates(rootFile, "--root") : null,
-                ChainTrust = parseResult.GetValue(ca) is { } caFile ? TlsChainTrust.IssuedBy(VerificationInputs.ReadCertificates(caFile, "--ca")) : TlsChainTrust.SelfSigned,
+                TrustedRoots = parseResult.GetValue(root) is { } rootFile ? AttestationText.ReadCertificates(rootFile, "--root") : null,
+                ChainTrust = parseResult.GetValue(ca) is { } caFile ? TlsChainTrust.IssuedBy(AttestationText.ReadCertificates(caFile, "--ca")) : TlsChainTrust.SelfSigned,
                 MaxAge = parseResult.GetValue(maxAge) is { } age ? ParseDuration(age) : null,
                 AllowDebugMode = parseResult.GetValue(allowDebug),
                 CacheCapacity = 0,
@@ -119,7 +119,7 @@ internal static class AttestCommand
 
     private static byte[] ParseNonce(string hex)
     {
-        var nonce = VerificationInputs.ParseHex("--nonce", hex);
+        var nonce = AttestationText.ParseHex("--nonce", hex);
         return nonce.Length <= NonceHostName.MaxNonceLength
             ? nonce
             : throw CommandFailedException.Usage($"--nonce: {nonce.Length} bytes; a nonce in a server name is at most {NonceHostName.MaxNonceLength}");
@@ -153,10 +153,10 @@ internal static class AttestCommand
         }
 
         Row("module id", document.ModuleId);
-        Row("document", $"{VerificationInputs.FormatTime(document.Timestamp)}, signed under '{result.DocumentVerification!.Chain!.RootSubject}'");
+        Row("document", $"{AttestationText.FormatTime(document.Timestamp)}, signed under '{result.DocumentVerification!.Chain!.RootSubject}'");
         Row("debug mode", document.IsDebugMode ? "YES: PCR0 is all zeros, the measurements prove nothing" : "no");
         Row("certificate", $"SHA-256 {result.CertificateThumbprint}");
-        Row("expires", VerificationInputs.FormatTime(result.CertificateNotAfter));
+        Row("expires", AttestationText.FormatTime(result.CertificateNotAfter));
         Row("tls trust", verifier.ChainTrust.ToString());
         Row("key binding", $"user_data is the certificate's SubjectPublicKeyInfo ({document.UserData!.Length} bytes)");
         Row("nonce", result.Nonce is { } nonce ? $"checked: {Convert.ToHexStringLower(nonce)}" : "not asked for (--nonce for a fresh document)");
@@ -177,7 +177,7 @@ internal static class AttestCommand
             writer.WriteString("detail", result.Detail);
             writer.WriteString("tls_trust", verifier.ChainTrust.Mode.ToString());
             writer.WriteString("certificate_sha256", result.CertificateThumbprint);
-            writer.WriteString("certificate_not_after", VerificationInputs.FormatTime(result.CertificateNotAfter));
+            writer.WriteString("certificate_not_after", AttestationText.FormatTime(result.CertificateNotAfter));
             if (result.Nonce is { } nonce)
             {
                 writer.WriteString("nonce", Convert.ToHexStringLower(nonce));
@@ -190,15 +190,9 @@ internal static class AttestCommand
             if (result.DocumentVerification?.Document?.Document is { } document)
             {
                 writer.WriteString("module_id", document.ModuleId);
-                writer.WriteString("timestamp", VerificationInputs.FormatTime(document.Timestamp));
+                writer.WriteString("timestamp", AttestationText.FormatTime(document.Timestamp));
                 writer.WriteBoolean("debug_mode", document.IsDebugMode);
-                writer.WriteStartObject("pcrs");
-                foreach (var (index, value) in document.Pcrs.OrderBy(p => p.Key))
-                {
-                    writer.WriteString(index.ToString(CultureInfo.InvariantCulture), Convert.ToHexStringLower(value));
-                }
-
-                writer.WriteEndObject();
+                AttestationText.WritePcrs(writer, document.Pcrs);
             }
 
             writer.WriteEndObject();

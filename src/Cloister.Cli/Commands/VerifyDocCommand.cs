@@ -44,10 +44,10 @@ internal static class VerifyDocCommand
 
         command.SetAction(parseResult =>
         {
-            var document = VerificationInputs.Read(parseResult.GetRequiredValue(file), "the document");
+            var document = AttestationText.Read(parseResult.GetRequiredValue(file), "the document");
             var options = new AttestationVerifierOptions
             {
-                TrustedRoots = parseResult.GetValue(root) is { } rootFile ? VerificationInputs.ReadCertificates(rootFile, "--root") : null,
+                TrustedRoots = parseResult.GetValue(root) is { } rootFile ? AttestationText.ReadCertificates(rootFile, "--root") : null,
                 TimeProvider = parseResult.GetValue(at) is { } time ? new FixedTimeProvider(ParseTime(time)) : TimeProvider.System,
             };
             var policy = CreatePolicy(
@@ -74,9 +74,9 @@ internal static class VerifyDocCommand
 
         return new AttestationPolicy
         {
-            Pcrs = pcrs is null ? null : VerificationInputs.ReadPcrs(pcrs),
-            ExpectedNonce = nonce is null ? null : VerificationInputs.ParseHex("--nonce", nonce),
-            ExpectedUserData = userData is null ? null : VerificationInputs.ParseHex("--user-data", userData),
+            Pcrs = pcrs is null ? null : AttestationText.ReadPcrs(pcrs),
+            ExpectedNonce = nonce is null ? null : AttestationText.ParseHex("--nonce", nonce),
+            ExpectedUserData = userData is null ? null : AttestationText.ParseHex("--user-data", userData),
             AllowDebugMode = allowDebug,
         };
     }
@@ -94,15 +94,9 @@ internal static class VerifyDocCommand
         {
             writer.WriteStartObject();
             writer.WriteString("module_id", document.ModuleId);
-            writer.WriteString("timestamp", VerificationInputs.FormatTime(document.Timestamp));
+            writer.WriteString("timestamp", AttestationText.FormatTime(document.Timestamp));
             writer.WriteString("digest", document.Digest);
-            writer.WriteStartObject("pcrs");
-            foreach (var (index, value) in document.Pcrs.OrderBy(p => p.Key))
-            {
-                writer.WriteString(index.ToString(CultureInfo.InvariantCulture), Convert.ToHexStringLower(value));
-            }
-
-            writer.WriteEndObject();
+            AttestationText.WritePcrs(writer, document.Pcrs);
             WriteBase64OrNull(writer, "user_data", document.UserData);
             WriteBase64OrNull(writer, "nonce", document.Nonce);
             WriteBase64OrNull(writer, "public_key", document.PublicKey);
@@ -133,7 +127,7 @@ internal static class VerifyDocCommand
 
         Row("result", policyChecked ? "valid (authentic, and the requirements hold)" : "valid (authentic; no PCR, nonce or user_data requirement given)");
         Row("module id", document.ModuleId);
-        Row("timestamp", VerificationInputs.FormatTime(document.Timestamp));
+        Row("timestamp", AttestationText.FormatTime(document.Timestamp));
         Row("digest", document.Digest);
         Row("debug mode", document.IsDebugMode ? "YES: PCR0 is all zeros, the measurements prove nothing" : "no");
         foreach (var (index, value) in document.Pcrs.OrderBy(p => p.Key))
@@ -146,7 +140,7 @@ internal static class VerifyDocCommand
         Row("public_key", Preview(document.PublicKey));
         Row("certificate", chain.LeafSubject);
         Row("root", chain.RootSubject);
-        Row("chain valid", $"{VerificationInputs.FormatTime(chain.NotBefore)} .. {VerificationInputs.FormatTime(chain.NotAfter)}");
+        Row("chain valid", $"{AttestationText.FormatTime(chain.NotBefore)} .. {AttestationText.FormatTime(chain.NotAfter)}");
         return table.ToString();
     }
 

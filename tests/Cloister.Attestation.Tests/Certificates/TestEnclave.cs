@@ -73,5 +73,13 @@ internal sealed class TestEnclave : IDisposable
             : AttestedCertificate.CreateIssued(key, document, hostnames ?? Hostnames, notBefore, notAfter, issuer);
     }
 
+    /// <summary>Seed 001's forgery: a certificate for the forger's own key carrying a genuine document of this enclave, bound to the enclave's key.</summary>
+    public X509Certificate2 ForgeryWithStolenDocument()
+    {
+        using var enclaveKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var forgerKey = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+        return Certificate(forgerKey, Attest(enclaveKey));
+    }
+
     public void Dispose() => _nsm.Dispose();
 }

@@ -106,10 +106,7 @@ public sealed class AttestCommandTests : IClassFixture<SimulatedRootFixture>, ID
     [Fact]
     public async Task A_forgery_with_a_stolen_document_exits_1_key_binding_mismatch()
     {
-        using var genuine = _enclave.Certificate();
-        Assert.True(AttestedCertificate.TryGetDocument(genuine, out var stolen));
-        using var forgerKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        using var forgery = _enclave.Certificate(forgerKey, stolen);
+        using var forgery = _enclave.ForgeryWithStolenDocument();
         await using var server = new TestTlsServer(forgery);
 
         var result = CliRunner.Run("attest", Address(server), "--pcrs", _measurements, "--root", _rootPem);

@@ -8,23 +8,14 @@ using Cloister.Testing;
 
 namespace Cloister.Client.Tests.Http;
 
-public sealed class AttestingHttpHandlerTests : IClassFixture<SimulatedRootFixture>, IDisposable
+public sealed class AttestingHttpHandlerTests(SimulatedRootFixture fixture) : ScenarioTests(fixture)
 {
-    private readonly Scenario _scenario;
-    private readonly TestEnclave _enclave;
-
-    public AttestingHttpHandlerTests(SimulatedRootFixture fixture)
-    {
-        _scenario = new Scenario(fixture.Root);
-        _enclave = _scenario.Enclave;
-    }
-
     [Fact]
     public async Task Requests_go_over_one_attested_connection_reported_once()
     {
-        using var certificate = _enclave.Certificate();
+        using var certificate = Enclave.Certificate();
         await using var server = new TestTlsServer(certificate);
-        using var handler = new AttestingHttpHandler(_scenario.Verifier());
+        using var handler = new AttestingHttpHandler(Scenario.Verifier());
         var attested = new List<AttestedConnectionEventArgs>();
         handler.ConnectionAttested += (_, e) => attested.Add(e);
         using var client = new HttpClient(handler);
@@ -37,7 +28,7 @@ public sealed class AttestingHttpHandlerTests : IClassFixture<SimulatedRootFixtu
         Assert.Equal(2, server.Requests.Count);
         var connection = Assert.Single(attested);
         Assert.Equal(Scenario.Host, connection.ServerName);
-        Assert.Equal(_enclave.ModuleId, connection.Result.Document!.ModuleId);
+        Assert.Equal(Enclave.ModuleId, connection.Result.Document!.ModuleId);
     }
 
     [Fact]
@@ -45,7 +36,7 @@ public sealed class AttestingHttpHandlerTests : IClassFixture<SimulatedRootFixtu
     {
         using var plain = AttestedTlsClientTests.PlainCertificate(null);
         await using var server = new TestTlsServer(plain);
-        using var client = new HttpClient(new AttestingHttpHandler(_scenario.Verifier()));
+        using var client = new HttpClient(new AttestingHttpHandler(Scenario.Verifier()));
 
         var thrown = await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync(Address(server, "/secret")));
 
@@ -61,7 +52,7 @@ public sealed class AttestingHttpHandlerTests : IClassFixture<SimulatedRootFixtu
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
-        using var client = new HttpClient(new AttestingHttpHandler(_scenario.Verifier()));
+        using var client = new HttpClient(new AttestingHttpHandler(Scenario.Verifier()));
 
         var thrown = await Assert.ThrowsAsync<HttpRequestException>(
             () => client.GetAsync($"http://{Scenario.Host}:{((IPEndPoint)listener.LocalEndpoint).Port}/"));
@@ -73,10 +64,10 @@ public sealed class AttestingHttpHandlerTests : IClassFixture<SimulatedRootFixtu
     [Fact]
     public async Task A_fresh_request_sends_its_nonce_as_server_name_and_host_and_gets_its_own_verification()
     {
-        using var baseCertificate = _enclave.Certificate();
+        using var baseCertificate = Enclave.Certificate();
         await using var server = new TestTlsServer(serverName =>
-            (NonceHostName.TryParse(serverName, out var nonce, out _) ? _enclave.Certificate(nonce) : baseCertificate, []));
-        using var handler = new AttestingHttpHandler(_scenario.Verifier());
+            (NonceHostName.TryParse(serverName, out var nonce, out _) ? Enclave.Certificate(nonce) : baseCertificate, []));
+        using var handler = new AttestingHttpHandler(Scenario.Verifier());
         using var client = new HttpClient(handler);
         await client.GetStringAsync(Address(server, "/warm"));
         using var request = new HttpRequestMessage(HttpMethod.Get, Address(server, "/fresh"));
@@ -95,9 +86,9 @@ public sealed class AttestingHttpHandlerTests : IClassFixture<SimulatedRootFixtu
     [Fact]
     public async Task A_fresh_request_to_a_server_that_ignores_the_nonce_is_refused_unsent()
     {
-        using var baseCertificate = _enclave.Certificate();
+        using var baseCertificate = Enclave.Certificate();
         await using var server = new TestTlsServer(baseCertificate);
-        using var client = new HttpClient(new AttestingHttpHandler(_scenario.Verifier()));
+        using var client = new HttpClient(new AttestingHttpHandler(Scenario.Verifier()));
         using var request = new HttpRequestMessage(HttpMethod.Get, Address(server, "/fresh"));
         AttestingHttpHandler.RequireFreshAttestation(request, [1, 2, 3]);
 
@@ -113,11 +104,9 @@ public sealed class AttestingHttpHandlerTests : IClassFixture<SimulatedRootFixtu
         using var inner = new SocketsHttpHandler();
         inner.SslOptions.RemoteCertificateValidationCallback = (_, _, _, errors) => errors == System.Net.Security.SslPolicyErrors.None;
 
-        Assert.Throws<ArgumentException>(() => new AttestingHttpHandler(_scenario.Verifier(), inner));
+        Assert.Throws<ArgumentException>(() => new AttestingHttpHandler(Scenario.Verifier(), inner));
         Assert.Throws<ArgumentException>(() => AttestingHttpHandler.RequireFreshAttestation(new HttpRequestMessage(), new byte[NonceHostName.MaxNonceLength + 1]));
     }
-
-    public void Dispose() => _scenario.Dispose();
 
     private static Uri Address(TestTlsServer server, string path) => new($"https://{Scenario.Host}:{server.Port}{path}");
 }

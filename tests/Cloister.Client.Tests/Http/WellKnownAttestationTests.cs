@@ -8,40 +8,31 @@ using Cloister.Testing;
 
 namespace Cloister.Client.Tests.Http;
 
-public sealed class WellKnownAttestationTests : IClassFixture<SimulatedRootFixture>, IDisposable
+public sealed class WellKnownAttestationTests(SimulatedRootFixture fixture) : ScenarioTests(fixture)
 {
-    private readonly Scenario _scenario;
-    private readonly TestEnclave _enclave;
-
-    public WellKnownAttestationTests(SimulatedRootFixture fixture)
-    {
-        _scenario = new Scenario(fixture.Root);
-        _enclave = _scenario.Enclave;
-    }
-
     [Fact]
     public async Task A_document_bound_to_the_connections_plain_certificate_verifies()
     {
         using var certificate = AttestedTlsClientTests.PlainCertificate(null);
-        await using var server = Serve(certificate, nonce => _enclave.Attest(AttestedCertificate.GetKeyBinding(certificate), nonce));
+        await using var server = Serve(certificate, nonce => Enclave.Attest(AttestedCertificate.GetKeyBinding(certificate), nonce));
 
-        var result = await WellKnownAttestation.FetchAsync(Address(server), _scenario.Verifier());
+        var result = await WellKnownAttestation.FetchAsync(Address(server), Scenario.Verifier());
 
         Assert.True(result.IsValid, result.ToString());
-        Assert.Equal(_enclave.ModuleId, result.Document!.ModuleId);
+        Assert.Equal(Enclave.ModuleId, result.Document!.ModuleId);
         Assert.StartsWith("GET /.well-known/attestation ", server.Requests.Single(), StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task A_nonce_is_asked_for_in_the_query_and_required_in_the_document()
     {
-        using var certificate = _enclave.Certificate();
-        await using var honest = Serve(certificate, nonce => _enclave.Attest(AttestedCertificate.GetKeyBinding(certificate), nonce));
-        await using var replaying = Serve(certificate, _ => _enclave.Attest(AttestedCertificate.GetKeyBinding(certificate)));
+        using var certificate = Enclave.Certificate();
+        await using var honest = Serve(certificate, nonce => Enclave.Attest(AttestedCertificate.GetKeyBinding(certificate), nonce));
+        await using var replaying = Serve(certificate, _ => Enclave.Attest(AttestedCertificate.GetKeyBinding(certificate)));
         var nonce = RandomNumberGenerator.GetBytes(64);
 
-        var fresh = await WellKnownAttestation.FetchAsync(Address(honest), _scenario.Verifier(), nonce);
-        var replayed = await WellKnownAttestation.FetchAsync(Address(replaying), _scenario.Verifier(), nonce);
+        var fresh = await WellKnownAttestation.FetchAsync(Address(honest), Scenario.Verifier(), nonce);
+        var replayed = await WellKnownAttestation.FetchAsync(Address(replaying), Scenario.Verifier(), nonce);
 
         Assert.True(fresh.IsValid, fresh.ToString());
         Assert.Equal(nonce, fresh.Document!.Nonce);
@@ -52,11 +43,11 @@ public sealed class WellKnownAttestationTests : IClassFixture<SimulatedRootFixtu
     public async Task A_document_relayed_from_another_connection_fails_the_key_binding()
     {
         // A man in the middle fetches the enclave's document and serves it over his own connection.
-        using var enclaveCertificate = _enclave.Certificate();
+        using var enclaveCertificate = Enclave.Certificate();
         using var relay = AttestedTlsClientTests.PlainCertificate(null);
-        await using var server = Serve(relay, nonce => _enclave.Attest(AttestedCertificate.GetKeyBinding(enclaveCertificate), nonce));
+        await using var server = Serve(relay, nonce => Enclave.Attest(AttestedCertificate.GetKeyBinding(enclaveCertificate), nonce));
 
-        var result = await WellKnownAttestation.FetchAsync(Address(server), _scenario.Verifier());
+        var result = await WellKnownAttestation.FetchAsync(Address(server), Scenario.Verifier());
 
         Assert.Equal(AttestedTlsFailure.KeyBindingMismatch, result.Failure);
     }
@@ -64,14 +55,14 @@ public sealed class WellKnownAttestationTests : IClassFixture<SimulatedRootFixtu
     [Fact]
     public async Task A_missing_or_malformed_answer_is_an_exception()
     {
-        using var certificate = _enclave.Certificate();
+        using var certificate = Enclave.Certificate();
         await using var missing = new TestTlsServer(certificate) { Respond = (_, _) => (404, "text/plain", "no") };
         await using var malformed = new TestTlsServer(certificate) { Respond = (_, _) => (200, "application/json", """{"attestation_doc": 7}""") };
 
-        await Assert.ThrowsAsync<HttpRequestException>(() => WellKnownAttestation.FetchAsync(Address(missing), _scenario.Verifier()));
-        var thrown = await Assert.ThrowsAsync<FormatException>(() => WellKnownAttestation.FetchAsync(Address(malformed), _scenario.Verifier()));
+        await Assert.ThrowsAsync<HttpRequestException>(() => WellKnownAttestation.FetchAsync(Address(missing), Scenario.Verifier()));
+        var thrown = await Assert.ThrowsAsync<FormatException>(() => WellKnownAttestation.FetchAsync(Address(malformed), Scenario.Verifier()));
         Assert.Contains("attestation_doc", thrown.Message, StringComparison.Ordinal);
-        await Assert.ThrowsAsync<ArgumentException>(() => WellKnownAttestation.FetchAsync(new Uri("http://localhost/"), _scenario.Verifier()));
+        await Assert.ThrowsAsync<ArgumentException>(() => WellKnownAttestation.FetchAsync(new Uri("http://localhost/"), Scenario.Verifier()));
     }
 
     [Theory]
@@ -94,8 +85,6 @@ public sealed class WellKnownAttestationTests : IClassFixture<SimulatedRootFixtu
 
         Assert.StartsWith(WellKnownAttestation.Path, thrown.Message, StringComparison.Ordinal);
     }
-
-    public void Dispose() => _scenario.Dispose();
 
     /// <summary>Serves <paramref name="certificate"/> and, at the well-known path, the document <paramref name="attest"/> makes for the query's nonce.</summary>
     private static TestTlsServer Serve(System.Security.Cryptography.X509Certificates.X509Certificate2 certificate, Func<byte[]?, byte[]> attest) =>

@@ -15,30 +15,21 @@ namespace Cloister.Client.Tests.Tls;
 /// The attacks of seeds/001 and the others an attested connection must refuse, each over a real TLS connection to a
 /// server on 127.0.0.1, each with its own reason; and the connections that must pass.
 /// </summary>
-public sealed class AttestedTlsClientTests : IClassFixture<SimulatedRootFixture>, IDisposable
+public sealed class AttestedTlsClientTests(SimulatedRootFixture fixture) : ScenarioTests(fixture)
 {
     private const string Host = Scenario.Host;
-
-    private readonly Scenario _scenario;
-    private readonly TestEnclave _enclave;
-
-    public AttestedTlsClientTests(SimulatedRootFixture fixture)
-    {
-        _scenario = new Scenario(fixture.Root);
-        _enclave = _scenario.Enclave;
-    }
 
     [Fact]
     public async Task A_standalone_enclave_is_attested_in_the_handshake()
     {
-        using var certificate = _enclave.Certificate();
+        using var certificate = Enclave.Certificate();
         await using var server = new TestTlsServer(certificate);
 
-        await using var connection = await AttestedTlsClient.ConnectAsync(Host, server.Port, _scenario.Verifier());
+        await using var connection = await AttestedTlsClient.ConnectAsync(Host, server.Port, Scenario.Verifier());
 
         Assert.True(connection.Stream.IsAuthenticated);
-        Assert.Equal(_enclave.ModuleId, connection.Result.Document!.ModuleId);
-        Assert.Equal(_enclave.Pcrs[0], connection.Result.Document.Pcrs[0]);
+        Assert.Equal(Enclave.ModuleId, connection.Result.Document!.ModuleId);
+        Assert.Equal(Enclave.Pcrs[0], connection.Result.Document.Pcrs[0]);
         Assert.Equal(Convert.ToHexString(SHA256.HashData(certificate.RawData)), connection.Result.CertificateThumbprint);
         Assert.Equal([Host], server.ServerNames);
     }
@@ -48,12 +39,12 @@ public sealed class AttestedTlsClientTests : IClassFixture<SimulatedRootFixture>
     {
         using var root = TestCertificateAuthority.Create("CN=deployment root", TestEnclave.Start);
         using var intermediate = TestCertificateAuthority.Create("CN=deployment intermediate", TestEnclave.Start, root);
-        using var certificate = _enclave.Certificate(issuer: intermediate.Certificate);
+        using var certificate = Enclave.Certificate(issuer: intermediate.Certificate);
         using var intermediatePublic = intermediate.PublicCertificate();
         await using var server = new TestTlsServer(_ => (certificate, [intermediatePublic]));
         using var trusted = root.PublicCertificate();
 
-        var result = await AttestedTlsClient.AttestAsync(Host, server.Port, _scenario.Verifier(TlsChainTrust.IssuedBy([trusted])));
+        var result = await AttestedTlsClient.AttestAsync(Host, server.Port, Scenario.Verifier(TlsChainTrust.IssuedBy([trusted])));
 
         Assert.True(result.IsValid, result.ToString());
     }
@@ -69,12 +60,12 @@ public sealed class AttestedTlsClientTests : IClassFixture<SimulatedRootFixture>
         await using var server = new TestTlsServer(serverName =>
         {
             Assert.True(NonceHostName.TryParse(serverName, out var nonce, out _));
-            return (_enclave.Certificate(forgerKey, _enclave.Attest(enclaveKey, nonce), ca.Certificate), []);
+            return (Enclave.Certificate(forgerKey, Enclave.Attest(enclaveKey, nonce), ca.Certificate), []);
         });
         using var trusted = ca.PublicCertificate();
 
         var result = await AttestedTlsClient.AttestAsync(
-            Host, server.Port, _scenario.Verifier(TlsChainTrust.IssuedBy([trusted])), AttestedTlsClient.CreateNonce());
+            Host, server.Port, Scenario.Verifier(TlsChainTrust.IssuedBy([trusted])), AttestedTlsClient.CreateNonce());
 
         Assert.Equal(AttestedTlsFailure.KeyBindingMismatch, result.Failure);
         Assert.Equal(AttestationFailure.None, result.DocumentFailure);
@@ -83,12 +74,9 @@ public sealed class AttestedTlsClientTests : IClassFixture<SimulatedRootFixture>
     [Fact]
     public async Task A_self_signed_forgery_with_a_stolen_document_fails_the_key_binding()
     {
-        using var enclaveCertificate = _enclave.Certificate();
-        Assert.True(AttestedCertificate.TryGetDocument(enclaveCertificate, out var stolen));
-        using var forgerKey = ECDsa.Create(ECCurve.NamedCurves.nistP384);
-        using var forgery = _enclave.Certificate(forgerKey, stolen);
+        using var forgery = Enclave.ForgeryWithStolenDocument();
 
-        var result = await AttestAsync(forgery, _scenario.Verifier());
+        var result = await AttestAsync(forgery, Scenario.Verifier());
 
         Assert.Equal(AttestedTlsFailure.KeyBindingMismatch, result.Failure);
         Assert.Contains("another key", result.Detail, StringComparison.Ordinal);
@@ -99,45 +87,35 @@ public sealed class AttestedTlsClientTests : IClassFixture<SimulatedRootFixture>
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         using var otherKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        using var certificate = _enclave.Certificate(key, _enclave.Attest(otherKey));
+        using var certificate = Enclave.Certificate(key, Enclave.Attest(otherKey));
 
-        Assert.Equal(AttestedTlsFailure.KeyBindingMismatch, (await AttestAsync(certificate, _scenario.Verifier())).Failure);
+        Assert.Equal(AttestedTlsFailure.KeyBindingMismatch, (await AttestAsync(certificate, Scenario.Verifier())).Failure);
     }
 
-    [Fact]
-    public async Task A_stale_document_for_the_right_key_is_refused_once_its_signing_certificate_expired()
+    [Theory]
+    [InlineData(240, null, AttestationFailure.CertificateExpired)]
+    [InlineData(10, 5, AttestationFailure.DocumentTooOld)]
+    public async Task A_stale_document_for_the_right_key_is_refused(int minutesLater, int? maxAgeMinutes, AttestationFailure expected)
     {
-        var verifier = _scenario.Verifier();
-        using var certificate = _enclave.Certificate(lifetime: TimeSpan.FromDays(365));
-        _scenario.Time.Advance(TimeSpan.FromHours(4));
+        var verifier = Scenario.Verifier(maxAge: maxAgeMinutes is { } age ? TimeSpan.FromMinutes(age) : null);
+        // The server keeps serving a certificate that outlives its document's signing certificate (3 h).
+        using var certificate = Enclave.Certificate(lifetime: TimeSpan.FromDays(365));
+        Scenario.Time.Advance(TimeSpan.FromMinutes(minutesLater));
 
         var result = await AttestAsync(certificate, verifier);
 
         Assert.Equal(AttestedTlsFailure.DocumentInvalid, result.Failure);
-        Assert.Equal(AttestationFailure.CertificateExpired, result.DocumentFailure);
-    }
-
-    [Fact]
-    public async Task A_document_older_than_the_maximum_age_is_refused()
-    {
-        var verifier = _scenario.Verifier(maxAge: TimeSpan.FromMinutes(5));
-        using var certificate = _enclave.Certificate();
-        _scenario.Time.Advance(TimeSpan.FromMinutes(10));
-
-        var result = await AttestAsync(certificate, verifier);
-
-        Assert.Equal(AttestedTlsFailure.DocumentInvalid, result.Failure);
-        Assert.Equal(AttestationFailure.DocumentTooOld, result.DocumentFailure);
+        Assert.Equal(expected, result.DocumentFailure);
     }
 
     [Fact]
     public async Task Another_enclaves_document_bound_to_the_served_key_has_the_wrong_pcrs()
     {
-        using var foreign = new TestEnclave(_scenario.Root, _scenario.Time);
+        using var foreign = new TestEnclave(Scenario.Root, Scenario.Time);
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        using var certificate = _enclave.Certificate(key, foreign.Attest(key));
+        using var certificate = Enclave.Certificate(key, foreign.Attest(key));
 
-        var result = await AttestAsync(certificate, _scenario.Verifier());
+        var result = await AttestAsync(certificate, Scenario.Verifier());
 
         Assert.Equal(AttestationFailure.PcrMismatch, result.DocumentFailure);
         Assert.Equal(0, result.DocumentVerification!.PcrMismatch!.Index);
@@ -146,11 +124,11 @@ public sealed class AttestedTlsClientTests : IClassFixture<SimulatedRootFixture>
     [Fact]
     public async Task An_honest_enclave_with_other_pcrs_than_expected_is_refused()
     {
-        using var certificate = _enclave.Certificate();
-        var expected = _enclave.Pcrs.ToDictionary(p => p.Key, p => p.Value);
+        using var certificate = Enclave.Certificate();
+        var expected = Enclave.Pcrs.ToDictionary(p => p.Key, p => p.Value);
         expected[2] = RandomNumberGenerator.GetBytes(48);
 
-        var result = await AttestAsync(certificate, _scenario.Verifier(pcrs: PcrPolicy.Exactly(expected)));
+        var result = await AttestAsync(certificate, Scenario.Verifier(pcrs: PcrPolicy.Exactly(expected)));
 
         Assert.Equal(AttestedTlsFailure.DocumentInvalid, result.Failure);
         Assert.Equal(AttestationFailure.PcrMismatch, result.DocumentFailure);
@@ -160,11 +138,11 @@ public sealed class AttestedTlsClientTests : IClassFixture<SimulatedRootFixture>
     [Fact]
     public async Task A_debug_mode_enclave_is_refused_unless_allowed()
     {
-        using var debug = new TestEnclave(_scenario.Root, _scenario.Time, debug: true);
+        using var debug = new TestEnclave(Scenario.Root, Scenario.Time, debug: true);
         using var certificate = debug.Certificate();
 
-        var refused = await AttestAsync(certificate, _scenario.Verifier(pcrs: debug.Policy));
-        var allowed = await AttestAsync(certificate, _scenario.Verifier(pcrs: debug.Policy, allowDebugMode: true));
+        var refused = await AttestAsync(certificate, Scenario.Verifier(pcrs: debug.Policy));
+        var allowed = await AttestAsync(certificate, Scenario.Verifier(pcrs: debug.Policy, allowDebugMode: true));
 
         Assert.Equal(AttestationFailure.DebugModeRefused, refused.DocumentFailure);
         Assert.True(allowed.IsValid, allowed.ToString());
@@ -173,12 +151,12 @@ public sealed class AttestedTlsClientTests : IClassFixture<SimulatedRootFixture>
     [Fact]
     public async Task A_nonce_is_sent_as_the_server_name_and_required_in_the_document()
     {
-        using var baseCertificate = _enclave.Certificate();
+        using var baseCertificate = Enclave.Certificate();
         await using var server = new TestTlsServer(serverName =>
-            (NonceHostName.TryParse(serverName, out var nonce, out _) ? _enclave.Certificate(nonce) : baseCertificate, []));
+            (NonceHostName.TryParse(serverName, out var nonce, out _) ? Enclave.Certificate(nonce) : baseCertificate, []));
         var nonce = AttestedTlsClient.CreateNonce();
 
-        var result = await AttestedTlsClient.AttestAsync(Host, server.Port, _scenario.Verifier(), nonce);
+        var result = await AttestedTlsClient.AttestAsync(Host, server.Port, Scenario.Verifier(), nonce);
 
         Assert.True(result.IsValid, result.ToString());
         Assert.Equal(nonce, result.Nonce);
@@ -189,9 +167,9 @@ public sealed class AttestedTlsClientTests : IClassFixture<SimulatedRootFixture>
     [Fact]
     public async Task A_server_that_answers_a_nonce_with_its_base_certificate_is_refused()
     {
-        using var baseCertificate = _enclave.Certificate();
+        using var baseCertificate = Enclave.Certificate();
 
-        var result = await AttestAsync(baseCertificate, _scenario.Verifier(), AttestedTlsClient.CreateNonce());
+        var result = await AttestAsync(baseCertificate, Scenario.Verifier(), AttestedTlsClient.CreateNonce());
 
         Assert.Equal(AttestedTlsFailure.NonceMismatch, result.Failure);
     }
@@ -199,9 +177,9 @@ public sealed class AttestedTlsClientTests : IClassFixture<SimulatedRootFixture>
     [Fact]
     public async Task A_server_that_replays_another_nonces_certificate_is_refused()
     {
-        using var replayed = _enclave.Certificate(AttestedTlsClient.CreateNonce());
+        using var replayed = Enclave.Certificate(AttestedTlsClient.CreateNonce());
 
-        var result = await AttestAsync(replayed, _scenario.Verifier(), AttestedTlsClient.CreateNonce());
+        var result = await AttestAsync(replayed, Scenario.Verifier(), AttestedTlsClient.CreateNonce());
 
         Assert.Equal(AttestedTlsFailure.NonceMismatch, result.Failure);
         Assert.Contains("differs", result.Detail, StringComparison.Ordinal);
@@ -212,7 +190,7 @@ public sealed class AttestedTlsClientTests : IClassFixture<SimulatedRootFixture>
     {
         using var plain = PlainCertificate(null);
 
-        var result = await AttestAsync(plain, _scenario.Verifier());
+        var result = await AttestAsync(plain, Scenario.Verifier());
 
         Assert.Equal(AttestedTlsFailure.NotAttested, result.Failure);
         Assert.Null(result.DocumentVerification);
@@ -226,8 +204,8 @@ public sealed class AttestedTlsClientTests : IClassFixture<SimulatedRootFixture>
         using var appCertificate = PlainCertificate(ca.Certificate);
         using var trusted = ca.PublicCertificate();
 
-        var inCaMode = await AttestAsync(appCertificate, _scenario.Verifier(TlsChainTrust.IssuedBy([trusted])));
-        var standalone = await AttestAsync(appCertificate, _scenario.Verifier());
+        var inCaMode = await AttestAsync(appCertificate, Scenario.Verifier(TlsChainTrust.IssuedBy([trusted])));
+        var standalone = await AttestAsync(appCertificate, Scenario.Verifier());
 
         Assert.Equal(AttestedTlsFailure.NotAttested, inCaMode.Failure);
         Assert.Equal(AttestedTlsFailure.CertificateChainInvalid, standalone.Failure);
@@ -237,12 +215,12 @@ public sealed class AttestedTlsClientTests : IClassFixture<SimulatedRootFixture>
     public async Task A_document_with_one_hex_digit_changed_in_the_san_is_refused()
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var document = _enclave.Attest(key);
+        var document = Enclave.Attest(key);
         // The last hex digit of the label is the low nibble of the signature's last byte.
         document[^1] ^= 0x01;
-        using var tampered = _enclave.Certificate(key, document);
+        using var tampered = Enclave.Certificate(key, document);
 
-        var result = await AttestAsync(tampered, _scenario.Verifier());
+        var result = await AttestAsync(tampered, Scenario.Verifier());
 
         Assert.Equal(AttestedTlsFailure.DocumentInvalid, result.Failure);
         Assert.Equal(AttestationFailure.BadSignature, result.DocumentFailure);
@@ -251,9 +229,9 @@ public sealed class AttestedTlsClientTests : IClassFixture<SimulatedRootFixture>
     [Fact]
     public async Task A_simulated_document_is_refused_when_only_aws_is_trusted()
     {
-        using var certificate = _enclave.Certificate();
+        using var certificate = Enclave.Certificate();
 
-        var result = await AttestAsync(certificate, _scenario.Verifier(trustSimulatedRoot: false));
+        var result = await AttestAsync(certificate, Scenario.Verifier(trustSimulatedRoot: false));
 
         Assert.Equal(AttestedTlsFailure.DocumentInvalid, result.Failure);
         Assert.Equal(AttestationFailure.UntrustedRoot, result.DocumentFailure);
@@ -264,10 +242,10 @@ public sealed class AttestedTlsClientTests : IClassFixture<SimulatedRootFixture>
     {
         using var expected = TestCertificateAuthority.Create("CN=expected ca", TestEnclave.Start);
         using var other = TestCertificateAuthority.Create("CN=other ca", TestEnclave.Start);
-        using var certificate = _enclave.Certificate(issuer: other.Certificate);
+        using var certificate = Enclave.Certificate(issuer: other.Certificate);
         using var trusted = expected.PublicCertificate();
 
-        var result = await AttestAsync(certificate, _scenario.Verifier(TlsChainTrust.IssuedBy([trusted])));
+        var result = await AttestAsync(certificate, Scenario.Verifier(TlsChainTrust.IssuedBy([trusted])));
 
         Assert.Equal(AttestedTlsFailure.CertificateChainInvalid, result.Failure);
         Assert.Null(result.DocumentVerification);
@@ -277,10 +255,10 @@ public sealed class AttestedTlsClientTests : IClassFixture<SimulatedRootFixture>
     public async Task In_ca_mode_a_certificate_for_another_name_is_refused()
     {
         using var ca = TestCertificateAuthority.Create("CN=deployment ca", TestEnclave.Start);
-        using var certificate = _enclave.Certificate(issuer: ca.Certificate, hostnames: ["api.example.test"]);
+        using var certificate = Enclave.Certificate(issuer: ca.Certificate, hostnames: ["api.example.test"]);
         using var trusted = ca.PublicCertificate();
 
-        var result = await AttestAsync(certificate, _scenario.Verifier(TlsChainTrust.IssuedBy([trusted])));
+        var result = await AttestAsync(certificate, Scenario.Verifier(TlsChainTrust.IssuedBy([trusted])));
 
         Assert.Equal(AttestedTlsFailure.HostnameMismatch, result.Failure);
         Assert.Contains("api.example.test", result.Detail, StringComparison.Ordinal);
@@ -289,9 +267,9 @@ public sealed class AttestedTlsClientTests : IClassFixture<SimulatedRootFixture>
     [Fact]
     public async Task A_second_connection_to_the_same_certificate_is_answered_from_the_cache()
     {
-        using var certificate = _enclave.Certificate();
+        using var certificate = Enclave.Certificate();
         await using var server = new TestTlsServer(certificate);
-        var verifier = _scenario.Verifier();
+        var verifier = Scenario.Verifier();
 
         var first = await AttestedTlsClient.AttestAsync(Host, server.Port, verifier);
         var second = await AttestedTlsClient.AttestAsync(Host, server.Port, verifier);
@@ -313,7 +291,7 @@ public sealed class AttestedTlsClientTests : IClassFixture<SimulatedRootFixture>
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
 
-        await Assert.ThrowsAnyAsync<SocketException>(() => AttestedTlsClient.AttestAsync("127.0.0.1", port, _scenario.Verifier()));
+        await Assert.ThrowsAnyAsync<SocketException>(() => AttestedTlsClient.AttestAsync("127.0.0.1", port, Scenario.Verifier()));
     }
 
     [Fact]
@@ -328,14 +306,12 @@ public sealed class AttestedTlsClientTests : IClassFixture<SimulatedRootFixture>
         });
 
         var thrown = await Assert.ThrowsAnyAsync<Exception>(
-            () => AttestedTlsClient.AttestAsync("127.0.0.1", ((IPEndPoint)listener.LocalEndpoint).Port, _scenario.Verifier()));
+            () => AttestedTlsClient.AttestAsync("127.0.0.1", ((IPEndPoint)listener.LocalEndpoint).Port, Scenario.Verifier()));
 
         Assert.True(thrown is AuthenticationException or IOException, thrown.ToString());
         Assert.IsNotType<AttestedTlsException>(thrown);
         await answering;
     }
-
-    public void Dispose() => _scenario.Dispose();
 
     private static async Task<AttestedTlsResult> AttestAsync(X509Certificate2 certificate, AttestedTlsVerifier verifier, byte[]? nonce = null)
     {

@@ -8,18 +8,14 @@ using Cloister.Testing;
 namespace Cloister.Client.Tests.Tls;
 
 /// <summary>The callback on a caller's own <see cref="SslStream"/>, for protocols other than HTTP.</summary>
-public sealed class AttestedTlsValidationTests : IClassFixture<SimulatedRootFixture>, IDisposable
+public sealed class AttestedTlsValidationTests(SimulatedRootFixture fixture) : ScenarioTests(fixture)
 {
-    private readonly Scenario _scenario;
-
-    public AttestedTlsValidationTests(SimulatedRootFixture fixture) => _scenario = new Scenario(fixture.Root);
-
     [Fact]
     public async Task An_sslstream_attests_the_server_and_keeps_the_result()
     {
-        using var certificate = _scenario.Enclave.Certificate();
+        using var certificate = Scenario.Enclave.Certificate();
         await using var server = new TestTlsServer(certificate);
-        var validation = new AttestedTlsValidation(_scenario.Verifier(), Scenario.Host);
+        var validation = new AttestedTlsValidation(Scenario.Verifier(), Scenario.Host);
 
         using var client = new TcpClient();
         await client.ConnectAsync(Scenario.Host, server.Port);
@@ -28,16 +24,16 @@ public sealed class AttestedTlsValidationTests : IClassFixture<SimulatedRootFixt
 
         Assert.Equal(Scenario.Host, validation.ServerName);
         Assert.True(validation.Result!.IsValid);
-        Assert.Equal(_scenario.Enclave.ModuleId, validation.Result.Document!.ModuleId);
+        Assert.Equal(Scenario.Enclave.ModuleId, validation.Result.Document!.ModuleId);
     }
 
     [Fact]
     public async Task A_refused_server_fails_the_handshake_with_the_reason()
     {
-        using var debug = new TestEnclave(_scenario.Root, _scenario.Time, debug: true);
+        using var debug = new TestEnclave(Scenario.Root, Scenario.Time, debug: true);
         using var certificate = debug.Certificate();
         await using var server = new TestTlsServer(certificate);
-        var validation = new AttestedTlsValidation(_scenario.Verifier(pcrs: debug.Policy), Scenario.Host, [42]);
+        var validation = new AttestedTlsValidation(Scenario.Verifier(pcrs: debug.Policy), Scenario.Host, [42]);
 
         using var client = new TcpClient();
         await client.ConnectAsync(Scenario.Host, server.Port);
@@ -50,6 +46,4 @@ public sealed class AttestedTlsValidationTests : IClassFixture<SimulatedRootFixt
         Assert.False(stream.IsAuthenticated);
         Assert.Same(thrown.Result, validation.Result);
     }
-
-    public void Dispose() => _scenario.Dispose();
 }

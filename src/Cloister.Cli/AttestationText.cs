@@ -2,15 +2,17 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using System.Text.Json;
 using Cloister.Attestation.Verification;
 
 namespace Cloister.Cli;
 
 /// <summary>
-/// What <c>verify-doc</c> and <c>attest</c> read from their options: measurements, PEM certificates, hex values.
-/// A file that cannot be read or does not parse is a usage error naming the option.
+/// Attestation values as <c>verify-doc</c> and <c>attest</c> read them from their options (measurements, PEM
+/// certificates, hex) and print them (times, PCRs). A file that cannot be read or does not parse is a usage error
+/// naming the option.
 /// </summary>
-internal static class VerificationInputs
+internal static class AttestationText
 {
     private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
 
@@ -68,6 +70,18 @@ internal static class VerificationInputs
         {
             throw CommandFailedException.Usage($"{option}: '{value}' is not hex");
         }
+    }
+
+    /// <summary><c>"pcrs": {"0": "hex", …}</c> in index order.</summary>
+    public static void WritePcrs(Utf8JsonWriter writer, IReadOnlyDictionary<int, byte[]> pcrs)
+    {
+        writer.WriteStartObject("pcrs");
+        foreach (var (index, value) in pcrs.OrderBy(p => p.Key))
+        {
+            writer.WriteString(index.ToString(CultureInfo.InvariantCulture), Convert.ToHexStringLower(value));
+        }
+
+        writer.WriteEndObject();
     }
 
     public static string FormatTime(DateTimeOffset time) => time.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
