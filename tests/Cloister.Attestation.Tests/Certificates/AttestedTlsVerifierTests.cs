@@ -173,6 +173,24 @@ public sealed class AttestedTlsVerifierTests : IClassFixture<SimulatedRootFixtur
     }
 
     [Fact]
+    public async Task Concurrent_verifications_of_one_certificate_all_pass_and_share_one_entry()
+    {
+        using var certificate = _enclave.Certificate();
+        var verifier = Verifier();
+        using var start = new Barrier(4);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
+        {
+            start.SignalAndWait();
+            return Enumerable.Range(0, 25).Select(_ => verifier.Verify(certificate, null, Host)).ToList();
+        })));
+
+        Assert.All(results.SelectMany(r => r), result => Assert.True(result.IsValid, result.ToString()));
+        Assert.Contains(results.SelectMany(r => r), result => result.FromCache);
+        Assert.Equal(1, verifier.CachedCount);
+    }
+
+    [Fact]
     public void A_failure_is_not_cached()
     {
         using var stranger = new TestEnclave(_root, _time);
