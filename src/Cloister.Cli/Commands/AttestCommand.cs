@@ -8,6 +8,7 @@ using System.Text.Json;
 using Cloister.Attestation.Certificates;
 using Cloister.Attestation.Verification;
 using Cloister.Client;
+using Cloister.Client.Http;
 using Cloister.Client.Tls;
 
 namespace Cloister.Cli.Commands;
@@ -41,9 +42,13 @@ internal static class AttestCommand
         var maxAge = new Option<string>("--max-age") { Description = "Refuse a document older than this: 90s, 5m, 2h, 1d, or hh:mm:ss." };
         var allowDebug = new Option<bool>("--allow-debug") { Description = "Accept a debug-mode enclave (PCR0 all zeros), whose measurements prove nothing." };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON (also when refused)." };
+        var get = new Option<string>("--get")
+        {
+            Description = "Once attested, GET this path (e.g. /status) over a connection attested the same way (with its own fresh nonce when --nonce is given) and print the response body.",
+        };
         var command = new Command("attest", "Attest a server over TLS: its certificate, the attestation document inside it, the PCRs, the key binding and, if asked, a fresh nonce.")
         {
-            address, pcrs, root, ca, nonce, maxAge, allowDebug, json,
+            address, pcrs, root, ca, nonce, maxAge, allowDebug, json, get,
         };
 
         command.SetAction((parseResult, cancellationToken) =>
@@ -63,13 +68,19 @@ internal static class AttestCommand
                 AllowDebugMode = parseResult.GetValue(allowDebug),
                 CacheCapacity = 0,
             };
+            var path = parseResult.GetValue(get) is { } getPath ? ParsePath(getPath) : null;
+            if (path is not null && parseResult.GetValue(json))
+            {
+                throw CommandFailedException.Usage("--get prints the response body, which --json output cannot hold; use one or the other");
+            }
+
             var target = new Target(host, port, pcrsFile.Name, [.. measurements.Keys.Order()]);
-            return RunAsync(target, new AttestedTlsVerifier(options), requested, parseResult.GetValue(json), cancellationToken);
+            return RunAsync(target, new AttestedTlsVerifier(options), requested, parseResult.GetValue(json), path, cancellationToken);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(Target target, AttestedTlsVerifier verifier, byte[]? nonce, bool json, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(Target target, AttestedTlsVerifier verifier, byte[]? nonce, bool json, string? path, CancellationToken cancellationToken)
     {
         AttestedTlsResult result;
         try
@@ -94,8 +105,45 @@ internal static class AttestCommand
         }
 
         Console.Out.Write(json ? ToJson(target, verifier, result) : result.IsValid ? ToTable(target, verifier, result) : "");
-        return result.IsValid ? ExitCodes.Success : throw new CommandFailedException($"attestation refused: {result}");
+        if (!result.IsValid)
+        {
+            throw new CommandFailedException($"attestation refused: {result}");
+        }
+
+        return path is null ? ExitCodes.Success : await GetAsync(target, verifier, path, fresh: nonce is not null, cancellationToken);
     }
+
+    private static async Task<int> GetAsync(Target target, AttestedTlsVerifier verifier, string path, bool fresh, CancellationToken cancellationToken)
+    {
+        using var client = new HttpClient(new AttestingHttpHandler(verifier));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"https://{(target.Host.Contains(':', StringComparison.Ordinal) ? $"[{target.Host}]" : target.Host)}:{target.Port}{path}"));
+        if (fresh)
+        {
+            AttestingHttpHandler.RequireFreshAttestation(request);
+        }
+
+        try
+        {
+            using var response = await client.SendAsync(request, cancellationToken);
+            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
+            await using var output = Console.OpenStandardOutput();
+            await body.CopyToAsync(output, cancellationToken);
+            return response.IsSuccessStatusCode
+                ? ExitCodes.Success
+                : throw new CommandFailedException($"GET {path} over the attested connection answered {(int)response.StatusCode} {response.ReasonPhrase}");
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new CommandFailedException(ex.InnerException is AttestedTlsException refused
+                ? $"GET {path}: attestation of its connection refused: {refused.Message}"
+                : $"GET {path} failed: {ex.Message}", ExitCodes.Invalid, ex);
+        }
+    }
+
+    private static string ParsePath(string path) =>
+        path.StartsWith('/') && Uri.TryCreate("https://host" + path, UriKind.Absolute, out _)
+            ? path
+            : throw CommandFailedException.Usage($"--get: '{path}' is not a path such as /status");
 
     private static (string Host, int Port) ParseAddress(string value)
     {

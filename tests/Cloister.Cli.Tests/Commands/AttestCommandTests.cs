@@ -42,6 +42,55 @@ public sealed class AttestCommandTests : IClassFixture<SimulatedRootFixture>, ID
     }
 
     [Fact]
+    public async Task Get_prints_the_body_fetched_over_an_attested_connection()
+    {
+        using var certificate = _enclave.Certificate();
+        await using var server = new TestTlsServer(certificate);
+
+        var result = CliRunner.Run("attest", Address(server), "--pcrs", _measurements, "--root", _rootPem, "--get", "/status?verbose=1");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.EndsWith("hello /status?verbose=1", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Get_with_a_nonce_takes_a_fresh_connection_with_its_own_nonce_and_an_error_status_exits_1()
+    {
+        await using var server = new TestTlsServer(serverName =>
+            (NonceHostName.TryParse(serverName, out var nonce, out _) ? _enclave.Certificate(nonce) : throw new InvalidOperationException("no nonce"), []))
+        {
+            Respond = (target, serverName) => (503, "text/plain", "draining"),
+        };
+
+        var result = CliRunner.Run("attest", Address(server), "--pcrs", _measurements, "--root", _rootPem, "--nonce", "--get", "/status");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("GET /status over the attested connection answered 503", result.Stderr, StringComparison.Ordinal);
+        Assert.EndsWith("draining", result.Stdout, StringComparison.Ordinal);
+        Assert.Equal(2, server.ServerNames.Distinct().Count());
+    }
+
+    [Theory]
+    [InlineData("status")]
+    [InlineData("https://elsewhere.example/x")]
+    public void Get_needs_a_path(string path)
+    {
+        var result = CliRunner.Run("attest", "https://localhost:1", "--pcrs", _measurements, "--get", path);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--get", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Get_and_json_do_not_mix()
+    {
+        var result = CliRunner.Run("attest", "https://localhost:1", "--pcrs", _measurements, "--get", "/", "--json");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--get", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_nonce_without_a_value_is_random_and_checked()
     {
         await using var server = new TestTlsServer(serverName =>
