@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using Cloister.Runtime.Ingress;
 using Cloister.Runtime.Manifest;
 using Cloister.Runtime.Relay;
 using Cloister.Runtime.Vsock;
@@ -9,11 +10,14 @@ namespace Cloister.Enclave.Ingress;
 
 /// <summary>
 /// <c>tls: passthrough</c> ingress: for each manifest port P, listens on our vsock port P (the host pipes its TCP :P
-/// there) and pipes every connection, bytes untouched and in both directions with half-close, to the app on
-/// 127.0.0.1:app_port. A failed connection is logged and closed; it never takes the supervisor down.
+/// there), strips the PROXY v2 header the host puts first, and pipes every connection, the client's bytes untouched
+/// and in both directions with half-close, to the app on 127.0.0.1:app_port. A failed connection (a malformed or late
+/// header included) is logged and closed; it never takes the supervisor down.
 /// </summary>
 internal sealed class PassthroughIngress : IAsyncDisposable
 {
+    // The host writes the header as soon as it connects; a peer that holds it back longer only holds resources.
+    private static readonly TimeSpan s_headerTimeout = TimeSpan.FromSeconds(5);
     private static readonly StreamPipeReaderOptions s_leaveOpen = new(leaveOpen: true);
 
     private readonly List<VsockListener> _listeners = [];
@@ -75,13 +79,19 @@ internal sealed class PassthroughIngress : IAsyncDisposable
     {
         await using (client)
         {
+            var input = PipeReader.Create(client, s_leaveOpen);
+            if (!await TryReadHeaderAsync(input, port, cancellationToken))
+            {
+                return;
+            }
+
             using var app = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
                 await app.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port.AppPort), cancellationToken);
                 await using var appStream = new NetworkStream(app, ownsSocket: false);
                 var result = await DuplexRelay.RunAsync(
-                    RelayEnd.ForVsock(PipeReader.Create(client, s_leaveOpen), client), RelayEnd.ForSocket(PipeReader.Create(appStream, s_leaveOpen), appStream), cancellationToken);
+                    RelayEnd.ForVsock(input, client), RelayEnd.ForSocket(PipeReader.Create(appStream, s_leaveOpen), appStream), cancellationToken);
                 if (result.Faulted && !cancellationToken.IsCancellationRequested)
                 {
                     await _log($"ingress {port.Port} -> 127.0.0.1:{port.AppPort}: the connection broke ({result})");
@@ -92,5 +102,26 @@ internal sealed class PassthroughIngress : IAsyncDisposable
                 await _log($"ingress {port.Port} -> 127.0.0.1:{port.AppPort}: {ex.Message}");
             }
         }
+    }
+
+    private async Task<bool> TryReadHeaderAsync(PipeReader input, IngressPort port, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(s_headerTimeout);
+        try
+        {
+            await ProxyProtocol.ReadAsync(input, timeout.Token);
+            return true;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            await _log($"ingress {port.Port}: no PROXY v2 header within {s_headerTimeout.TotalSeconds} s; connection closed");
+        }
+        catch (Exception ex) when (ex is ProxyProtocolException or IOException)
+        {
+            await _log($"ingress {port.Port}: {ex.Message}; connection closed");
+        }
+
+        return false;
     }
 }

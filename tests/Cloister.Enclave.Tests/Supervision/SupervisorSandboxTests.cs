@@ -1,6 +1,8 @@
+using System.Net;
 using System.Text;
 using Cloister.Attestation.Verification;
 using Cloister.Enclave.Tests.Sandbox;
+using Cloister.Runtime.Ingress;
 using Cloister.Runtime.Manifest;
 using Cloister.Runtime.Messages;
 using Cloister.Runtime.Vsock;
@@ -175,6 +177,18 @@ public sealed class SupervisorSandboxTests(PublishedSupervisorFixture supervisor
             Assert.StartsWith("HTTP/1.1 200 OK", response, StringComparison.Ordinal);
             Assert.EndsWith("\r\n\r\nhello through vsock\n", response, StringComparison.Ordinal);
         });
+
+        // Without the host's PROXY v2 header first, or with nothing at all, the connection is closed and the log says why.
+        var endpoint = new VsockEndpoint(SimulatedHost.EnclaveCid, port);
+        Assert.Equal("", await GetAsync(scenario.Host.Transport, endpoint, proxyHeader: false).WaitAsync(TimeSpan.FromSeconds(60)));
+        await scenario.Host.WaitForLogAsync(record => record.Source == LogSource.Supervisor
+            && record.Text == $"ingress {port}: PROXY v2 header: signature at byte 0: 0x47 where the PROXY v2 signature has 0x0D; connection closed");
+        await using (var silent = await scenario.Host.Transport.ConnectAsync(endpoint))
+        {
+            Assert.Equal(0, await silent.ReadAsync(new byte[1]).AsTask().WaitAsync(TimeSpan.FromSeconds(60)));
+        }
+
+        await scenario.Host.WaitForLogAsync(record => record.Source == LogSource.Supervisor && record.Text == $"ingress {port}: no PROXY v2 header within 5 s; connection closed");
         sandbox.SignalSupervisor(SigTerm);
         var result = await sandbox.WaitAsync();
         // busybox httpd does not handle TERM: it dies of it, and the supervisor reports the signal and exits 128 + 15.
@@ -263,9 +277,16 @@ public sealed class SupervisorSandboxTests(PublishedSupervisorFixture supervisor
     private static List<string> StdoutLines(IEnumerable<LogRecord> logs) =>
         [.. logs.Where(record => record.Source == LogSource.Stdout).Select(record => record.Text)];
 
-    private static async Task<string> GetAsync(VsockTransport transport, VsockEndpoint endpoint)
+    private static async Task<string> GetAsync(VsockTransport transport, VsockEndpoint endpoint, bool proxyHeader = true)
     {
         await using var stream = await transport.ConnectAsync(endpoint);
+        if (proxyHeader)
+        {
+            var header = new byte[ProxyProtocol.MaxHeaderLength];
+            var length = ProxyProtocol.Write(new ProxyHeader(IPEndPoint.Parse("203.0.113.9:50000"), IPEndPoint.Parse("127.0.0.1:8443")), header);
+            await stream.WriteAsync(header.AsMemory(0, length));
+        }
+
         await stream.WriteAsync("GET /index.html HTTP/1.0\r\nHost: enclave\r\n\r\n"u8.ToArray());
         // Half-close: the request is complete, and the answer must still come back through the pipe.
         stream.CompleteWrites();
