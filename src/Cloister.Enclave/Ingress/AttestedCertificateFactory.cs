@@ -21,6 +21,9 @@ internal sealed class AttestedCertificateFactory(NsmDevice nsm, ICertificateIssu
     // Clients' clocks run a little behind ours; a leaf valid only from "now" would fail for them for no reason.
     private static readonly TimeSpan s_clockSkewAllowance = TimeSpan.FromMinutes(5);
 
+    /// <summary>The NSM that signs the documents.</summary>
+    public NsmDevice Nsm => nsm;
+
     /// <summary>The names the leaves carry, before the document's label.</summary>
     public IReadOnlyList<string> Hostnames => hostnames;
 
