@@ -155,6 +155,9 @@ internal sealed class AppForwarder : IDisposable
         try
         {
             await using var body = await response.Content.ReadAsStreamAsync(context.RequestAborted);
+            // The app's headers go out now, as the app sent them, however long its body takes; and only once the response
+            // has started does Kestrel's HTTP/1.1 writer hand out real buffer memory to read into.
+            await context.Response.StartAsync(context.RequestAborted);
             while (true)
             {
                 // Read straight into Kestrel's output buffer, and send what came at once: streaming, no copy.

@@ -32,7 +32,7 @@ internal sealed class IssuanceGuard : IDisposable
     {
         if (!_bucket.TryTake())
         {
-            return await RefuseAsync(what, string.Create(CultureInfo.InvariantCulture, $"over the rate limit ({_limits.PerSecond:0.#}/s, burst {_limits.Burst})"));
+            return await RefuseAsync(what, string.Create(CultureInfo.InvariantCulture, $"over the rate limit ({_limits.PerSecond:0.###}/s, burst {_limits.Burst})"));
         }
 
         if (!await _slots.WaitAsync(_limits.SlotWait, cancellationToken))
