@@ -153,16 +153,11 @@ internal sealed class EnclaveSupervisor
             await host.LogAsync(ex.Message);
             return new AppExit(ex.ExitCode, null);
         }
-        catch (ArgumentException ex)
-        {
-            // Only attested ingress throws it here: a hostname the manifest let through that a certificate cannot carry.
-            await host.LogAsync($"attested ingress: {ex.Message}");
-            return new AppExit(ConfigurationError, null);
-        }
         catch (FormatException ex)
         {
-            await host.LogAsync($"attested ingress: the NSM's document: {ex.Message}");
-            return new AppExit(InternalError, null);
+            // Only attested ingress throws it here: a hostname that a certificate cannot carry.
+            await host.LogAsync(ex.Message);
+            return new AppExit(ConfigurationError, null);
         }
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException)
         {

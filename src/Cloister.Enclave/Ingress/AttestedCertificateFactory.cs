@@ -28,9 +28,8 @@ internal sealed class AttestedCertificateFactory(NsmDevice nsm, ICertificateIssu
     public IReadOnlyList<string> Hostnames => hostnames;
 
     /// <summary>Makes a leaf whose document carries <paramref name="nonce"/>, or a random nonce when it is <see langword="null"/>.</summary>
-    /// <exception cref="NsmAttestationException">The NSM refused the request or answered something other than a document.</exception>
+    /// <exception cref="NsmAttestationException">The NSM refused the request, or answered something other than a document or a document that does not decode.</exception>
     /// <exception cref="IOException">The NSM device failed.</exception>
-    /// <exception cref="AttestationFormatException">The NSM's document does not decode.</exception>
     /// <exception cref="ArgumentException">A hostname is not a DNS name.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public async Task<ServedCertificate> IssueAsync(byte[]? nonce, CancellationToken cancellationToken)
@@ -38,7 +37,18 @@ internal sealed class AttestedCertificateFactory(NsmDevice nsm, ICertificateIssu
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var keyBinding = AttestedCertificate.GetKeyBinding(key);
         var document = await NsmAttestation.GetDocumentAsync(nsm, new AttestationRequest(keyBinding, nonce ?? RandomNumberGenerator.GetBytes(RandomNonceLength)), cancellationToken);
-        var (notBefore, notAfter) = SigningCertificateValidity(document);
+        DateTimeOffset notBefore, notAfter;
+        try
+        {
+            (notBefore, notAfter) = SigningCertificateValidity(document);
+        }
+        catch (Exception ex) when (ex is AttestationFormatException or CryptographicException)
+        {
+            // An NSM that answers garbage is a broken device, not bad input.
+            throw new NsmAttestationException($"NSM: its document does not decode: {ex.Message}", ex);
+        }
+
+
         var now = timeProvider.GetUtcNow();
         var certificate = issuer.Issue(key, document, hostnames, now - s_clockSkewAllowance, notAfter > now ? notAfter : now + s_clockSkewAllowance);
         return new ServedCertificate(certificate, document, keyBinding, notBefore, notAfter);

@@ -38,9 +38,8 @@ internal sealed class AttestedIngress : IAsyncDisposable
 
     /// <summary>Makes every port's base certificate, then binds every port; any failure stops what was started and is thrown.</summary>
     /// <param name="ports">The manifest's <c>tls: attested</c> ports.</param>
-    /// <exception cref="IOException">The NSM is unreachable or refused, or a vsock port could not be bound.</exception>
-    /// <exception cref="ArgumentException">A hostname is not a DNS name.</exception>
-    /// <exception cref="FormatException">The NSM's document does not decode.</exception>
+    /// <exception cref="IOException">The NSM is unreachable, refused or answered garbage, or a vsock port could not be bound.</exception>
+    /// <exception cref="FormatException">A port's hostname is not one a certificate can carry.</exception>
     public static async Task<AttestedIngress> StartAsync(VsockTransport transport, IReadOnlyList<IngressPort> ports, AttestedIngressOptions options, Func<string, Task> log, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transport);

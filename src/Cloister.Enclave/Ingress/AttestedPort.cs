@@ -39,9 +39,8 @@ internal sealed class AttestedPort : IAsyncDisposable
     public LogThrottle ConnectionErrors { get; }
 
     /// <summary>Makes the port's first base certificate and starts its rotation.</summary>
-    /// <exception cref="IOException">The NSM is unreachable or refused.</exception>
-    /// <exception cref="ArgumentException">A hostname is not a DNS name.</exception>
-    /// <exception cref="FormatException">The NSM's document does not decode.</exception>
+    /// <exception cref="IOException">The NSM is unreachable, refused, or answered a document that does not decode.</exception>
+    /// <exception cref="FormatException">A hostname is not one a certificate can carry; the message names the port.</exception>
     public static async Task<AttestedPort> StartAsync(IngressPort settings, AttestedIngressOptions options, IssuanceGuard guard, Func<string, Task> log, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
@@ -49,7 +48,20 @@ internal sealed class AttestedPort : IAsyncDisposable
         var name = $"ingress {settings.Port}";
         var hostnames = settings.Hostnames.Count > 0 ? settings.Hostnames : [DefaultHostname];
         var certificates = new AttestedCertificateFactory(options.Nsm, options.Issuer, hostnames, options.TimeProvider);
-        var baseCertificate = await BaseCertificateRotation.StartAsync(certificates, options.TimeProvider, log, name, cancellationToken);
+        BaseCertificateRotation baseCertificate;
+        try
+        {
+            baseCertificate = await BaseCertificateRotation.StartAsync(certificates, options.TimeProvider, log, name, cancellationToken);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new FormatException($"{name}: hostnames: {ex.Message}", ex);
+        }
+        catch (IOException ex)
+        {
+            throw new IOException($"{name}: no base certificate: {ex.Message}", ex);
+        }
+
         return new AttestedPort(settings, certificates, baseCertificate, guard, new LogThrottle(log, options.Limits.LogInterval, options.TimeProvider));
     }
 
@@ -79,7 +91,7 @@ internal sealed class AttestedPort : IAsyncDisposable
             {
                 served = await port.Certificates.IssueAsync(nonce, context.CancellationToken);
             }
-            catch (Exception ex) when (ex is IOException or FormatException)
+            catch (IOException ex)
             {
                 await port.ConnectionErrors.WriteAsync($"{port.Name}: a nonce certificate could not be made: {ex.Message}");
                 throw new AuthenticationException($"{port.Name}: nonce certificate failed: {ex.Message}", ex);

@@ -42,9 +42,8 @@ internal sealed class BaseCertificateRotation : IAsyncDisposable
 
     /// <summary>Makes the first certificate and starts the rotation.</summary>
     /// <param name="name">Names the port in log lines.</param>
-    /// <exception cref="IOException">The NSM is unreachable or refused the request.</exception>
+    /// <exception cref="IOException">The NSM is unreachable, refused the request, or answered a document that does not decode.</exception>
     /// <exception cref="ArgumentException">A hostname is not a DNS name.</exception>
-    /// <exception cref="FormatException">The NSM's document does not decode.</exception>
     public static async Task<BaseCertificateRotation> StartAsync(AttestedCertificateFactory factory, TimeProvider timeProvider, Func<string, Task> log, string name, CancellationToken cancellationToken)
     {
         var first = await IssueAsync(factory, timeProvider, cancellationToken);
@@ -97,7 +96,7 @@ internal sealed class BaseCertificateRotation : IAsyncDisposable
             Schedule(next.RotateAt);
             await _log(Describe(_name, "rotated", next));
         }
-        catch (Exception ex) when (ex is IOException or FormatException or CryptographicException or ArgumentException)
+        catch (Exception ex) when (ex is IOException or CryptographicException or ArgumentException)
         {
             Schedule(_timeProvider.GetUtcNow() + RetryInterval);
             await _log($"{_name}: rotating the base certificate failed, still serving {_current.Served.Sha256Thumbprint} until it works: {ex.Message}");

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
+using Cloister.Attestation.Nsm;
 using Cloister.Attestation.Simulation;
 using Cloister.Attestation.Verification;
 using Cloister.Enclave.Ingress;
@@ -38,6 +39,7 @@ internal sealed class IngressHarness : IAsyncDisposable
     private readonly Task _nsmServing;
     private readonly ManualResetEventSlim _nsmOpen = new(initialState: true);
     private TaskCompletionSource? _nsmBlocked;
+    private int _nsmRequests;
     private NsmSocketDevice? _device;
     private AttestedIngress? _ingress;
 
@@ -69,11 +71,12 @@ internal sealed class IngressHarness : IAsyncDisposable
     /// <summary>How many requests the NSM has answered.</summary>
     public int NsmRequests => Volatile.Read(ref _nsmRequests);
 
-    private int _nsmRequests;
+    /// <summary>Whether the NSM answers every request with <see cref="NsmErrorCode.InternalError"/>.</summary>
+    public bool NsmFails { get; set; }
 
-    public static async Task<IngressHarness> StartAsync(IssuanceLimits? limits = null, TimeSpan? appResponseTimeout = null, int? appPort = null, IReadOnlyList<string>? hostnames = null)
+    public static async Task<IngressHarness> StartAsync(IssuanceLimits? limits = null, TimeSpan? appResponseTimeout = null, int? appPort = null, IReadOnlyList<string>? hostnames = null, bool nsmFails = false)
     {
-        var harness = new IngressHarness();
+        var harness = new IngressHarness { NsmFails = nsmFails };
         try
         {
             harness.App = await EchoApp.StartAsync();
@@ -223,6 +226,6 @@ internal sealed class IngressHarness : IAsyncDisposable
         }
 
         Interlocked.Increment(ref _nsmRequests);
-        return _nsm.ProcessRequest(request);
+        return NsmFails ? NsmCodec.Encode(new NsmErrorResponse(NsmErrorCode.InternalError)) : _nsm.ProcessRequest(request);
     }
 }
