@@ -7,6 +7,7 @@ using Cloister.Attestation.Nsm;
 using Cloister.Attestation.Simulation;
 using Cloister.Attestation.Verification;
 using Cloister.Enclave.Ingress;
+using Cloister.Enclave.Tests.Sandbox;
 using Cloister.Runtime.Ingress;
 using Cloister.Runtime.Manifest;
 using Cloister.Runtime.Nsm;
@@ -33,10 +34,7 @@ internal sealed class IngressHarness : IAsyncDisposable
     private static readonly IPEndPoint s_hostV6 = new(IPAddress.Parse("2001:db8::1"), 443);
 
     private readonly string _directory = Directory.CreateTempSubdirectory("cloister-ingress-").FullName;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly SoftwareNsm _nsm;
-    private readonly NsmSocketServer _nsmServer;
-    private readonly Task _nsmServing;
+    private readonly SoftwareNsmSocket _nsm;
     private readonly ManualResetEventSlim _nsmOpen = new(initialState: true);
     private TaskCompletionSource? _nsmBlocked;
     private int _nsmRequests;
@@ -46,16 +44,13 @@ internal sealed class IngressHarness : IAsyncDisposable
     private IngressHarness()
     {
         Time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        Root = SimulatedNitroRoot.Create();
-        _nsm = new SoftwareNsm(Root, timeProvider: Time);
-        _nsmServer = new NsmSocketServer(Path.Combine(_directory, "nsm.sock"), AnswerNsm);
-        _nsmServing = _nsmServer.RunAsync(_stop.Token);
+        _nsm = new SoftwareNsmSocket(Path.Combine(_directory, "nsm.sock"), Time, AnswerNsm);
         Transport = VsockTransport.Create(new VsockTransportOptions { Kind = VsockTransportKind.Simulated, RunDirectory = _directory, LocalCid = EnclaveCid });
     }
 
     public FakeTimeProvider Time { get; }
 
-    public SimulatedNitroRoot Root { get; }
+    public SimulatedNitroRoot Root => _nsm.Root;
 
     public VsockTransport Transport { get; }
 
@@ -80,7 +75,7 @@ internal sealed class IngressHarness : IAsyncDisposable
         try
         {
             harness.App = await EchoApp.StartAsync();
-            harness._device = await NsmSocketDevice.ConnectAsync(harness._nsmServer.SocketPath);
+            harness._device = await harness._nsm.ConnectAsync();
             var port = new IngressPort { Port = IngressPort, AppPort = appPort ?? harness.App.Port, Tls = IngressTls.Attested, Hostnames = hostnames ?? [Hostname] };
             var options = new AttestedIngressOptions
             {
@@ -207,17 +202,12 @@ internal sealed class IngressHarness : IAsyncDisposable
         }
 
         _device?.Dispose();
-        await _stop.CancelAsync();
-        await _nsmServing;
-        await _nsmServer.DisposeAsync();
-        _nsm.Dispose();
-        Root.Dispose();
-        _stop.Dispose();
+        await _nsm.DisposeAsync();
         _nsmOpen.Dispose();
         Directory.Delete(_directory, recursive: true);
     }
 
-    private byte[] AnswerNsm(ReadOnlyMemory<byte> request)
+    private byte[] AnswerNsm(ReadOnlyMemory<byte> request, Func<ReadOnlyMemory<byte>, byte[]> process)
     {
         if (!_nsmOpen.IsSet)
         {
@@ -226,6 +216,6 @@ internal sealed class IngressHarness : IAsyncDisposable
         }
 
         Interlocked.Increment(ref _nsmRequests);
-        return NsmFails ? NsmCodec.Encode(new NsmErrorResponse(NsmErrorCode.InternalError)) : _nsm.ProcessRequest(request);
+        return NsmFails ? NsmCodec.Encode(new NsmErrorResponse(NsmErrorCode.InternalError)) : process(request);
     }
 }
