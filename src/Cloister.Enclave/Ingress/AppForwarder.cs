@@ -12,8 +12,8 @@ namespace Cloister.Enclave.Ingress;
 /// <summary>
 /// Forwards a decrypted request to the app on 127.0.0.1 as plaintext HTTP/1.1, whatever the client spoke (HTTP/1.1 or
 /// HTTP/2), through one pooled <see cref="SocketsHttpHandler"/>: bodies stream both ways, headers are copied minus
-/// hop-by-hop ones, the forwarding headers are added, and an HTTP/1.1 <c>Upgrade</c> (WebSockets) becomes an opaque
-/// two-way tunnel after the app's 101. The app down is 502, the app too slow to answer is 504.
+/// hop-by-hop ones, the forwarding headers are added, and an HTTP/1.1 <c>Upgrade</c> or an HTTP/2 extended CONNECT
+/// (WebSockets either way) becomes an opaque two-way tunnel after the app's 101. The app down is 502, the app too slow to answer is 504.
 /// </summary>
 internal sealed class AppForwarder : IDisposable
 {
@@ -44,9 +44,8 @@ internal sealed class AppForwarder : IDisposable
     /// <summary>Forwards one request to 127.0.0.1:<paramref name="appPort"/> and copies the answer back.</summary>
     public async Task ForwardAsync(HttpContext context, int appPort)
     {
-        var upgrade = context.Features.Get<IHttpUpgradeFeature>();
-        var upgrading = upgrade is { IsUpgradableRequest: true };
-        using var request = CreateRequest(context, appPort, upgrading);
+        var tunnel = ClientTunnel.From(context);
+        using var request = CreateRequest(context, appPort, tunnel);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         deadline.CancelAfter(_responseTimeout);
         HttpResponseMessage response;
@@ -69,10 +68,11 @@ internal sealed class AppForwarder : IDisposable
         {
             // Headers are in: the rest (the body, a tunnel) runs as long as the client keeps the request.
             deadline.CancelAfter(Timeout.InfiniteTimeSpan);
-            CopyResponseHeaders(context, response, upgrading);
-            if (upgrading && response.StatusCode == HttpStatusCode.SwitchingProtocols)
+            var tunnelled = tunnel is not null && response.StatusCode == HttpStatusCode.SwitchingProtocols;
+            CopyResponseHeaders(context, response, tunnelled ? tunnel : null);
+            if (tunnelled)
             {
-                await TunnelAsync(upgrade!, response, context.RequestAborted);
+                await TunnelAsync(context, tunnel!, response);
                 return;
             }
 
@@ -80,18 +80,18 @@ internal sealed class AppForwarder : IDisposable
         }
     }
 
-    private static HttpRequestMessage CreateRequest(HttpContext context, int appPort, bool upgrading)
+    private static HttpRequestMessage CreateRequest(HttpContext context, int appPort, ClientTunnel? tunnel)
     {
         var incoming = context.Request;
         var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
         var target = rawTarget is ['/', ..] ? rawTarget : string.Concat(incoming.PathBase.ToUriComponent(), incoming.Path.ToUriComponent(), incoming.QueryString.ToUriComponent());
-        var request = new HttpRequestMessage(HttpMethod.Parse(incoming.Method), new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{appPort}{target}"), in s_rawPath))
+        var request = new HttpRequestMessage(tunnel?.AppMethod(incoming) ?? HttpMethod.Parse(incoming.Method), new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{appPort}{target}"), in s_rawPath))
         {
             Version = HttpVersion.Version11,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
 
-        if (!upgrading && context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true })
+        if (tunnel is null && context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true })
         {
             request.Content = new RequestBodyContent(incoming.BodyReader);
         }
@@ -111,25 +111,22 @@ internal sealed class AppForwarder : IDisposable
             }
         }
 
-        if (upgrading)
-        {
-            request.Headers.TryAddWithoutValidation("Connection", "Upgrade");
-            TryAdd(request.Headers, "Upgrade", incoming.Headers.Upgrade);
-        }
+        tunnel?.AddUpgradeHeaders(request);
 
         ForwardedHeaders.Add(context, request);
         return request;
     }
 
-    private static void CopyResponseHeaders(HttpContext context, HttpResponseMessage response, bool upgrading)
+    // `tunnel` is set when the app accepted one: its 101 decides which upgrade headers reach the client.
+    private static void CopyResponseHeaders(HttpContext context, HttpResponseMessage response, ClientTunnel? tunnel)
     {
         context.Response.StatusCode = (int)response.StatusCode;
         var target = context.Response.Headers;
         var connection = response.Headers.NonValidated.TryGetValues("Connection", out var listed) ? ToStringValues(listed) : StringValues.Empty;
         foreach (var (name, values) in response.Headers.NonValidated)
         {
-            // A 101 keeps its Upgrade header: it names the protocol the tunnel now speaks.
-            if (!(upgrading && name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase)) && HopByHopHeaders.Contains(name, connection))
+            // Hop-by-hop headers stop here unless an accepted tunnel needs one; of the rest, only what a tunnel forbids does.
+            if (HopByHopHeaders.Contains(name, connection) ? tunnel?.PassesResponseHeader(name) != true : tunnel?.DropsResponseHeader(name) == true)
             {
                 continue;
             }
@@ -182,11 +179,11 @@ internal sealed class AppForwarder : IDisposable
         }
     }
 
-    private static async Task TunnelAsync(IHttpUpgradeFeature upgrade, HttpResponseMessage response, CancellationToken cancellationToken)
+    private static async Task TunnelAsync(HttpContext context, ClientTunnel tunnel, HttpResponseMessage response)
     {
-        await using var app = await response.Content.ReadAsStreamAsync(cancellationToken);
-        await using var client = await upgrade.UpgradeAsync();
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        await using var app = await response.Content.ReadAsStreamAsync(context.RequestAborted);
+        await using var client = await tunnel.AcceptAsync(context);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         var toApp = CopyUntilEndAsync(client, app, stop);
         var toClient = CopyUntilEndAsync(app, client, stop);
         await Task.WhenAll(toApp, toClient);

@@ -100,8 +100,10 @@ public sealed class AppForwardingTests : IAsyncLifetime
         Assert.Equal("received 18 bytes: hello and the rest", await response.Content.ReadAsStringAsync());
     }
 
-    [Fact]
-    public async Task WebSocket_upgrade_becomes_a_tunnel_to_the_app()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task WebSocket_becomes_a_tunnel_to_the_app_from_an_http11_upgrade_or_an_http2_extended_connect(bool http2)
     {
         using var invoker = new HttpMessageInvoker(new SocketsHttpHandler
         {
@@ -109,6 +111,8 @@ public sealed class AppForwardingTests : IAsyncLifetime
             SslOptions = new() { RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null },
         });
         using var socket = new ClientWebSocket();
+        socket.Options.HttpVersion = http2 ? HttpVersion.Version20 : HttpVersion.Version11;
+        socket.Options.HttpVersionPolicy = HttpVersionPolicy.RequestVersionExact;
 
         await socket.ConnectAsync(new Uri($"wss://{IngressHarness.Hostname}:{IngressHarness.IngressPort}/ws"), invoker, CancellationToken.None);
         foreach (var message in new[] { "one", "two through the tunnel" })
