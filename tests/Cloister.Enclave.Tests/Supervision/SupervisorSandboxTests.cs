@@ -120,6 +120,21 @@ public sealed class SupervisorSandboxTests(PublishedSupervisorFixture supervisor
     }
 
     [Fact]
+    public async Task A_stop_request_on_the_stop_port_gives_the_app_sigterm_and_its_code_comes_back()
+    {
+        await using var scenario = await SupervisorScenario.CreateAsync(
+            supervisor.Bundle, SupervisorScenario.Shell("trap 'echo got TERM; exit 43' TERM; echo trap set; while true; do sleep 0.1; done"));
+        using var sandbox = scenario.Start();
+        await scenario.Host.WaitForLogAsync(record => record.Text == "trap set");
+
+        await StopRequest.SendAsync(scenario.Host.Transport, SimulatedHost.EnclaveCid);
+        var result = await sandbox.WaitAsync();
+
+        Assert.True(result.ExitCode == 43, $"{result}\n{scenario.Host.LogText()}");
+        Assert.Equal<StatusEvent>([new BootingEvent(), new ReadyEvent(), new ExitedEvent(43, null)], await scenario.Host.AllStatusesAsync());
+    }
+
+    [Fact]
     public async Task Restart_on_failure_restarts_with_doubling_backoff_and_counts_the_restarts()
     {
         const string script = "n=$(cat /tmp/runs 2>/dev/null); n=$((n+1)); echo $n > /tmp/runs; echo run $n; [ $n -ge 3 ] && exit 0; exit 3";
