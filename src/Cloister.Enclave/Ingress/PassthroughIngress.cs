@@ -77,7 +77,7 @@ internal sealed class PassthroughIngress : IAsyncDisposable
         await using (client)
         {
             var input = PipeReader.Create(client, s_leaveOpen);
-            if (await ProxyHeaderReader.TryReadAsync(input, port.Port, _log, cancellationToken) is null)
+            if (!await TryReadHeaderAsync(input, port, cancellationToken))
             {
                 return;
             }
@@ -100,4 +100,7 @@ internal sealed class PassthroughIngress : IAsyncDisposable
             }
         }
     }
+
+    private async Task<bool> TryReadHeaderAsync(PipeReader input, IngressPort port, CancellationToken cancellationToken) =>
+        await ProxyHeaderReader.TryReadAsync(input, port.Port, _log, cancellationToken) is not null;
 }
