@@ -68,14 +68,14 @@ internal sealed class AppForwarder : IDisposable
         {
             // Headers are in: the rest (the body, a tunnel) runs as long as the client keeps the request.
             deadline.CancelAfter(Timeout.InfiniteTimeSpan);
-            var tunnelled = tunnel is not null && response.StatusCode == HttpStatusCode.SwitchingProtocols;
-            CopyResponseHeaders(context, response, tunnelled ? tunnel : null);
-            if (tunnelled)
+            if (tunnel is not null && response.StatusCode == HttpStatusCode.SwitchingProtocols)
             {
-                await TunnelAsync(context, tunnel!, response);
+                CopyResponseHeaders(context, response, tunnel);
+                await TunnelAsync(context, tunnel, response);
                 return;
             }
 
+            CopyResponseHeaders(context, response, tunnel: null);
             await CopyBodyAsync(context, response);
         }
     }

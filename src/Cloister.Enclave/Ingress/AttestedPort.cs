@@ -73,7 +73,7 @@ internal sealed class AttestedPort : IAsyncDisposable
     /// <exception cref="AuthenticationException">The nonce certificate was refused or could not be made.</exception>
     public static async ValueTask<SslServerAuthenticationOptions> SelectCertificateAsync(TlsHandshakeCallbackContext context)
     {
-        var port = (AttestedPort)context.State!;
+        var port = context.State as AttestedPort ?? throw new InvalidOperationException("the TLS callback was registered without its port");
         if (!NonceHostName.TryParse(context.ClientHelloInfo.ServerName, out var nonce, out _))
         {
             return port.Base.Current.TlsOptions;
@@ -99,7 +99,7 @@ internal sealed class AttestedPort : IAsyncDisposable
         }
 
         // The certificate lives exactly as long as the connection it was made for.
-        context.Connection.ConnectionClosed.Register(static certificate => ((IDisposable)certificate!).Dispose(), served.Certificate);
+        context.Connection.ConnectionClosed.Register(static certificate => (certificate as IDisposable)?.Dispose(), served.Certificate);
         return new SslServerAuthenticationOptions { ServerCertificate = served.Certificate, ApplicationProtocols = BaseCertificate.ApplicationProtocols };
     }
 

@@ -66,12 +66,12 @@ internal sealed class ClientTunnel
     public async Task<Stream> AcceptAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (_upgrade is not null)
+        if (_connect is null)
         {
-            return await _upgrade.UpgradeAsync();
+            return await (_upgrade ?? throw new InvalidOperationException("a tunnel is an upgrade or an extended CONNECT")).UpgradeAsync();
         }
 
         context.Response.StatusCode = StatusCodes.Status200OK;
-        return await _connect!.AcceptAsync();
+        return await _connect.AcceptAsync();
     }
 }
