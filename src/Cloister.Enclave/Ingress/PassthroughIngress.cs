@@ -9,8 +9,9 @@ namespace Cloister.Enclave.Ingress;
 
 /// <summary>
 /// <c>tls: passthrough</c> ingress: for each manifest port P, listens on our vsock port P (the host pipes its TCP :P
-/// there) and pipes every connection, bytes untouched and in both directions with half-close, to the app on
-/// 127.0.0.1:app_port. A failed connection is logged and closed; it never takes the supervisor down.
+/// there), strips the PROXY v2 header the host puts first, and pipes every connection, the client's bytes untouched
+/// and in both directions with half-close, to the app on 127.0.0.1:app_port. A failed connection (a malformed or late
+/// header included) is logged and closed; it never takes the supervisor down.
 /// </summary>
 internal sealed class PassthroughIngress : IAsyncDisposable
 {
@@ -75,13 +76,19 @@ internal sealed class PassthroughIngress : IAsyncDisposable
     {
         await using (client)
         {
+            var input = PipeReader.Create(client, s_leaveOpen);
+            if (!await TryReadHeaderAsync(input, port, cancellationToken))
+            {
+                return;
+            }
+
             using var app = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
                 await app.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port.AppPort), cancellationToken);
                 await using var appStream = new NetworkStream(app, ownsSocket: false);
                 var result = await DuplexRelay.RunAsync(
-                    RelayEnd.ForVsock(PipeReader.Create(client, s_leaveOpen), client), RelayEnd.ForSocket(PipeReader.Create(appStream, s_leaveOpen), appStream), cancellationToken);
+                    RelayEnd.ForVsock(input, client), RelayEnd.ForSocket(PipeReader.Create(appStream, s_leaveOpen), appStream), cancellationToken);
                 if (result.Faulted && !cancellationToken.IsCancellationRequested)
                 {
                     await _log($"ingress {port.Port} -> 127.0.0.1:{port.AppPort}: the connection broke ({result})");
@@ -93,4 +100,7 @@ internal sealed class PassthroughIngress : IAsyncDisposable
             }
         }
     }
+
+    private async Task<bool> TryReadHeaderAsync(PipeReader input, IngressPort port, CancellationToken cancellationToken) =>
+        await ProxyHeaderReader.TryReadAsync(input, port.Port, _log, cancellationToken) is not null;
 }

@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using Cloister.Runtime.Ingress;
 using Cloister.Runtime.Relay;
 using Cloister.Runtime.Vsock;
 
@@ -8,7 +9,8 @@ namespace Cloister.Host.Ingress;
 
 /// <summary>
 /// One ingress port: a TCP listener on the host whose every connection is piped, byte for byte, to the enclave's
-/// vsock port (passthrough), with half-close in both directions and pooled pipe buffers.
+/// vsock port (passthrough), with half-close in both directions and pooled pipe buffers. Each vsock connection starts
+/// with a PROXY protocol v2 header naming the client and the address it reached, which the enclave strips.
 /// </summary>
 public sealed class IngressForwarder : IAsyncDisposable
 {
@@ -94,6 +96,7 @@ public sealed class IngressForwarder : IAsyncDisposable
         try
         {
             await using var vsock = await _transport.ConnectAsync(target, cancellationToken);
+            await vsock.WriteAsync(ProxyHeaderOf(client), cancellationToken);
             var result = await DuplexRelay.RunAsync(
                 RelayEnd.ForSocket(PipeReader.Create(tcp, s_leaveOpen), tcp), RelayEnd.ForVsock(PipeReader.Create(vsock, s_leaveOpen), vsock), cancellationToken);
             if (result.Faulted && !cancellationToken.IsCancellationRequested)
@@ -105,5 +108,12 @@ public sealed class IngressForwarder : IAsyncDisposable
         {
             _connectionFailed?.Invoke($"ingress {LocalEndpoint} → vsock {target}: {ex.Message}");
         }
+    }
+
+    private static byte[] ProxyHeaderOf(Socket client)
+    {
+        Span<byte> header = stackalloc byte[ProxyProtocol.MaxHeaderLength];
+        var length = ProxyProtocol.Write(new ProxyHeader((IPEndPoint)client.RemoteEndPoint!, (IPEndPoint)client.LocalEndPoint!), header);
+        return header[..length].ToArray();
     }
 }

@@ -23,6 +23,12 @@ public sealed class VsockStream : Stream
     /// </summary>
     public VsockEndpoint? RemoteEndpoint { get; }
 
+    /// <summary>
+    /// The connected socket, for a server that runs its own I/O over it (Kestrel's socket transport). Whoever takes it
+    /// over owns it: reading or writing it directly bypasses this stream, and disposing either closes both.
+    /// </summary>
+    public Socket Socket => _socket;
+
     /// <inheritdoc/>
     public override bool CanRead => true;
 

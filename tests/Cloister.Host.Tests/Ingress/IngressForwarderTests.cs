@@ -1,6 +1,8 @@
+using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Cloister.Host.Ingress;
+using Cloister.Runtime.Ingress;
 using Cloister.Runtime.Vsock;
 
 namespace Cloister.Host.Tests.Ingress;
@@ -39,6 +41,42 @@ public sealed class IngressForwarderTests
             Assert.Equal(0, await client.GetStream().ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(30)));
             Assert.Contains("vsock 16:80", await reported.Task.WaitAsync(TimeSpan.FromSeconds(30)), StringComparison.Ordinal);
 
+            await stop.CancelAsync();
+            await running.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            Directory.Delete(runDirectory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Every_vsock_connection_starts_with_a_proxy_header_naming_the_client_then_carries_its_bytes_untouched()
+    {
+        var runDirectory = Directory.CreateTempSubdirectory("cloister-ingress-").FullName;
+        try
+        {
+            Directory.CreateDirectory(VsockTransport.GetSimulatedSocketDirectory(runDirectory));
+            var host = VsockTransport.Create(new VsockTransportOptions { Kind = VsockTransportKind.Simulated, RunDirectory = runDirectory, LocalCid = VsockEndpoint.HostCid });
+            var enclave = VsockTransport.Create(new VsockTransportOptions { Kind = VsockTransportKind.Simulated, RunDirectory = runDirectory, LocalCid = 16 });
+            await using var listener = await enclave.ListenAsync(80);
+            await using var forwarder = IngressForwarder.Listen(new IPEndPoint(IPAddress.Loopback, 0), host, 80);
+            using var stop = new CancellationTokenSource();
+            var running = forwarder.RunAsync(16, stop.Token);
+
+            using var client = new TcpClient(AddressFamily.InterNetwork);
+            await client.ConnectAsync(forwarder.LocalEndpoint);
+            await client.GetStream().WriteAsync("\r\n\r\nclient bytes"u8.ToArray());
+            client.Client.Shutdown(SocketShutdown.Send);
+            await using var accepted = await listener.AcceptAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            var reader = PipeReader.Create(accepted);
+
+            var header = await ProxyProtocol.ReadAsync(reader, CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            using var rest = new MemoryStream();
+            await reader.CopyToAsync(rest).WaitAsync(TimeSpan.FromSeconds(30));
+
+            Assert.Equal(new ProxyHeader((IPEndPoint)client.Client.LocalEndPoint!, forwarder.LocalEndpoint), header);
+            Assert.Equal("\r\n\r\nclient bytes"u8.ToArray(), rest.ToArray());
             await stop.CancelAsync();
             await running.WaitAsync(TimeSpan.FromSeconds(30));
         }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using Cloister.Attestation.Nsm;
@@ -5,6 +6,7 @@ using Cloister.Attestation.Verification;
 using Cloister.Build.Eif;
 using Cloister.Host.Simulation;
 using Cloister.Host.Tests.TestEnclave;
+using Cloister.Runtime.Ingress;
 using Cloister.Runtime.Messages;
 using Cloister.Runtime.Nsm;
 using Cloister.Testing;
@@ -111,7 +113,12 @@ public sealed class SimulatorTests
             });
 
         Assert.True(clientFailure is null && echoed is not null, $"{clientFailure}\n{result}\n{harness.Transcript}");
-        Assert.Equal(payload, echoed);
+        // The test enclave echoes the vsock connection as it arrives: the host's PROXY v2 header, then the client's bytes.
+        var echoedSequence = new ReadOnlySequence<byte>(echoed);
+        Assert.True(ProxyProtocol.TryRead(echoedSequence, out var header, out var headerEnd));
+        Assert.Equal(ingress, header!.Destination);
+        Assert.Equal(IPAddress.Loopback, header.Source.Address);
+        Assert.Equal(payload, echoedSequence.Slice(headerEnd).ToArray());
         Assert.Equal(IPAddress.Loopback, ingress!.Address);
         Assert.True(result.StopRequested);
     }
