@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job: build the sample without Docker, run it in the simulator, and check what Cloister promises —
-# ingress reaches the app as the image's user, egress is allowed or refused inside the enclave by the manifest,
-# and the app's attestation document verifies under the simulated root with exactly the PCRs the build printed.
+# attested TLS: a client verifies, inside the TLS handshake, that the certificate's key belongs to an enclave running
+# exactly the PCRs the build printed (with a fresh nonce), and only then talks to the app; ingress reaches the app as
+# the image's user; egress is allowed or refused inside the enclave by the manifest; the app's own attestation
+# document verifies under the simulated root.
 # Needs nothing but bash and the .NET SDK (requests go through bash's /dev/tcp). Exits non-zero if any check fails.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -31,24 +33,36 @@ get() {
 echo "== building the sample (NativeAOT publish → cloister image pack → cloister build)"
 "$here/build.sh"
 
-# The enclave's port 8080 is published on 127.0.0.2 (any free port): the same address is the manifest's allowed
-# egress destination, so the app can reach itself through proxy → host forwarder → ingress without another server.
+# The enclave's ports are published on 127.0.0.2 (any free ports): 8443 is attested TLS, 8080 passthrough. The same
+# address is the manifest's allowed egress destination, so the app can reach itself through proxy → host forwarder →
+# ingress without another server.
 address=127.0.0.2
 echo "== running it in the simulator"
 start=$(date +%s%N)
-"$cloister" run "$here/out" --ingress-address "$address" --publish 0:8080 --allow-private-egress >"$work/stdout" 2>"$work/stderr" &
+"$cloister" run "$here/out" --ingress-address "$address" --publish 0:8443 --publish 0:8080 --allow-private-egress >"$work/stdout" 2>"$work/stderr" &
 run_pid=$!
 port=""
 for _ in $(seq 1 300); do
-  port="$(sed -n "s/.*ingress $address:\([0-9]*\) .*/\1/p" "$work/stderr" | head -1)"
+  port="$(sed -n "s/.*ingress $address:\([0-9]*\) → enclave port 8080 .*/\1/p" "$work/stderr" | head -1)"
   [[ -n "$port" ]] && greeting="$(get / 2>/dev/null)" && [[ "$greeting" == *hello* ]] && break
   kill -0 "$run_pid" 2>/dev/null || { cat "$work/stderr" >&2; exit 1; }
   sleep 0.1
 done
 ready_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 echo "   first answer after ${ready_ms} ms on $address:$port: $greeting"
+tls_port="$(sed -n "s/.*ingress $address:\([0-9]*\) → enclave port 8443 .*/\1/p" "$work/stderr" | head -1)"
+measurements="$here/out/measurements.json"
+sim_root="$HOME/.cloister/sim/root.pem"
 
 echo "== checks"
+"$cloister" attest "https://$address:$tls_port" --pcrs "$measurements" --root "$sim_root" --nonce --get / >"$work/attest.out" 2>&1 || true
+sed 's/^/        /' "$work/attest.out"; echo
+check "attested TLS on $address:$tls_port: the certificate's key is the enclave's, with the build's PCRs and a fresh nonce, and GET / over it reaches the app" \
+  '[[ "$(head -1 "$work/attest.out")" == "result       attested:"* && "$(tail -1 "$work/attest.out")" == *"hello from inside the enclave"* ]]'
+check "the same server is refused when only the AWS root is trusted (nothing trusts the simulator by default)" \
+  '! "$cloister" attest "https://$address:$tls_port" --pcrs "$measurements" >/dev/null 2>&1'
+check "the passthrough port cannot pass for attested TLS (a downgrade is refused)" \
+  '! "$cloister" attest "https://$address:$port" --pcrs "$measurements" --root "$sim_root" >/dev/null 2>&1'
 check "the app answers through ingress as the image's user in its workdir" '[[ "$greeting" == *"\"uid\":1000"* && "$greeting" == *"\"working_directory\":\"/app\""* ]]'
 allowed="$(get "/egress?url=http://$address:$port/")"
 check "egress to an allowed host succeeds ($allowed)" '[[ "$allowed" == *"\"status\":200"* ]]'
@@ -57,7 +71,7 @@ check "egress to any other host is refused inside the enclave ($denied)" '[[ "$d
 nonce="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 get "/attestation?nonce=$nonce" | sed -n 's/.*"attestation_doc":"\([^"]*\)".*/\1/p' | sed 's/\\u002B/+/g; s/\\u002F/\//g' | base64 -d >"$work/doc.cbor"
 check "the attestation document verifies under the simulated root with the build's PCRs and our nonce" \
-  '"$cloister" verify-doc "$work/doc.cbor" --root "$HOME/.cloister/sim/root.pem" --pcrs "$here/out/measurements.json" --nonce "$nonce" >/dev/null'
+  '"$cloister" verify-doc "$work/doc.cbor" --root "$sim_root" --pcrs "$measurements" --nonce "$nonce" >/dev/null'
 check "the same document is refused under the AWS root (nothing trusts the simulator by default)" \
   '! "$cloister" verify-doc "$work/doc.cbor" >/dev/null 2>&1'
 kill -TERM "$run_pid"

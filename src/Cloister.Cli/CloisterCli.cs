@@ -14,6 +14,7 @@ internal static class CloisterCli
         InitCommand.Create(),
         BuildCommand.Create(),
         VerifyDocCommand.Create(),
+        AttestCommand.Create(),
         EifCommand.Create(),
         DescribeCommand.Create(),
         SignCommand.Create(),

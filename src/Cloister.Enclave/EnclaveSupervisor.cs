@@ -99,12 +99,6 @@ internal sealed class EnclaveSupervisor
 
     private async Task<AppExit> SuperviseAsync(VsockTransport transport, HostLink host, CancellationToken cancellationToken)
     {
-        if (_spec.Manifest.Ingress.FirstOrDefault(port => port.Tls == IngressTls.Attested) is { } attested)
-        {
-            await host.LogAsync($"ingress port {attested.Port} asks for tls: attested, which this supervisor does not implement yet; use tls: passthrough");
-            return new AppExit(ConfigurationError, null);
-        }
-
         AppLaunch launch;
         EgressPolicy egressPolicy;
         try
@@ -137,10 +131,12 @@ internal sealed class EnclaveSupervisor
             // Every egress event but a normal close is worth a line: what the app reached, and what it was refused.
             var egressOptions = new EgressProxyOptions { Log = egressEvent => _ = egressEvent.Outcome == EgressProxyOutcome.Closed ? Task.CompletedTask : host.LogAsync(egressEvent.ToString()) };
             await using var egress = await EgressProxy.StartAsync(egressPolicy, transport, egressOptions, cancellationToken);
-            await using var ingress = await PassthroughIngress.StartAsync(transport, _spec.Manifest.Ingress, host.LogAsync);
+            await using var ingress = await PassthroughIngress.StartAsync(transport, _spec.Manifest.Ingress.Where(port => port.Tls == IngressTls.Passthrough), host.LogAsync);
+            await using var attested = await StartAttestedIngressAsync(transport, nsm, host, cancellationToken);
             await using var localApi = nsm is null ? null : await LocalApiServer.StartAsync(_spec.Manifest.Api.Port, nsm, cancellationToken);
             var appPorts = _spec.Manifest.Ingress.Select(port => port.AppPort).ToList();
             using var supervisor = new AppSupervisor(launch, _spec.Manifest.Restart, host, (exited, token) => WaitReadyAsync(appPorts, exited, host, token), AppSupervisor.DefaultGracePeriod);
+            await using var stopChannel = await StopChannel.StartAsync(transport, () => supervisor.Stop(ProcessInterop.SigTerm), cancellationToken);
             var registrations = s_stopSignals.Select(signal => PosixSignalRegistration.Create(signal, context => Handle(context, supervisor.Stop)))
                 .Concat(s_forwardedSignals.Select(signal => PosixSignalRegistration.Create(signal, context => Handle(context, supervisor.Forward))))
                 .ToList();
@@ -158,6 +154,12 @@ internal sealed class EnclaveSupervisor
             await host.LogAsync(ex.Message);
             return new AppExit(ex.ExitCode, null);
         }
+        catch (FormatException ex)
+        {
+            // Only attested ingress throws it here: a hostname that a certificate cannot carry.
+            await host.LogAsync(ex.Message);
+            return new AppExit(ConfigurationError, null);
+        }
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException)
         {
             await host.LogAsync(ex.Message);
@@ -169,13 +171,37 @@ internal sealed class EnclaveSupervisor
         }
     }
 
-    // Nitro only: bring up lo and feed the entropy pool. The NSM is opened when the local API or the entropy needs it.
+    // Every port's base certificate is made before the first connection is accepted; each gets one line in the log.
+    private async Task<AttestedIngress?> StartAttestedIngressAsync(VsockTransport transport, NsmDevice? nsm, HostLink host, CancellationToken cancellationToken)
+    {
+        var ports = _spec.Manifest.Ingress.Where(port => port.Tls == IngressTls.Attested).ToList();
+        if (ports.Count == 0)
+        {
+            return null;
+        }
+
+        var ingress = await AttestedIngress.StartAsync(
+            transport,
+            ports,
+            new AttestedIngressOptions { Nsm = nsm ?? throw new InvalidOperationException("attested ingress started without an NSM") },
+            host.LogAsync,
+            cancellationToken);
+        foreach (var port in ingress.Ports)
+        {
+            await host.LogAsync(BaseCertificateRotation.Describe(port.Name, "serving", port.Base.Current));
+        }
+
+        return ingress;
+    }
+
+    // Nitro only: bring up lo and feed the entropy pool. In the simulator the NSM is opened when the local API or attested ingress needs it.
     private async Task<NsmDevice?> PrepareEnclaveAsync(HostLink host, CancellationToken cancellationToken)
     {
         if (Simulated)
         {
             // bubblewrap's new network namespace has lo up already, and the host's kernel has entropy.
-            return _spec.Manifest.Api.Attestation ? await NsmSocketDevice.ConnectAsync(SimulatedEnclaveContract.NsmSocketPath, cancellationToken) : null;
+            var needsNsm = _spec.Manifest.Api.Attestation || _spec.Manifest.Ingress.Any(port => port.Tls == IngressTls.Attested);
+            return needsNsm ? await NsmSocketDevice.ConnectAsync(SimulatedEnclaveContract.NsmSocketPath, cancellationToken) : null;
         }
 
         LoopbackInterface.BringUp();

@@ -197,7 +197,7 @@ internal static class RunCommand
 
         public Option<int?> Cpus { get; } = new("--cpus") { Description = "vCPUs for the enclave (Nitro default: the manifest's resources.cpus; simulator: all)." };
 
-        public Option<int?> Memory { get; } = new("--memory") { Description = "Memory in MiB (Nitro default: the manifest's resources.memory_mib; not enforced by the simulator)." };
+        public Option<int?> Memory { get; } = new("--memory") { Description = "Memory in MiB (Nitro default: the manifest's resources.memory_mib; in the simulator a memory cgroup of its own, where the machine has the controller)." };
 
         public Option<bool> Debug { get; } = new("--debug") { Description = "Debug mode: attestation documents carry all-zero PCR0-2, as on Nitro." };
 

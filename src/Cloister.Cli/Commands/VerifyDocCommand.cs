@@ -16,7 +16,6 @@ namespace Cloister.Cli.Commands;
 /// </summary>
 internal static class VerifyDocCommand
 {
-    private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
     private const int HexPreviewBytes = 32;
 
     // ISO 8601 as people type it; a value without an offset is UTC.
@@ -45,10 +44,10 @@ internal static class VerifyDocCommand
 
         command.SetAction(parseResult =>
         {
-            var document = Read(parseResult.GetRequiredValue(file), "the document");
+            var document = AttestationText.Read(parseResult.GetRequiredValue(file), "the document");
             var options = new AttestationVerifierOptions
             {
-                TrustedRoots = parseResult.GetValue(root) is { } rootFile ? LoadRoots(rootFile) : null,
+                TrustedRoots = parseResult.GetValue(root) is { } rootFile ? AttestationText.ReadCertificates(rootFile, "--root") : null,
                 TimeProvider = parseResult.GetValue(at) is { } time ? new FixedTimeProvider(ParseTime(time)) : TimeProvider.System,
             };
             var policy = CreatePolicy(
@@ -75,50 +74,11 @@ internal static class VerifyDocCommand
 
         return new AttestationPolicy
         {
-            Pcrs = pcrs is null ? null : ParsePcrs(pcrs),
-            ExpectedNonce = nonce is null ? null : ParseHex("--nonce", nonce),
-            ExpectedUserData = userData is null ? null : ParseHex("--user-data", userData),
+            Pcrs = pcrs is null ? null : AttestationText.ReadPcrs(pcrs),
+            ExpectedNonce = nonce is null ? null : AttestationText.ParseHex("--nonce", nonce),
+            ExpectedUserData = userData is null ? null : AttestationText.ParseHex("--user-data", userData),
             AllowDebugMode = allowDebug,
         };
-    }
-
-    private static PcrPolicy ParsePcrs(FileInfo file)
-    {
-        try
-        {
-            return PcrPolicy.FromMeasurementsJson(Read(file, "--pcrs"));
-        }
-        catch (FormatException ex)
-        {
-            throw CommandFailedException.Usage($"--pcrs {file.Name}: {ex.Message}");
-        }
-    }
-
-    private static X509Certificate2[] LoadRoots(FileInfo file)
-    {
-        var collection = new X509Certificate2Collection();
-        try
-        {
-            collection.ImportFromPem(Encoding.UTF8.GetString(Read(file, "--root")));
-        }
-        catch (CryptographicException ex)
-        {
-            throw CommandFailedException.Usage($"--root {file.Name}: not a PEM certificate: {ex.Message}");
-        }
-
-        return collection.Count > 0 ? [.. collection] : throw CommandFailedException.Usage($"--root {file.Name}: no certificate in the PEM file");
-    }
-
-    private static byte[] Read(FileInfo file, string what)
-    {
-        try
-        {
-            return File.ReadAllBytes(file.FullName);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw CommandFailedException.Usage($"{what}: cannot read {file.FullName}: {ex.Message}");
-        }
     }
 
     private static DateTimeOffset ParseTime(string value) =>
@@ -127,18 +87,6 @@ internal static class VerifyDocCommand
             ? time
             : throw CommandFailedException.Usage($"--at: '{value}' is not an ISO 8601 time (e.g. 2024-01-24T18:15:00Z)");
 
-    private static byte[] ParseHex(string option, string value)
-    {
-        try
-        {
-            return Convert.FromHexString(value);
-        }
-        catch (FormatException)
-        {
-            throw CommandFailedException.Usage($"{option}: '{value}' is not hex");
-        }
-    }
-
     private static string ToJson(AttestationDocument document)
     {
         var buffer = new ArrayBufferWriter<byte>();
@@ -146,15 +94,9 @@ internal static class VerifyDocCommand
         {
             writer.WriteStartObject();
             writer.WriteString("module_id", document.ModuleId);
-            writer.WriteString("timestamp", FormatTime(document.Timestamp));
+            writer.WriteString("timestamp", AttestationText.FormatTime(document.Timestamp));
             writer.WriteString("digest", document.Digest);
-            writer.WriteStartObject("pcrs");
-            foreach (var (index, value) in document.Pcrs.OrderBy(p => p.Key))
-            {
-                writer.WriteString(index.ToString(CultureInfo.InvariantCulture), Convert.ToHexStringLower(value));
-            }
-
-            writer.WriteEndObject();
+            AttestationText.WritePcrs(writer, document.Pcrs);
             WriteBase64OrNull(writer, "user_data", document.UserData);
             WriteBase64OrNull(writer, "nonce", document.Nonce);
             WriteBase64OrNull(writer, "public_key", document.PublicKey);
@@ -185,7 +127,7 @@ internal static class VerifyDocCommand
 
         Row("result", policyChecked ? "valid (authentic, and the requirements hold)" : "valid (authentic; no PCR, nonce or user_data requirement given)");
         Row("module id", document.ModuleId);
-        Row("timestamp", FormatTime(document.Timestamp));
+        Row("timestamp", AttestationText.FormatTime(document.Timestamp));
         Row("digest", document.Digest);
         Row("debug mode", document.IsDebugMode ? "YES: PCR0 is all zeros, the measurements prove nothing" : "no");
         foreach (var (index, value) in document.Pcrs.OrderBy(p => p.Key))
@@ -198,7 +140,7 @@ internal static class VerifyDocCommand
         Row("public_key", Preview(document.PublicKey));
         Row("certificate", chain.LeafSubject);
         Row("root", chain.RootSubject);
-        Row("chain valid", $"{FormatTime(chain.NotBefore)} .. {FormatTime(chain.NotAfter)}");
+        Row("chain valid", $"{AttestationText.FormatTime(chain.NotBefore)} .. {AttestationText.FormatTime(chain.NotAfter)}");
         return table.ToString();
     }
 
@@ -209,8 +151,6 @@ internal static class VerifyDocCommand
         { Length: <= HexPreviewBytes } => $"{value.Length} bytes  {Convert.ToHexStringLower(value)}",
         _ => $"{value.Length} bytes  {Convert.ToHexStringLower(value.AsSpan(0, HexPreviewBytes))}…",
     };
-
-    private static string FormatTime(DateTimeOffset time) => time.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
 
     /// <summary>The clock for <c>--at</c>: always the given instant.</summary>
     private sealed class FixedTimeProvider(DateTimeOffset now) : TimeProvider

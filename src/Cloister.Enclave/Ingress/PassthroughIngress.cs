@@ -1,7 +1,6 @@
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
-using Cloister.Runtime.Ingress;
 using Cloister.Runtime.Manifest;
 using Cloister.Runtime.Relay;
 using Cloister.Runtime.Vsock;
@@ -16,8 +15,6 @@ namespace Cloister.Enclave.Ingress;
 /// </summary>
 internal sealed class PassthroughIngress : IAsyncDisposable
 {
-    // The host writes the header as soon as it connects; a peer that holds it back longer only holds resources.
-    private static readonly TimeSpan s_headerTimeout = TimeSpan.FromSeconds(5);
     private static readonly StreamPipeReaderOptions s_leaveOpen = new(leaveOpen: true);
 
     private readonly List<VsockListener> _listeners = [];
@@ -83,7 +80,7 @@ internal sealed class PassthroughIngress : IAsyncDisposable
             RelayEnd enclaveSide;
             try
             {
-                if (!await TryReadHeaderAsync(input, port, cancellationToken))
+                if (await ProxyHeaderReader.TryReadAsync(input, port.Port, _log, cancellationToken) is null)
                 {
                     return;
                 }
@@ -111,26 +108,5 @@ internal sealed class PassthroughIngress : IAsyncDisposable
                 await _log($"ingress {port.Port} -> 127.0.0.1:{port.AppPort}: {ex.Message}");
             }
         }
-    }
-
-    private async Task<bool> TryReadHeaderAsync(PipeReader input, IngressPort port, CancellationToken cancellationToken)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(s_headerTimeout);
-        try
-        {
-            await ProxyProtocol.ReadAsync(input, timeout.Token);
-            return true;
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            await _log($"ingress {port.Port}: no PROXY v2 header within {s_headerTimeout.TotalSeconds} s; connection closed");
-        }
-        catch (Exception ex) when (ex is ProxyProtocolException or IOException)
-        {
-            await _log($"ingress {port.Port}: {ex.Message}; connection closed");
-        }
-
-        return false;
     }
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using System.Text.Json;
 using Cloister.Attestation.Nsm;
+using Cloister.Enclave.Nitro;
 using Cloister.Runtime.Nsm;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -98,28 +99,20 @@ internal sealed class LocalApiServer : IAsyncDisposable
             return;
         }
 
-        NsmResponse response;
+        byte[] document;
         try
         {
-            var answer = await nsm.ExchangeAsync(NsmCodec.Encode(new AttestationRequest(request.UserData, request.Nonce, request.PublicKey)), context.RequestAborted);
-            response = NsmCodec.DecodeResponse(answer);
+            document = await NsmAttestation.GetDocumentAsync(nsm, new AttestationRequest(request.UserData, request.Nonce, request.PublicKey), context.RequestAborted);
         }
-        catch (Exception ex) when (ex is IOException or NsmFormatException)
+        catch (IOException ex)
         {
-            await WriteErrorAsync(context, StatusCodes.Status500InternalServerError, $"NSM: {ex.Message}");
-            return;
-        }
-
-        if (response is not AttestationResponse attestation)
-        {
-            var problem = response is NsmErrorResponse error ? error.Code.ToString() : response.GetType().Name;
-            await WriteErrorAsync(context, StatusCodes.Status500InternalServerError, $"NSM answered {problem}");
+            await WriteErrorAsync(context, StatusCodes.Status500InternalServerError, ex is NsmAttestationException ? ex.Message : $"NSM: {ex.Message}");
             return;
         }
 
         context.Response.ContentType = "application/cbor";
-        context.Response.ContentLength = attestation.Document.Length;
-        await context.Response.Body.WriteAsync(attestation.Document, context.RequestAborted);
+        context.Response.ContentLength = document.Length;
+        await context.Response.Body.WriteAsync(document, context.RequestAborted);
     }
 
     private static async Task WriteErrorAsync(HttpContext context, int status, string message)

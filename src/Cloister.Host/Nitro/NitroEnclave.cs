@@ -8,11 +8,11 @@ namespace Cloister.Host.Nitro;
 
 /// <summary>
 /// An enclave on Nitro hardware, started with <c>nitro-cli run-enclave</c>, watched with <c>describe-enclaves</c> and
-/// ended with <c>terminate-enclave</c>. Made by <see cref="NitroLauncher.Prepare"/>.
+/// ended with <c>terminate-enclave</c>. Made by <see cref="NitroLauncher.Prepare(NitroOptions, NitroCli)"/>.
 /// </summary>
 /// <remarks>
-/// There is no channel yet to ask the supervisor inside to stop, so <see cref="StopAsync"/> terminates the enclave at
-/// once: the app gets no SIGTERM on Nitro. Nor does nitro-cli report an exit status; the app's comes from its
+/// <see cref="StopAsync"/> asks the supervisor inside over the vsock stop port, so the app gets its SIGTERM, and
+/// terminates the enclave when the grace period runs out. nitro-cli reports no exit status; the app's comes from its
 /// <c>exited</c> status line.
 /// </remarks>
 public sealed class NitroEnclave : HostedEnclave
@@ -24,10 +24,11 @@ public sealed class NitroEnclave : HostedEnclave
     private NitroEnclaveInfo? _info;
     private bool _forced;
 
-    internal NitroEnclave(NitroOptions options, NitroCli nitroCli, EifMeasurements measurements, EnclaveLaunchSpec? launchSpec)
+    internal NitroEnclave(NitroOptions options, NitroCli nitroCli, VsockTransport hostTransport, EifMeasurements measurements, EnclaveLaunchSpec? launchSpec)
     {
         _options = options;
         _nitroCli = nitroCli;
+        HostTransport = hostTransport;
         Measurements = measurements;
         LaunchSpec = launchSpec;
     }
@@ -36,7 +37,7 @@ public sealed class NitroEnclave : HostedEnclave
     public override string Kind => "nitro";
 
     /// <inheritdoc/>
-    public override VsockTransport HostTransport { get; } = VsockTransport.Create(new VsockTransportOptions { Kind = VsockTransportKind.Native });
+    public override VsockTransport HostTransport { get; }
 
     /// <inheritdoc/>
     public override EifMeasurements Measurements { get; }
@@ -94,6 +95,11 @@ public sealed class NitroEnclave : HostedEnclave
     public override async Task<EnclaveTermination> StopAsync(TimeSpan gracePeriod)
     {
         var info = Info;
+        if (gracePeriod > TimeSpan.Zero && !_completion.Task.IsCompleted && await TryRequestStopAsync())
+        {
+            await Task.WhenAny(_completion.Task, Task.Delay(gracePeriod));
+        }
+
         if (!_completion.Task.IsCompleted)
         {
             _forced = true;

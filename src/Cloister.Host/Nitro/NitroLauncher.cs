@@ -4,6 +4,8 @@ using Cloister.Host.Simulation;
 using Cloister.Host.Supervision;
 using Cloister.Runtime.Manifest;
 
+using Cloister.Runtime.Vsock;
+
 namespace Cloister.Host.Nitro;
 
 /// <summary>Prepares an EIF to run on Nitro hardware through <c>nitro-cli</c>.</summary>
@@ -19,7 +21,11 @@ public static class NitroLauncher
     /// <exception cref="EnclaveLaunchException">The image is simulation-only.</exception>
     /// <exception cref="InvalidDataException">The launch spec in the image is invalid.</exception>
     /// <exception cref="IOException">Reading failed.</exception>
-    public static NitroEnclave Prepare(NitroOptions options, NitroCli nitroCli)
+    public static NitroEnclave Prepare(NitroOptions options, NitroCli nitroCli) =>
+        Prepare(options, nitroCli, VsockTransport.Create(new VsockTransportOptions { Kind = VsockTransportKind.Native }));
+
+    // Tests pass the simulated transport: AF_VSOCK is never opened on machines without Nitro.
+    internal static NitroEnclave Prepare(NitroOptions options, NitroCli nitroCli, VsockTransport hostTransport)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(nitroCli);
@@ -37,7 +43,7 @@ public static class NitroLauncher
                 $"{options.ImagePath} is simulation-only: {reason}. Nitro cannot boot it; rebuild it with the Nitro blobs (cloister build --blobs), or run it with --simulate");
         }
 
-        return new NitroEnclave(options, nitroCli, measurements, ReadLaunchSpec(image));
+        return new NitroEnclave(options, nitroCli, hostTransport, measurements, ReadLaunchSpec(image));
     }
 
     private static EnclaveLaunchSpec? ReadLaunchSpec(EifReader image)

@@ -5,7 +5,7 @@ namespace Cloister.Host.Simulation;
 
 /// <summary>
 /// The command line that starts an unpacked enclave: inside bubblewrap when it is available, else unisolated
-/// (chrooted when running as root), optionally under <c>taskset</c>.
+/// (chrooted when running as root), optionally in a memory cgroup and under <c>taskset</c>.
 /// </summary>
 internal sealed class SandboxCommandLine
 {
@@ -34,7 +34,14 @@ internal sealed class SandboxCommandLine
     public string? WorkingDirectory { get; }
 
     /// <summary>Composes the command line.</summary>
-    public static SandboxCommandLine Create(UnpackedEnclaveImage image, string runDirectory, SandboxTools tools, uint cid, int? cpus, bool asRoot)
+    /// <param name="image">The unpacked image.</param>
+    /// <param name="runDirectory">The run directory, holding <c>vsock/</c> and <c>nsm.sock</c>.</param>
+    /// <param name="tools">The programs found on this machine.</param>
+    /// <param name="cid">The enclave's CID.</param>
+    /// <param name="cpus">The CPUs to pin it to, or <see langword="null"/> for all.</param>
+    /// <param name="asRoot">Whether this process runs as root (then chroot is available without bubblewrap).</param>
+    /// <param name="join">A command prefix that puts the process into its cgroup first (<see cref="MemoryCgroup.JoinCommand"/>), or <see langword="null"/>.</param>
+    public static SandboxCommandLine Create(UnpackedEnclaveImage image, string runDirectory, SandboxTools tools, uint cid, int? cpus, bool asRoot, IReadOnlyList<string>? join = null)
     {
         var environment = image.Environment
             .Select(line => line.IndexOf('=', StringComparison.Ordinal) is var equals and > 0
@@ -42,7 +49,12 @@ internal sealed class SandboxCommandLine
                 : KeyValuePair.Create(line, ""))
             .Append(KeyValuePair.Create(SimulatedEnclaveContract.CidVariable, cid.ToString(CultureInfo.InvariantCulture)))
             .ToList();
-        List<string> prefix = tools.Setsid is { } setsid ? [setsid, "--wait"] : [];
+        List<string> prefix = [.. join ?? []];
+        if (tools.Setsid is { } setsid)
+        {
+            prefix.AddRange([setsid, "--wait"]);
+        }
+
         if (cpus is { } count && tools.Taskset is { } taskset && count < System.Environment.ProcessorCount)
         {
             prefix.AddRange([taskset, "--cpu-list", count == 1 ? "0" : $"0-{count - 1}"]);

@@ -21,6 +21,7 @@ public sealed class SimulatedEnclave : HostedEnclave
     private readonly UnpackedEnclaveImage _image;
     private readonly SandboxCommandLine _commandLine;
     private readonly SimulatedNitroRoot _root;
+    private readonly MemoryCgroup? _cgroup;
     private readonly SoftwareNsm _nsm;
     private readonly NsmSocketServer _nsmServer;
     private readonly CancellationTokenSource _nsmStop = new();
@@ -30,8 +31,9 @@ public sealed class SimulatedEnclave : HostedEnclave
     private bool _forced;
 
     internal SimulatedEnclave(
-        SimulatorOptions options, UnpackedEnclaveImage image, SandboxCommandLine commandLine, SimulatedNitroRoot root, bool rootCreated, IReadOnlyList<string> warnings)
+        SimulatorOptions options, UnpackedEnclaveImage image, SandboxCommandLine commandLine, SimulatedNitroRoot root, bool rootCreated, MemoryCgroup? cgroup, IReadOnlyList<string> warnings)
     {
+        _cgroup = cgroup;
         _options = options;
         _image = image;
         _commandLine = commandLine;
@@ -128,9 +130,10 @@ public sealed class SimulatedEnclave : HostedEnclave
         var process = _process ?? throw new InvalidOperationException("the enclave has not been started");
         if (!_completion.Task.IsCompleted)
         {
-            // The sandbox's init (PID 1) ignores signals from outside its namespace; its child, the customer cmd, gets SIGTERM.
-            var target = _commandLine.Isolated ? ProcessTree.FindDescendantByNamespacePid(process.Id, 2) : process.Id;
-            if (target is { } pid)
+            // Without the supervisor's stop port (still booting, or an image whose cmd is not Cloister's supervisor), the
+            // customer cmd gets SIGTERM directly. The sandbox's init (PID 1) ignores signals from outside its namespace.
+            if (!await TryRequestStopAsync()
+                && (_commandLine.Isolated ? ProcessTree.FindDescendantByNamespacePid(process.Id, 2) : process.Id) is { } pid)
             {
                 Posix.Signal(pid, Posix.SigTerm);
             }
@@ -165,6 +168,7 @@ public sealed class SimulatedEnclave : HostedEnclave
         _nsmStop.Dispose();
         _nsm.Dispose();
         _root.Dispose();
+        _cgroup?.Dispose();
         if (!_options.KeepRunDirectory && Directory.Exists(_options.RunDirectory))
         {
             Directory.Delete(_options.RunDirectory, recursive: true);

@@ -1,3 +1,4 @@
+using Cloister.Attestation.Simulation;
 using Cloister.Build.Eif;
 using Cloister.Host.Processes;
 using Cloister.Host.Supervision;
@@ -36,20 +37,26 @@ public static class SimulatorLauncher
             }
 
             var asRoot = Posix.IsRoot;
-            var commandLine = SandboxCommandLine.Create(image, options.RunDirectory, options.Tools, options.Cid, options.Cpus, asRoot);
+            string? memoryNotEnforced = null;
+            var cgroup = options.MemoryMib is { } memory
+                ? MemoryCgroup.TryCreate("cloister-" + Path.GetFileName(Path.TrimEndingDirectorySeparator(options.RunDirectory)), memory, out memoryNotEnforced)
+                : null;
+            var commandLine = SandboxCommandLine.Create(image, options.RunDirectory, options.Tools, options.Cid, options.Cpus, asRoot, cgroup?.JoinCommand);
             if (!commandLine.Isolated && asRoot && options.Tools.Chroot is not null)
             {
                 CreateDevices(image.Rootfs);
             }
 
-            var root = SimulatedRootStore.LoadOrCreate(options.SimulatedRootDirectory, out var rootCreated);
+            SimulatedNitroRoot? root = null;
             try
             {
-                return new SimulatedEnclave(options, image, commandLine, root, rootCreated, Warnings(options, commandLine, asRoot));
+                root = SimulatedRootStore.LoadOrCreate(options.SimulatedRootDirectory, out var rootCreated);
+                return new SimulatedEnclave(options, image, commandLine, root, rootCreated, cgroup, Warnings(options, commandLine, asRoot, memoryNotEnforced));
             }
             catch
             {
-                root.Dispose();
+                root?.Dispose();
+                cgroup?.Dispose();
                 throw;
             }
         }
@@ -75,7 +82,7 @@ public static class SimulatorLauncher
         }
     }
 
-    private static List<string> Warnings(SimulatorOptions options, SandboxCommandLine commandLine, bool asRoot)
+    private static List<string> Warnings(SimulatorOptions options, SandboxCommandLine commandLine, bool asRoot, string? memoryNotEnforced)
     {
         var warnings = new List<string>();
         if (!commandLine.Isolated)
@@ -92,9 +99,9 @@ public static class SimulatorLauncher
                 : $"--cpus {cpus}: this machine has only {Environment.ProcessorCount}, the enclave may use them all");
         }
 
-        if (options.MemoryMib is { } memory)
+        if (memoryNotEnforced is not null)
         {
-            warnings.Add($"--memory {memory} is not enforced by the simulator (a memory limit needs a cgroup this process may not own)");
+            warnings.Add($"--memory {options.MemoryMib} is not enforced: {memoryNotEnforced}");
         }
 
         return warnings;

@@ -1,5 +1,6 @@
 using Cloister.Build.Eif;
 using Cloister.Runtime.Manifest;
+using Cloister.Runtime.Messages;
 using Cloister.Runtime.Vsock;
 
 namespace Cloister.Host.Supervision;
@@ -38,13 +39,31 @@ public abstract class HostedEnclave : IAsyncDisposable
     public abstract Task StartAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// Stops the enclave: asks it to end (the app gets SIGTERM where the launcher can deliver one), waits up to
+    /// Stops the enclave: asks its supervisor to stop the app (which gets SIGTERM), waits up to
     /// <paramref name="gracePeriod"/>, then ends it by force.
     /// </summary>
     /// <param name="gracePeriod">How long the app may take to exit by itself.</param>
     /// <returns>How the enclave ended.</returns>
     /// <exception cref="InvalidOperationException">The enclave has not been started.</exception>
     public abstract Task<EnclaveTermination> StopAsync(TimeSpan gracePeriod);
+
+    /// <summary>
+    /// Asks the supervisor inside to stop the app gracefully, over the vsock stop port (<see cref="StopRequest"/>).
+    /// </summary>
+    /// <returns>Whether the supervisor acknowledged; <see langword="false"/> when it does not listen (still booting, or an
+    /// image without the Cloister supervisor) or failed to answer.</returns>
+    private protected async Task<bool> TryRequestStopAsync()
+    {
+        try
+        {
+            await StopRequest.SendAsync(HostTransport, Cid);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or OperationCanceledException)
+        {
+            return false;
+        }
+    }
 
     /// <summary>Ends the enclave if it still runs and releases what it holds (run directory, sockets, NSM).</summary>
     /// <returns>A task that completes once everything is released.</returns>

@@ -38,6 +38,12 @@ public sealed class VsockEndpoint : EndPoint, IEquatable<VsockEndpoint>
     /// <summary>Host listener: the relay to the provisioner.</summary>
     public const uint ProvisionerPort = 7003;
 
+    /// <summary>
+    /// The enclave's stop port (host → enclave), where the host asks the supervisor to stop the app gracefully. Above
+    /// 65535 on purpose: ingress ports are TCP port numbers, so none can ever take it.
+    /// </summary>
+    public const uint StopPort = 65536;
+
     private const int FamilyOffset = 0;
     private const int PortOffset = 4;
     private const int CidOffset = 8;

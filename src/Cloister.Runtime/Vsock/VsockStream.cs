@@ -23,8 +23,11 @@ public sealed class VsockStream : Stream
     /// </summary>
     public VsockEndpoint? RemoteEndpoint { get; }
 
-    // The relay reads and writes the socket itself: one layer fewer on its hot path.
-    internal Socket Socket => _socket;
+    /// <summary>
+    /// The connected socket, for code that runs its own I/O over it (Kestrel's socket transport, the relay). Whoever takes it
+    /// over owns it: reading or writing it directly bypasses this stream, and disposing either closes both.
+    /// </summary>
+    public Socket Socket => _socket;
 
     /// <inheritdoc/>
     public override bool CanRead => true;

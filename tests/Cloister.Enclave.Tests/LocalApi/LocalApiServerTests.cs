@@ -5,6 +5,7 @@ using System.Text.Json;
 using Cloister.Attestation.Simulation;
 using Cloister.Attestation.Verification;
 using Cloister.Enclave.LocalApi;
+using Cloister.Enclave.Tests.Sandbox;
 using Cloister.Runtime.Nsm;
 
 namespace Cloister.Enclave.Tests.LocalApi;
@@ -139,28 +140,23 @@ public sealed class LocalApiServerTests : IAsyncLifetime
     private sealed class Harness : IAsyncDisposable
     {
         private readonly string _directory = Directory.CreateTempSubdirectory("cloister-local-api-").FullName;
-        private readonly CancellationTokenSource _stop = new();
-        private readonly SoftwareNsm _nsm;
-        private readonly NsmSocketServer _nsmServer;
-        private readonly Task _nsmServing;
+        private readonly SoftwareNsmSocket _nsm;
         private NsmSocketDevice? _device;
         private LocalApiServer? _server;
 
         private Harness()
         {
-            _nsm = new SoftwareNsm(Root);
-            _nsmServer = new NsmSocketServer(Path.Combine(_directory, "nsm.sock"), request => _nsm.ProcessRequest(request));
-            _nsmServing = _nsmServer.RunAsync(_stop.Token);
+            _nsm = new SoftwareNsmSocket(Path.Combine(_directory, "nsm.sock"));
         }
 
-        public SimulatedNitroRoot Root { get; } = SimulatedNitroRoot.Create();
+        public SimulatedNitroRoot Root => _nsm.Root;
 
         public HttpClient Client { get; } = new();
 
         public static async Task<Harness> StartAsync()
         {
             var harness = new Harness();
-            harness._device = await NsmSocketDevice.ConnectAsync(harness._nsmServer.SocketPath);
+            harness._device = await harness._nsm.ConnectAsync();
             harness._server = await LocalApiServer.StartAsync(0, harness._device);
             harness.Client.BaseAddress = new Uri($"http://127.0.0.1:{harness._server.Port}");
             return harness;
@@ -175,12 +171,7 @@ public sealed class LocalApiServerTests : IAsyncLifetime
             }
 
             _device?.Dispose();
-            await _stop.CancelAsync();
-            await _nsmServing;
-            await _nsmServer.DisposeAsync();
-            _nsm.Dispose();
-            Root.Dispose();
-            _stop.Dispose();
+            await _nsm.DisposeAsync();
             Directory.Delete(_directory, recursive: true);
         }
     }

@@ -1,5 +1,9 @@
 using System.Net;
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using Cloister.Attestation.Certificates;
 using Cloister.Attestation.Verification;
 using Cloister.Enclave.Tests.Sandbox;
 using Cloister.Runtime.Ingress;
@@ -113,6 +117,21 @@ public sealed class SupervisorSandboxTests(PublishedSupervisorFixture supervisor
         Assert.True(result.ExitCode == 42, $"{result}\n{scenario.Host.LogText()}");
         Assert.Equal<StatusEvent>([new BootingEvent(), new ReadyEvent(), new ExitedEvent(42, null)], await scenario.Host.AllStatusesAsync());
         Assert.Contains(new LogRecord(LogSource.Stdout, "got TERM", false), await scenario.Host.AllLogsAsync());
+    }
+
+    [Fact]
+    public async Task A_stop_request_on_the_stop_port_gives_the_app_sigterm_and_its_code_comes_back()
+    {
+        await using var scenario = await SupervisorScenario.CreateAsync(
+            supervisor.Bundle, SupervisorScenario.Shell("trap 'echo got TERM; exit 43' TERM; echo trap set; while true; do sleep 0.1; done"));
+        using var sandbox = scenario.Start();
+        await scenario.Host.WaitForLogAsync(record => record.Text == "trap set");
+
+        await StopRequest.SendAsync(scenario.Host.Transport, SimulatedHost.EnclaveCid);
+        var result = await sandbox.WaitAsync();
+
+        Assert.True(result.ExitCode == 43, $"{result}\n{scenario.Host.LogText()}");
+        Assert.Equal<StatusEvent>([new BootingEvent(), new ReadyEvent(), new ExitedEvent(43, null)], await scenario.Host.AllStatusesAsync());
     }
 
     [Fact]
@@ -234,19 +253,37 @@ public sealed class SupervisorSandboxTests(PublishedSupervisorFixture supervisor
     }
 
     [Fact]
-    public async Task Attested_ingress_port_is_refused_with_a_clear_message_and_an_exited_status()
+    public async Task Attested_ingress_port_terminates_tls_with_a_certificate_whose_document_verifies_and_forwards_to_the_app()
     {
-        var ingress = new IngressPort { Port = 443, AppPort = 8080, Tls = IngressTls.Attested };
-        await using var scenario = await SupervisorScenario.CreateAsync(supervisor.Bundle, SupervisorScenario.Shell("echo must not run", ingress: [ingress]));
+        const uint port = 8443;
+        var ingress = new IngressPort { Port = (int)port, AppPort = 8080, Tls = IngressTls.Attested, Hostnames = ["enclave.example"] };
+        await using var scenario = await SupervisorScenario.CreateAsync(supervisor.Bundle, SupervisorScenario.Shell("mkdir -p /tmp/www; echo hello through attested tls > /tmp/www/index.html; exec httpd -f -p 127.0.0.1:8080 -h /tmp/www", ingress: [ingress]));
+        using var sandbox = scenario.Start();
+        Assert.Equal(new BootingEvent(), await scenario.Host.NextStatusAsync());
+        Assert.Equal(new ReadyEvent(), await scenario.Host.NextStatusAsync());
 
-        var (result, statuses, logs) = await scenario.RunAsync();
+        X509Certificate2? served = null;
+        await using var tls = new SslStream(await ConnectAsync(scenario.Host.Transport, new VsockEndpoint(SimulatedHost.EnclaveCid, port)));
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = "enclave.example",
+            RemoteCertificateValidationCallback = (_, certificate, _, _) => (served = certificate is null ? null : X509CertificateLoader.LoadCertificate(certificate.GetRawCertData())) is not null,
+        }).WaitAsync(TimeSpan.FromSeconds(60));
+        await tls.WriteAsync("GET /index.html HTTP/1.0\r\nHost: enclave.example\r\n\r\n"u8.ToArray());
+        var response = await new StreamReader(tls, Encoding.UTF8).ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(60));
 
-        Assert.Equal(78, result.ExitCode);
-        Assert.Equal<StatusEvent>([new BootingEvent(), new ExitedEvent(78, null)], statuses);
-        Assert.Contains(logs, record => record.Source == LogSource.Supervisor && record.Text.Contains("ingress port 443 asks for tls: attested", StringComparison.Ordinal));
-        // In the simulator the host reads the console too: a mirrored line would reach the user twice.
-        Assert.DoesNotContain("tls: attested", result.Stderr, StringComparison.Ordinal);
-        Assert.DoesNotContain(logs, record => record.Text == "must not run");
+        Assert.StartsWith("HTTP/1.1 200 OK", response, StringComparison.Ordinal);
+        Assert.EndsWith("\r\n\r\nhello through attested tls\n", response, StringComparison.Ordinal);
+        Assert.True(AttestedCertificate.TryGetDocument(served!, out var document));
+        var verifier = new AttestationVerifier(new AttestationVerifierOptions { TrustedRoots = [scenario.Host.Root.Certificate] });
+        var verification = verifier.Verify(document, new AttestationPolicy { ExpectedUserData = AttestedCertificate.GetKeyBinding(served!), AllowDebugMode = true });
+        Assert.True(verification.IsValid, verification.ToString());
+        var thumbprint = Convert.ToHexStringLower(served!.GetCertHash(HashAlgorithmName.SHA256));
+        await scenario.Host.WaitForLogAsync(record => record.Source == LogSource.Supervisor
+            && record.Text.StartsWith($"ingress {port}: serving the base certificate sha256:{thumbprint}; its document's signing certificate expires ", StringComparison.Ordinal));
+        sandbox.SignalSupervisor(SigTerm);
+        var result = await sandbox.WaitAsync();
+        Assert.True(result.ExitCode == 128 + SigTerm, $"{result}\n{scenario.Host.LogText()}");
     }
 
     [Fact]
@@ -279,7 +316,18 @@ public sealed class SupervisorSandboxTests(PublishedSupervisorFixture supervisor
 
     private static async Task<string> GetAsync(VsockTransport transport, VsockEndpoint endpoint, bool proxyHeader = true)
     {
-        await using var stream = await transport.ConnectAsync(endpoint);
+        await using var stream = await ConnectAsync(transport, endpoint, proxyHeader);
+        await stream.WriteAsync("GET /index.html HTTP/1.0\r\nHost: enclave\r\n\r\n"u8.ToArray());
+        // Half-close: the request is complete, and the answer must still come back through the pipe.
+        stream.CompleteWrites();
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return await reader.ReadToEndAsync();
+    }
+
+    // A connection as the host's ingress forwarder opens it: the PROXY v2 header naming the client comes first.
+    private static async Task<VsockStream> ConnectAsync(VsockTransport transport, VsockEndpoint endpoint, bool proxyHeader = true)
+    {
+        var stream = await transport.ConnectAsync(endpoint);
         if (proxyHeader)
         {
             var header = new byte[ProxyProtocol.MaxHeaderLength];
@@ -287,10 +335,6 @@ public sealed class SupervisorSandboxTests(PublishedSupervisorFixture supervisor
             await stream.WriteAsync(header.AsMemory(0, length));
         }
 
-        await stream.WriteAsync("GET /index.html HTTP/1.0\r\nHost: enclave\r\n\r\n"u8.ToArray());
-        // Half-close: the request is complete, and the answer must still come back through the pipe.
-        stream.CompleteWrites();
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        return await reader.ReadToEndAsync();
+        return stream;
     }
 }

@@ -27,6 +27,9 @@ internal sealed class SimulatorHarness : IDisposable
 
     public StringWriter Output { get; } = new();
 
+    /// <summary>The simulator's <c>--memory</c>, or <see langword="null"/> for none.</summary>
+    public int? MemoryMib { get; set; }
+
     public StringWriter Diagnostics { get; } = new();
 
     public static async Task<SimulatorHarness> CreateAsync(params string[] scriptArguments)
@@ -48,6 +51,7 @@ internal sealed class SimulatorHarness : IDisposable
     {
         ImagePath = ImagePath,
         RunDirectory = RunDirectory,
+        MemoryMib = MemoryMib,
         SimulatedRootDirectory = RootDirectory,
         Tools = tools ?? new SandboxTools(ExternalTool.Require("bwrap", "bubblewrap"), null, null),
         ParentRoleArn = "arn:aws:iam::123456789012:role/parent",

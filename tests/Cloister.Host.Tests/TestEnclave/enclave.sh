@@ -53,6 +53,13 @@ serve)
     status '{"event":"ready"}'
     wait $server
     ;;
+allocate)
+    status '{"event":"ready"}'
+    # Holds $2 MiB in a shell variable; beyond the enclave's memory the kernel kills the shell first.
+    data=$(head -c $(($2 * 1048576)) /dev/zero | tr '\0' x)
+    log "held ${#data} bytes"
+    finish 0
+    ;;
 ignore-term)
     trap '' TERM
     status '{"event":"ready"}'

@@ -1,0 +1,243 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Cloister.Attestation.Verification;
+
+namespace Cloister.Attestation.Certificates;
+
+/// <summary>
+/// Attests a TLS server from its certificate, in DESIGN.md's order: the served chain (<see cref="TlsChainTrust"/>) and,
+/// in CA mode, the hostname → the document embedded in the certificate → the document's verification (chain to the
+/// attestation root, age, signature, PCR sets, debug mode) → the key binding (user_data == the certificate's
+/// SubjectPublicKeyInfo) → the nonce. The first failed check is the one reason reported.
+/// </summary>
+/// <remarks>
+/// Thread-safe and meant to be shared by every connection of a client: a success without a nonce is cached by the
+/// certificate's SHA-256 and the host until <see cref="AttestedTlsResult.ValidUntil"/>, so a pool of connections to a
+/// server that serves one certificate costs one verification. A nonce verification neither reads nor fills the cache:
+/// freshness is the point of asking.
+/// </remarks>
+public sealed class AttestedTlsVerifier
+{
+    private const string ServerAuthOid = "1.3.6.1.5.5.7.3.1";
+
+    private readonly AttestationVerifier _documents;
+    private readonly AttestationPolicy _policy;
+    private readonly TlsChainTrust _chainTrust;
+    private readonly TimeProvider _timeProvider;
+    private readonly TimeSpan? _maxAge;
+    private readonly VerifiedCertificateCache _cache;
+
+    /// <summary>Creates a verifier.</summary>
+    /// <param name="options">What to require of servers.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/>, its chain trust, time provider or a trusted root is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">
+    /// No PCR policy and no <see cref="AttestedTlsOptions.AuthenticityOnly"/>, or both; an empty root list, a
+    /// non-positive maximum age or a negative cache capacity.
+    /// </exception>
+    /// <exception cref="CryptographicException">The embedded AWS root fails its fingerprint check.</exception>
+    public AttestedTlsVerifier(AttestedTlsOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(options.ChainTrust, nameof(options));
+        if (options.Pcrs is null && !options.AuthenticityOnly)
+        {
+            throw new ArgumentException(
+                $"a PCR policy is required: without one any enclave passes; set {nameof(AttestedTlsOptions.AuthenticityOnly)} to accept that explicitly", nameof(options));
+        }
+
+        if (options.Pcrs is not null && options.AuthenticityOnly)
+        {
+            throw new ArgumentException($"{nameof(AttestedTlsOptions.AuthenticityOnly)} contradicts the PCR policy given", nameof(options));
+        }
+
+        if (options.CacheCapacity < 0)
+        {
+            throw new ArgumentException($"the cache capacity {options.CacheCapacity} is negative", nameof(options));
+        }
+
+        _documents = new AttestationVerifier(new AttestationVerifierOptions
+        {
+            TrustedRoots = options.TrustedRoots,
+            TimeProvider = options.TimeProvider,
+            MaxAge = options.MaxAge,
+        });
+        _policy = new AttestationPolicy { Pcrs = options.Pcrs, AllowDebugMode = options.AllowDebugMode };
+        _chainTrust = options.ChainTrust;
+        _timeProvider = options.TimeProvider;
+        _maxAge = options.MaxAge;
+        _cache = new VerifiedCertificateCache(options.CacheCapacity);
+    }
+
+    /// <summary>How the served chain is judged.</summary>
+    public TlsChainTrust ChainTrust => _chainTrust;
+
+    /// <summary>How many verified certificates are cached now.</summary>
+    public int CachedCount => _cache.Count;
+
+    /// <summary>Attests a server from the certificate it served, whose SAN carries the document.</summary>
+    /// <param name="certificate">The server's leaf certificate.</param>
+    /// <param name="intermediates">The other certificates the server sent (used in CA mode), or <see langword="null"/>.</param>
+    /// <param name="host">The host the client asked for (the base name, not a nonce server name).</param>
+    /// <param name="expectedNonce">The nonce the document must carry, or <see langword="null"/> when freshness is not asked for (the cache may then answer).</param>
+    /// <returns>Success with the document, or the first failed check.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="certificate"/> or <paramref name="host"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="host"/> is empty.</exception>
+    public AttestedTlsResult Verify(X509Certificate2 certificate, IEnumerable<X509Certificate2>? intermediates, string host, byte[]? expectedNonce = null)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        ArgumentException.ThrowIfNullOrEmpty(host);
+        var thumbprint = Convert.ToHexString(SHA256.HashData(certificate.RawData));
+        if (expectedNonce is null && _cache.Get(thumbprint, host, _timeProvider.GetUtcNow()) is { } cached)
+        {
+            return cached.AsCached();
+        }
+
+        var result = VerifyCore(certificate, thumbprint, intermediates, host, document: null, expectedNonce);
+        if (result.IsValid && expectedNonce is null)
+        {
+            _cache.Add(host, result, _timeProvider.GetUtcNow());
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Attests a server from its certificate and a document obtained separately over the same connection (as
+    /// <c>GET /.well-known/attestation</c> serves it): the same checks, with <paramref name="document"/> in place of the
+    /// SAN's. Never cached.
+    /// </summary>
+    /// <param name="certificate">The server's leaf certificate on the connection the document came over.</param>
+    /// <param name="intermediates">The other certificates the server sent (used in CA mode), or <see langword="null"/>.</param>
+    /// <param name="host">The host the client asked for.</param>
+    /// <param name="document">The raw COSE_Sign1 document.</param>
+    /// <param name="expectedNonce">The nonce the document must carry, or <see langword="null"/>.</param>
+    /// <returns>Success with the document, or the first failed check.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="certificate"/> or <paramref name="host"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="host"/> is empty.</exception>
+    public AttestedTlsResult VerifyDocument(
+        X509Certificate2 certificate, IEnumerable<X509Certificate2>? intermediates, string host, ReadOnlySpan<byte> document, byte[]? expectedNonce = null)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        ArgumentException.ThrowIfNullOrEmpty(host);
+        var thumbprint = Convert.ToHexString(SHA256.HashData(certificate.RawData));
+        return VerifyCore(certificate, thumbprint, intermediates, host, document.ToArray(), expectedNonce);
+    }
+
+    private AttestedTlsResult VerifyCore(
+        X509Certificate2 certificate, string thumbprint, IEnumerable<X509Certificate2>? intermediates, string host, byte[]? document, byte[]? nonce)
+    {
+        var now = _timeProvider.GetUtcNow();
+        var notAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime());
+        AttestedTlsResult Fail(AttestedTlsFailure failure, string detail, AttestationVerificationResult? verification = null) =>
+            AttestedTlsResult.Failed(failure, detail, thumbprint, notAfter, verification, nonce);
+
+        var (chainFailure, chainDetail, chainNotAfter) = CheckChain(certificate, intermediates, host, now);
+        if (chainFailure != AttestedTlsFailure.None)
+        {
+            return Fail(chainFailure, chainDetail!);
+        }
+
+        if (document is null && !AttestedCertificate.TryGetDocument(certificate, out document))
+        {
+            return Fail(AttestedTlsFailure.NotAttested, $"'{certificate.Subject}' carries no attestation document in its subjectAltName");
+        }
+
+        var verification = _documents.Verify(document, _policy);
+        if (!verification.IsValid)
+        {
+            return Fail(AttestedTlsFailure.DocumentInvalid, verification.Detail!, verification);
+        }
+
+        var payload = verification.Document!.Document;
+        var binding = AttestedCertificate.GetKeyBinding(certificate);
+        if (payload.UserData is null || !CryptographicOperations.FixedTimeEquals(payload.UserData, binding))
+        {
+            var found = payload.UserData is null ? "no user_data" : $"user_data of {payload.UserData.Length} bytes";
+            return Fail(
+                AttestedTlsFailure.KeyBindingMismatch,
+                $"the document's {found} is not the {binding.Length}-byte SubjectPublicKeyInfo of '{certificate.Subject}': the document belongs to another key",
+                verification);
+        }
+
+        if (nonce is not null && (payload.Nonce is null || !CryptographicOperations.FixedTimeEquals(payload.Nonce, nonce)))
+        {
+            var found = payload.Nonce is null ? "no nonce" : $"a {payload.Nonce.Length}-byte nonce that differs";
+            return Fail(AttestedTlsFailure.NonceMismatch, $"the client sent a {nonce.Length}-byte nonce; the document carries {found}", verification);
+        }
+
+        var validUntil = verification.Chain!.NotAfter;
+        if (_maxAge is { } maxAge && payload.Timestamp + maxAge < validUntil)
+        {
+            validUntil = payload.Timestamp + maxAge;
+        }
+
+        if (chainNotAfter < validUntil)
+        {
+            validUntil = chainNotAfter;
+        }
+
+        return AttestedTlsResult.Valid(thumbprint, notAfter, verification, nonce, validUntil);
+    }
+
+    private (AttestedTlsFailure Failure, string? Detail, DateTimeOffset NotAfter) CheckChain(
+        X509Certificate2 certificate, IEnumerable<X509Certificate2>? intermediates, string host, DateTimeOffset now)
+    {
+        var notBefore = new DateTimeOffset(certificate.NotBefore.ToUniversalTime());
+        var notAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime());
+        switch (_chainTrust.Mode)
+        {
+            case TlsChainTrustMode.KeyBindingOnly:
+                return (AttestedTlsFailure.None, null, DateTimeOffset.MaxValue);
+
+            case TlsChainTrustMode.SelfSigned:
+                if (!certificate.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData))
+                {
+                    return (AttestedTlsFailure.CertificateChainInvalid,
+                        $"'{certificate.Subject}' is issued by '{certificate.Issuer}', not self-signed (standalone mode trusts no CA)", notAfter);
+                }
+
+                if (CertificateSignature.Check(certificate.RawData, certificate) is { } badSignature)
+                {
+                    return (AttestedTlsFailure.CertificateChainInvalid, $"'{certificate.Subject}' is not signed by its own key: {badSignature}", notAfter);
+                }
+
+                return now < notBefore || now > notAfter
+                    ? (AttestedTlsFailure.CertificateChainInvalid,
+                        $"'{certificate.Subject}' is valid {notBefore:O} .. {notAfter:O}; now is {now:O}", notAfter)
+                    : (AttestedTlsFailure.None, null, notAfter);
+
+            default:
+                return CheckIssuedChain(certificate, intermediates, host, now);
+        }
+    }
+
+    private (AttestedTlsFailure Failure, string? Detail, DateTimeOffset NotAfter) CheckIssuedChain(
+        X509Certificate2 certificate, IEnumerable<X509Certificate2>? intermediates, string host, DateTimeOffset now)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(_chainTrust.Authorities.ToArray());
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.VerificationTime = now.UtcDateTime;
+        chain.ChainPolicy.VerificationTimeIgnored = false;
+        chain.ChainPolicy.ApplicationPolicy.Add(new Oid(ServerAuthOid));
+        if (intermediates is not null)
+        {
+            chain.ChainPolicy.ExtraStore.AddRange(intermediates.ToArray());
+        }
+
+        if (!chain.Build(certificate))
+        {
+            var problems = chain.ChainStatus.Select(s => $"{s.Status}: {s.StatusInformation.Trim()}").Distinct();
+            return (AttestedTlsFailure.CertificateChainInvalid,
+                $"'{certificate.Subject}' does not chain to a trusted CA at {now:O}: {string.Join("; ", problems)}", DateTimeOffset.MinValue);
+        }
+
+        var notAfter = chain.ChainElements.Min(e => new DateTimeOffset(e.Certificate.NotAfter.ToUniversalTime()));
+
+        return certificate.MatchesHostname(host, allowWildcards: true, allowCommonName: false)
+            ? (AttestedTlsFailure.None, null, notAfter)
+            : (AttestedTlsFailure.HostnameMismatch,
+                $"'{certificate.Subject}' names {string.Join(", ", AttestedCertificate.GetHostnames(certificate))}, not '{host}'", notAfter);
+    }
+}

@@ -1,0 +1,36 @@
+using Microsoft.AspNetCore.Connections;
+
+namespace Cloister.Enclave.Ingress;
+
+/// <summary>
+/// The first connection middleware on an attested port: strips the host's PROXY v2 header and makes its source the
+/// connection's remote address (what <c>HttpContext.Connection.RemoteIpAddress</c>, and so <c>X-Forwarded-For</c>, see),
+/// and attaches the port, for the TLS callback and the request handler. A malformed or late header closes the connection
+/// before TLS starts.
+/// </summary>
+internal sealed class ProxyHeaderMiddleware(ConnectionDelegate next, AttestedPort port)
+{
+    public async Task OnConnectionAsync(ConnectionContext connection)
+    {
+        Runtime.Ingress.ProxyHeader? header;
+        try
+        {
+            header = await ProxyHeaderReader.TryReadAsync(connection.Transport.Input, port.Settings.Port, port.ConnectionErrors.WriteAsync, connection.ConnectionClosed);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        if (header is null)
+        {
+            connection.Abort(new ConnectionAbortedException("no valid PROXY v2 header"));
+            return;
+        }
+
+        // Kestrel reads the remote address for the HTTP layer when the HTTP middleware starts, which is after this one.
+        connection.RemoteEndPoint = header.Source;
+        connection.Features.Set(port);
+        await next(connection);
+    }
+}

@@ -1,0 +1,234 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Cloister.Attestation.Certificates;
+using Cloister.Attestation.Simulation;
+using Cloister.Attestation.Tests.Simulation;
+using Cloister.Testing;
+
+namespace Cloister.Cli.Tests.Commands;
+
+/// <summary><c>cloister attest</c> as a user runs it, against an attested TLS server on 127.0.0.1 at the wall clock.</summary>
+public sealed class AttestCommandTests : IClassFixture<SimulatedRootFixture>, IDisposable
+{
+    private readonly SimulatedNitroRoot _root;
+    private readonly TestEnclave _enclave;
+    private readonly string _directory = Directory.CreateTempSubdirectory("cloister-attest-").FullName;
+    private readonly string _rootPem;
+    private readonly string _measurements;
+
+    public AttestCommandTests(SimulatedRootFixture fixture)
+    {
+        _root = fixture.Root;
+        _enclave = new TestEnclave(_root, TimeProvider.System);
+        _rootPem = Write("root.pem", _root.ExportCertificatePem());
+        _measurements = WriteMeasurements("measurements.json", _enclave.Pcrs);
+    }
+
+    [Fact]
+    public async Task An_attested_server_exits_0_and_prints_what_was_verified()
+    {
+        using var certificate = _enclave.Certificate();
+        await using var server = new TestTlsServer(certificate);
+
+        var result = CliRunner.Run("attest", Address(server), "--pcrs", _measurements, "--root", _rootPem);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("matched PCR0, PCR1, PCR2 of measurements.json", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains(_enclave.ModuleId, result.Stdout, StringComparison.Ordinal);
+        Assert.Contains(Convert.ToHexString(SHA256.HashData(certificate.RawData)), result.Stdout, StringComparison.Ordinal);
+        Assert.Contains(SimulatedNitroRoot.CommonName, result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("not asked for", result.Stdout, StringComparison.Ordinal);
+        Assert.Empty(result.Stderr);
+    }
+
+    [Fact]
+    public async Task Get_prints_the_body_fetched_over_an_attested_connection()
+    {
+        using var certificate = _enclave.Certificate();
+        await using var server = new TestTlsServer(certificate);
+
+        var result = CliRunner.Run("attest", Address(server), "--pcrs", _measurements, "--root", _rootPem, "--get", "/status?verbose=1");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.EndsWith("hello /status?verbose=1", result.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Get_with_a_nonce_takes_a_fresh_connection_with_its_own_nonce_and_an_error_status_exits_1()
+    {
+        await using var server = new TestTlsServer(serverName =>
+            (NonceHostName.TryParse(serverName, out var nonce, out _) ? _enclave.Certificate(nonce) : throw new InvalidOperationException("no nonce"), []))
+        {
+            Respond = (target, serverName) => (503, "text/plain", "draining"),
+        };
+
+        var result = CliRunner.Run("attest", Address(server), "--pcrs", _measurements, "--root", _rootPem, "--nonce", "--get", "/status");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("GET /status over the attested connection answered 503", result.Stderr, StringComparison.Ordinal);
+        Assert.EndsWith("draining", result.Stdout, StringComparison.Ordinal);
+        Assert.Equal(2, server.ServerNames.Distinct().Count());
+    }
+
+    [Theory]
+    [InlineData("status")]
+    [InlineData("https://elsewhere.example/x")]
+    public void Get_needs_a_path(string path)
+    {
+        var result = CliRunner.Run("attest", "https://localhost:1", "--pcrs", _measurements, "--get", path);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--get", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Get_and_json_do_not_mix()
+    {
+        var result = CliRunner.Run("attest", "https://localhost:1", "--pcrs", _measurements, "--get", "/", "--json");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--get", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_nonce_without_a_value_is_random_and_checked()
+    {
+        await using var server = new TestTlsServer(serverName =>
+            (NonceHostName.TryParse(serverName, out var nonce, out _) ? _enclave.Certificate(nonce) : throw new InvalidOperationException("no nonce"), []));
+
+        var result = CliRunner.Run("attest", Address(server), "--pcrs", _measurements, "--root", _rootPem, "--json", "--nonce");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var json = JsonDocument.Parse(result.Stdout);
+        var nonce = Convert.FromHexString(json.RootElement.GetProperty("nonce").GetString()!);
+        Assert.Equal(32, nonce.Length);
+        Assert.Equal([NonceHostName.Format(nonce, "localhost")], server.ServerNames);
+        Assert.True(json.RootElement.GetProperty("valid").GetBoolean());
+        Assert.Equal(_enclave.ModuleId, json.RootElement.GetProperty("module_id").GetString());
+    }
+
+    [Fact]
+    public async Task A_given_nonce_the_server_ignores_exits_1_with_the_reason()
+    {
+        using var certificate = _enclave.Certificate();
+        await using var server = new TestTlsServer(certificate);
+
+        var result = CliRunner.Run("attest", Address(server), "--pcrs", _measurements, "--root", _rootPem, "--nonce", "0a0b0c");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.StartsWith("cloister: attestation refused: NonceMismatch: ", result.Stderr, StringComparison.Ordinal);
+        Assert.Equal(NonceHostName.Format([0x0a, 0x0b, 0x0c], "localhost"), server.ServerNames.Single());
+    }
+
+    [Fact]
+    public async Task Wrong_pcrs_exit_1_with_the_document_reason_and_json_says_so()
+    {
+        using var certificate = _enclave.Certificate();
+        await using var server = new TestTlsServer(certificate);
+        var wrong = WriteMeasurements("wrong.json", new Dictionary<int, byte[]> { [0] = _enclave.Pcrs[0], [1] = _enclave.Pcrs[2] });
+
+        var table = CliRunner.Run("attest", Address(server), "--pcrs", wrong, "--root", _rootPem);
+        var json = CliRunner.Run("attest", Address(server), "--pcrs", wrong, "--root", _rootPem, "--json");
+
+        Assert.Equal(1, table.ExitCode);
+        Assert.Empty(table.Stdout);
+        Assert.StartsWith("cloister: attestation refused: DocumentInvalid (PcrMismatch): PCR1", table.Stderr, StringComparison.Ordinal);
+        Assert.Equal(1, json.ExitCode);
+        using var result = JsonDocument.Parse(json.Stdout);
+        Assert.False(result.RootElement.GetProperty("valid").GetBoolean());
+        Assert.Equal("DocumentInvalid", result.RootElement.GetProperty("failure").GetString());
+        Assert.Equal("PcrMismatch", result.RootElement.GetProperty("document_failure").GetString());
+    }
+
+    [Fact]
+    public async Task Without_the_simulated_root_a_simulated_enclave_is_an_untrusted_root()
+    {
+        using var certificate = _enclave.Certificate();
+        await using var server = new TestTlsServer(certificate);
+
+        var result = CliRunner.Run("attest", Address(server), "--pcrs", _measurements);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("DocumentInvalid (UntrustedRoot)", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_forgery_with_a_stolen_document_exits_1_key_binding_mismatch()
+    {
+        using var forgery = _enclave.ForgeryWithStolenDocument();
+        await using var server = new TestTlsServer(forgery);
+
+        var result = CliRunner.Run("attest", Address(server), "--pcrs", _measurements, "--root", _rootPem);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.StartsWith("cloister: attestation refused: KeyBindingMismatch: ", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task In_ca_mode_a_certificate_from_another_ca_exits_1_and_the_right_ca_passes()
+    {
+        using var deployment = TestCertificateAuthority.Create("CN=deployment ca", DateTimeOffset.UtcNow);
+        using var other = TestCertificateAuthority.Create("CN=other ca", DateTimeOffset.UtcNow);
+        using var certificate = _enclave.Certificate(issuer: deployment.Certificate);
+        await using var server = new TestTlsServer(certificate);
+
+        var right = CliRunner.Run("attest", Address(server), "--pcrs", _measurements, "--root", _rootPem, "--ca", Write("ca.pem", deployment.Pem()));
+        var wrong = CliRunner.Run("attest", Address(server), "--pcrs", _measurements, "--root", _rootPem, "--ca", Write("other.pem", other.Pem()));
+
+        Assert.True(right.ExitCode == 0, right.ToString());
+        Assert.Contains("CertificateAuthority (CN=deployment ca)", right.Stdout, StringComparison.Ordinal);
+        Assert.Equal(1, wrong.ExitCode);
+        Assert.StartsWith("cloister: attestation refused: CertificateChainInvalid: ", wrong.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_unreachable_server_or_plain_http_exits_1_without_a_stack_trace()
+    {
+        var unreachable = CliRunner.Run("attest", "https://127.0.0.1:1", "--pcrs", _measurements);
+        var plaintext = CliRunner.Run("attest", "http://127.0.0.1:1", "--pcrs", _measurements);
+
+        Assert.Equal(1, unreachable.ExitCode);
+        Assert.StartsWith("cloister: cannot connect to 127.0.0.1:1: ", unreachable.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", unreachable.Stderr, StringComparison.Ordinal);
+        Assert.Equal(1, plaintext.ExitCode);
+        Assert.StartsWith("cloister: attestation refused: NotTls: ", plaintext.Stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("attest", "https://localhost:4433")]
+    [InlineData("attest", "localhost:4433", "--pcrs", "MEASUREMENTS")]
+    [InlineData("attest", "ftp://localhost", "--pcrs", "MEASUREMENTS")]
+    [InlineData("attest", "https://localhost", "--pcrs", "MEASUREMENTS", "--max-age", "soon")]
+    [InlineData("attest", "https://localhost", "--pcrs", "MEASUREMENTS", "--nonce", "xyz")]
+    [InlineData("attest", "https://localhost", "--pcrs", "MEASUREMENTS", "--root", "/nonexistent/root.pem")]
+    [InlineData("attest", "https://localhost", "--pcrs", "/nonexistent/measurements.json")]
+    public void Usage_errors_exit_2(params string[] args)
+    {
+        var result = CliRunner.Run([.. args.Select(a => a == "MEASUREMENTS" ? _measurements : a)]);
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.StartsWith("cloister: ", result.Stderr, StringComparison.Ordinal);
+        Assert.Empty(result.Stdout);
+    }
+
+    public void Dispose()
+    {
+        _enclave.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private static string Address(TestTlsServer server) => $"https://localhost:{server.Port}";
+
+    private string Write(string name, string content)
+    {
+        var path = Path.Combine(_directory, name);
+        File.WriteAllText(path, content);
+        return path;
+    }
+
+    private string WriteMeasurements(string name, IReadOnlyDictionary<int, byte[]> pcrs) =>
+        Write(name, JsonSerializer.Serialize(new Dictionary<string, Dictionary<string, string>>
+        {
+            ["Measurements"] = pcrs.ToDictionary(p => $"PCR{p.Key}", p => Convert.ToHexStringLower(p.Value)),
+        }));
+}
