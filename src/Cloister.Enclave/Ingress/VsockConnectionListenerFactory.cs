@@ -26,6 +26,9 @@ internal sealed class VsockConnectionListenerFactory(VsockTransport transport) :
         var vsock = endpoint as VsockEndpoint
             ?? throw new NotSupportedException($"{endpoint} is not a vsock address; this transport binds only vsock ports");
         var listener = await transport.ListenAsync(vsock, cancellationToken);
-        return new VsockConnectionListener(listener, new SocketConnectionContextFactory(new SocketConnectionFactoryOptions(), NullLogger.Instance));
+        // The supervisor runs with inline socket completions (SupervisorBundle.Environment); scheduling Kestrel's reads
+        // and writes inline too keeps a request on the thread its bytes arrived on instead of a thread-pool hop each way.
+        var options = new SocketConnectionFactoryOptions { UnsafePreferInlineScheduling = true };
+        return new VsockConnectionListener(listener, new SocketConnectionContextFactory(options, NullLogger.Instance));
     }
 }
