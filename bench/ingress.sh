@@ -36,10 +36,13 @@ nginx -c "$work/nginx.conf" -g 'daemon off;' &
 pids+=($!)
 
 start=$(date +%s%N)
-"$root/cloister" run "$root/samples/hello/out" --publish 0:8080 >"$work/run.out" 2>"$work/run.err" &
+"$root/cloister" run "$root/samples/hello/out" --publish 0:8080 --publish 0:8443 >"$work/run.out" 2>"$work/run.err" &
 pids+=($!)
 cloister_port=""
-until [[ -n "$cloister_port" ]]; do cloister_port="$(sed -n 's/.*ingress 127.0.0.1:\([0-9]*\) .*/\1/p' "$work/run.err" | head -1)"; sleep 0.02; done
+until [[ -n "$cloister_port" ]]; do
+  kill -0 "${pids[-1]}" 2>/dev/null || { echo "bench: cloister run ended:" >&2; cat "$work/run.err" >&2; exit 1; }
+  cloister_port="$(sed -n 's/.*ingress 127.0.0.1:\([0-9]*\) → enclave port 8080 .*/\1/p' "$work/run.err" | head -1)"; sleep 0.02
+done
 until response="$( (exec 3<>"/dev/tcp/127.0.0.1/$cloister_port"; printf 'GET / HTTP/1.0\r\n\r\n' >&3; cat <&3) 2>/dev/null )" && [[ "$response" == *hello* ]]; do sleep 0.02; done
 first_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 wait_for "$app_port"; wait_for "$nginx_port"
