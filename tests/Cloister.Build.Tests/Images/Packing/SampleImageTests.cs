@@ -149,15 +149,17 @@ public sealed class SampleImageTests(PublishedSample sample) : IClassFixture<Pub
 public sealed class SampleManifestTests
 {
     [Fact]
-    public void The_sample_manifest_forwards_8080_allows_the_test_egress_host_and_turns_on_attestation()
+    public void The_sample_manifest_serves_attested_tls_on_8443_and_passthrough_on_8080_allows_the_test_egress_host_and_turns_on_attestation()
     {
         var path = Path.Combine(RepositoryPaths.Root, "samples", "hello", "enclave.yaml");
         var manifest = Cloister.Build.Manifests.EnclaveManifestReader.Parse(File.ReadAllText(path), path);
 
         Assert.Equal("hello", manifest.Name);
         Assert.Equal("oci-layout:./image:latest", manifest.Image);
-        var ingress = Assert.Single(manifest.Ingress);
-        Assert.Equal((8080, 8080, Cloister.Runtime.Manifest.IngressTls.Passthrough), (ingress.Port, ingress.AppPort, ingress.Tls));
+        Assert.Equal(
+            [(8443, 8080, Cloister.Runtime.Manifest.IngressTls.Attested), (8080, 8080, Cloister.Runtime.Manifest.IngressTls.Passthrough)],
+            manifest.Ingress.Select(port => (port.Port, port.AppPort, port.Tls)));
+        Assert.Equal(["localhost"], manifest.Ingress[0].Hostnames);
         Assert.Contains("127.0.0.2", manifest.Egress.Allow);
         Assert.DoesNotContain("127.0.0.3", manifest.Egress.Allow);
         Assert.True(manifest.Api.Attestation);
