@@ -12,33 +12,18 @@
 # against a plain one: median over 100 sequential handshakes each, paced at 20/s to stay under the
 # nonce rate limit (target: nonce certificate < 10 ms at the median).
 # Needs wrk, nginx, openssl, python3 and bc (apt-get install wrk nginx-light openssl python3 bc).
-set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$(dirname "${BASH_SOURCE[0]}")/sample-harness.sh"
 duration="${DURATION:-10s}"
 connections="${CONNECTIONS:-32}"
 handshake_seconds="${HANDSHAKE_SECONDS:-10}"
 handshake_clients="${HANDSHAKE_CLIENTS:-4}"
-for tool in wrk nginx openssl python3 bc; do command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }; done
-work="$(mktemp -d /tmp/cloister-bench-tls.XXXXXX)"
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+require wrk nginx openssl python3 bc
 
-"$root/samples/hello/build.sh" >/dev/null 2>&1
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_for() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "bench: nothing on port $1" >&2; exit 1; }
-
-app_port=$(free_port); nginx_port=$(free_port)
-PORT=$app_port "$root/samples/hello/publish/hello" >/dev/null 2>&1 &
-pids+=($!)
+start_app
+nginx_port=$(free_port)
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" \
   -days 1 -subj /CN=localhost -addext subjectAltName=DNS:localhost 2>/dev/null
-cat >"$work/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx.err;
-events { worker_connections 4096; }
-http {
+start_nginx "" "http {
   access_log off;
   upstream app { server 127.0.0.1:$app_port; keepalive 64; keepalive_requests 1000000; }
   server {
@@ -52,27 +37,16 @@ http {
     location / {
       proxy_pass http://app;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+      proxy_set_header Connection \"\";
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
       proxy_set_header X-Forwarded-Proto https;
       proxy_set_header X-Forwarded-Host \$host;
-      proxy_set_header Forwarded "for=\$remote_addr;proto=https;host=\$host";
+      proxy_set_header Forwarded \"for=\$remote_addr;proto=https;host=\$host\";
     }
   }
-}
-CONF
-nginx -c "$work/nginx.conf" -g 'daemon off;' &
-pids+=($!)
-
-"$root/cloister" run "$root/samples/hello/out" --publish 0:8443 --publish 0:8080 >"$work/run.out" 2>"$work/run.err" &
-pids+=($!)
-cloister_port=""
-for _ in $(seq 1 600); do
-  cloister_port="$(sed -n 's/.*ingress 127.0.0.1:\([0-9]*\) → enclave port 8443 .*/\1/p' "$work/run.err" | head -1)"
-  [[ -n "$cloister_port" ]] && break
-  sleep 0.05
-done
-[[ -n "$cloister_port" ]] || { echo "bench: cloister run published no attested port" >&2; cat "$work/run.err" >&2; exit 1; }
+}"
+start_cloister
+cloister_port=$(published_port 8443)
 wait_for "$app_port"; wait_for "$nginx_port"; wait_for "$cloister_port"
 
 rps() { wrk -t 2 -c "$connections" -d "$duration" "$1" | awk '/Requests\/sec/ {print $2}'; }
@@ -121,6 +95,4 @@ printf 'keep-alive cloister/nginx: %.2f (target >= 0.7); handshakes cloister/ngi
   "$(echo "$cloister_rps / $nginx_rps" | bc -l)" "$(echo "$cloister_hs / $nginx_hs" | bc -l)"
 printf 'cloister handshake median: %s ms plain, %s ms with a nonce SNI; nonce certificate ≈ %.2f ms (target < 10)\n' \
   "$plain_ms" "$nonce_ms" "$(echo "$nonce_ms - $plain_ms" | bc -l)"
-printf 'machine: %s CPUs, %s, load %s; wrk -t 2 -c %s -d %s; %s × openssl s_time -new -time %s\n' "$(nproc)" \
-  "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" "$(cut -d' ' -f1-3 /proc/loadavg)" "$connections" "$duration" \
-  "$handshake_clients" "$handshake_seconds"
+machine_line "wrk -t 2 -c $connections -d $duration; $handshake_clients × openssl s_time -new -time $handshake_seconds"

@@ -1,0 +1,50 @@
+# Shared by the whole-command benchmarks that drive the sample (samples/hello): sourced, not run.
+# Gives: $root, $work (a scratch directory removed on exit, with every started process), require TOOL…, free_port,
+# wait_for PORT, start_app (the sample app on the host at $app_port), start_nginx MODULES BODY (nginx, 1 worker, on
+# $work/nginx.conf; MODULES goes first, where load_module must be), start_cloister (cloister run on the built sample, both ports published on free host ports),
+# published_port ENCLAVE-PORT (the host port once cloister run announced it), machine_line EXTRA.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+work="$(mktemp -d /tmp/cloister-bench.XXXXXX)"
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+require() { for tool in "$@"; do command -v "$tool" >/dev/null || { echo "bench: $tool is required" >&2; exit 1; }; done; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_for() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "bench: nothing on port $1" >&2; exit 1; }
+
+start_app() {
+  "$root/samples/hello/build.sh" >/dev/null 2>&1
+  app_port=$(free_port)
+  PORT=$app_port "$root/samples/hello/publish/hello" >/dev/null 2>&1 &
+  pids+=($!)
+}
+
+start_nginx() {
+  printf '%s\nworker_processes 1;\npid %s/nginx.pid;\nerror_log %s/nginx.err;\nevents { worker_connections 4096; }\n%s\n' \
+    "$1" "$work" "$work" "$2" >"$work/nginx.conf"
+  nginx -c "$work/nginx.conf" -g 'daemon off;' &
+  pids+=($!)
+}
+
+start_cloister() {
+  "$root/cloister" run "$root/samples/hello/out" --publish 0:8080 --publish 0:8443 >"$work/run.out" 2>"$work/run.err" &
+  cloister_pid=$!
+  pids+=($cloister_pid)
+}
+
+published_port() {
+  local port=""
+  until [[ -n "$port" ]]; do
+    kill -0 "$cloister_pid" 2>/dev/null || { echo "bench: cloister run ended:" >&2; cat "$work/run.err" >&2; exit 1; }
+    port="$(sed -n "s/.*ingress 127.0.0.1:\([0-9]*\) → enclave port $1 .*/\1/p" "$work/run.err" | head -1)"
+    [[ -n "$port" ]] || sleep 0.02
+  done
+  echo "$port"
+}
+
+machine_line() {
+  printf 'machine: %s CPUs, %s, load %s; %s\n' "$(nproc)" "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)" \
+    "$(cut -d' ' -f1-3 /proc/loadavg)" "$1"
+}
