@@ -104,7 +104,13 @@ internal sealed class AppForwarder : IDisposable
                 continue;
             }
 
-            // Host goes through unchanged: the app builds its links from the name the client used.
+            // Host goes through as the client used it, so the app builds its links from that name; only a nonce prefix goes.
+            if (name.Equals("Host", StringComparison.OrdinalIgnoreCase))
+            {
+                request.Headers.Host = ForwardedHeaders.IntendedHost(incoming.Host);
+                continue;
+            }
+
             if (!TryAdd(request.Headers, name, values) && request.Content is { } content)
             {
                 TryAdd(content.Headers, name, values);

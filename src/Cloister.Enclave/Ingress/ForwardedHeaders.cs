@@ -1,6 +1,8 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Cloister.Attestation.Certificates;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 
@@ -25,11 +27,20 @@ internal static class ForwardedHeaders
         || name.Equals(XForwardedHost, StringComparison.OrdinalIgnoreCase)
         || name.Equals(Forwarded, StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// The host the client meant. A nonce name's <c>&lt;nonce&gt;.attest.</c> prefix (which Cloister's client carries in
+    /// Host, the header its HTTP stack takes SNI from) only asks TLS for a fresh certificate: the app sees the host behind it.
+    /// </summary>
+    public static string? IntendedHost(HostString host) =>
+        !host.HasValue ? null
+        : NonceHostName.TryParse(host.Host, out _, out var intended) ? (host.Port is { } port ? $"{intended}:{port.ToString(CultureInfo.InvariantCulture)}" : intended)
+        : host.Value;
+
     /// <summary>Adds the four headers to <paramref name="target"/> for the request in <paramref name="context"/>.</summary>
     public static void Add(HttpContext context, HttpRequestMessage target)
     {
         var client = context.Connection.RemoteIpAddress is { IsIPv4MappedToIPv6: true } mapped ? mapped.MapToIPv4() : context.Connection.RemoteIpAddress;
-        var host = context.Request.Host.Value;
+        var host = IntendedHost(context.Request.Host);
         var headers = context.Request.Headers;
         var clientText = client?.ToString() ?? "unknown";
 

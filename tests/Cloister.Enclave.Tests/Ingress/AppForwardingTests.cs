@@ -2,7 +2,9 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Net.WebSockets;
+using System.Security.Cryptography;
 using System.Text;
+using Cloister.Attestation.Certificates;
 
 namespace Cloister.Enclave.Tests.Ingress;
 
@@ -43,6 +45,21 @@ public sealed class AppForwardingTests : IAsyncLifetime
         // The app's own headers come back; its hop-by-hop ones do not.
         Assert.Equal("from the app", response.Headers.GetValues("X-App-Header").Single());
         Assert.False(response.Headers.Contains("Keep-Alive"));
+    }
+
+    [Fact]
+    public async Task A_nonce_prefix_in_host_reaches_the_app_as_the_host_behind_it()
+    {
+        using var client = _harness.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/headers");
+        request.Headers.Host = $"{NonceHostName.Format(RandomNumberGenerator.GetBytes(32), IngressHarness.Hostname)}:{IngressHarness.IngressPort}";
+
+        using var response = await client.SendAsync(request);
+
+        var seen = await HeadersAsync(response);
+        Assert.Equal($"{IngressHarness.Hostname}:{IngressHarness.IngressPort}", seen["host"]);
+        Assert.Equal($"{IngressHarness.Hostname}:{IngressHarness.IngressPort}", seen["x-forwarded-host"]);
+        Assert.EndsWith($"host=\"{IngressHarness.Hostname}:{IngressHarness.IngressPort}\"", seen["forwarded"], StringComparison.Ordinal);
     }
 
     [Fact]
