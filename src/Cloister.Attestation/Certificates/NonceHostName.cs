@@ -21,7 +21,7 @@ public static class NonceHostName
 
     /// <summary>Writes the server name that asks for <paramref name="nonce"/>.</summary>
     /// <param name="nonce">The nonce, 1 to <see cref="MaxNonceLength"/> bytes.</param>
-    /// <param name="host">The host the client connects to.</param>
+    /// <param name="host">The host the client connects to; an IPv6 literal (bracketed or not) is written with '-' for ':'.</param>
     /// <returns><c>&lt;base64url nonce&gt;.attest.&lt;host&gt;</c>.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="host"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">The nonce is empty or too long, or the host is empty.</exception>
@@ -33,7 +33,10 @@ public static class NonceHostName
             throw new ArgumentException($"a nonce in a server name is 1 to {MaxNonceLength} bytes, not {nonce.Length}", nameof(nonce));
         }
 
-        return $"{Base64Url.EncodeToString(nonce)}.{Marker}.{host}";
+        // A server name has no ':' (RFC 6066 §3), so an IPv6 literal is written the way ipv6-literal.net names are, '-'
+        // for ':'; servers read only the nonce.
+        var name = host.Contains(':', StringComparison.Ordinal) ? host.Trim('[', ']').Replace(':', '-') : host;
+        return $"{Base64Url.EncodeToString(nonce)}.{Marker}.{name}";
     }
 
     /// <summary>Reads a server name written by <see cref="Format"/> (or another client of the scheme).</summary>

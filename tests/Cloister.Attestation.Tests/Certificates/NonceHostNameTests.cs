@@ -31,6 +31,18 @@ public sealed class NonceHostNameTests
     }
 
     [Theory]
+    [InlineData("::1", "--1")]
+    [InlineData("[2001:db8::7]", "2001-db8--7")]
+    public void An_ipv6_literal_host_becomes_a_name_without_colons(string host, string written)
+    {
+        var name = NonceHostName.Format([1, 2, 3], host);
+
+        Assert.Equal("AQID.attest." + written, name);
+        Assert.True(NonceHostName.TryParse(name, out var nonce, out _));
+        Assert.Equal(new byte[] { 1, 2, 3 }, nonce);
+    }
+
+    [Theory]
     [InlineData("+/8=.attest.h")]
     [InlineData("+/8.attest.h")]
     [InlineData("-_8=.ATTEST.h")]
