@@ -136,7 +136,8 @@ internal sealed class EnclaveSupervisor
             await using var localApi = nsm is null ? null : await LocalApiServer.StartAsync(_spec.Manifest.Api.Port, nsm, cancellationToken);
             var appPorts = _spec.Manifest.Ingress.Select(port => port.AppPort).ToList();
             using var supervisor = new AppSupervisor(launch, _spec.Manifest.Restart, host, (exited, token) => WaitReadyAsync(appPorts, exited, host, token), AppSupervisor.DefaultGracePeriod);
-            await using var stopChannel = await StopChannel.StartAsync(transport, () => supervisor.Stop(ProcessInterop.SigTerm), cancellationToken);
+            // On Nitro the host has no other way to give the app its SIGTERM; the simulator takes the same path.
+            await using var stopPort = await StopRequest.ServeAsync(transport, () => supervisor.Stop(ProcessInterop.SigTerm), cancellationToken);
             var registrations = s_stopSignals.Select(signal => PosixSignalRegistration.Create(signal, context => Handle(context, supervisor.Stop)))
                 .Concat(s_forwardedSignals.Select(signal => PosixSignalRegistration.Create(signal, context => Handle(context, supervisor.Forward))))
                 .ToList();

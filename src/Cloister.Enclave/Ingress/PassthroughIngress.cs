@@ -17,9 +17,7 @@ internal sealed class PassthroughIngress : IAsyncDisposable
 {
     private static readonly StreamPipeReaderOptions s_leaveOpen = new(leaveOpen: true);
 
-    private readonly List<VsockListener> _listeners = [];
-    private readonly List<Task> _acceptLoops = [];
-    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<VsockServer> _servers = [];
     private readonly Func<string, Task> _log;
 
     private PassthroughIngress(Func<string, Task> log)
@@ -38,9 +36,7 @@ internal sealed class PassthroughIngress : IAsyncDisposable
         {
             foreach (var port in ports)
             {
-                var listener = await transport.ListenAsync((uint)port.Port);
-                ingress._listeners.Add(listener);
-                ingress._acceptLoops.Add(AcceptLoop.RunAsync(listener.AcceptAsync, (client, token) => ingress.PipeAsync(client, port, token), ingress._stopping.Token));
+                ingress._servers.Add(await VsockServer.StartAsync(transport, (uint)port.Port, (client, token) => ingress.PipeAsync(client, port, token)));
             }
         }
         catch
@@ -54,22 +50,10 @@ internal sealed class PassthroughIngress : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _stopping.CancelAsync();
-        foreach (var listener in _listeners)
+        foreach (var server in _servers)
         {
-            await listener.DisposeAsync();
+            await server.DisposeAsync();
         }
-
-        try
-        {
-            await Task.WhenAll(_acceptLoops);
-        }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
-        {
-            // A listener closed under its accept loop: that is how the loops end.
-        }
-
-        _stopping.Dispose();
     }
 
     private async Task PipeAsync(VsockStream client, IngressPort port, CancellationToken cancellationToken)

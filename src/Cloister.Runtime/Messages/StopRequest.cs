@@ -1,6 +1,5 @@
 using System.IO.Pipelines;
 using System.Text;
-using Cloister.Runtime.Relay;
 using Cloister.Runtime.Vsock;
 
 namespace Cloister.Runtime.Messages;
@@ -53,21 +52,20 @@ public static class StopRequest
     }
 
     /// <summary>
-    /// Enclave side: accepts stop requests until <paramref name="cancellationToken"/> is cancelled; each one calls
-    /// <paramref name="stop"/> and is acknowledged. Anything else is answered with a reason and closed.
+    /// Enclave side: serves stop requests on <see cref="VsockEndpoint.StopPort"/> until the server is disposed; each one
+    /// calls <paramref name="stop"/> and is acknowledged. Anything else is answered with a reason and closed.
     /// </summary>
-    /// <param name="listener">The listener on <see cref="VsockEndpoint.StopPort"/>.</param>
+    /// <param name="transport">The enclave's vsock transport.</param>
     /// <param name="stop">Stops the app (sends it SIGTERM); called once per request.</param>
-    /// <param name="cancellationToken">Stops serving.</param>
-    /// <returns>A task that completes once serving stopped.</returns>
+    /// <param name="cancellationToken">Cancels binding.</param>
+    /// <returns>The running server.</returns>
     /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
-    /// <exception cref="IOException">Accepting failed.</exception>
-    /// <exception cref="ObjectDisposedException">The listener was disposed while serving.</exception>
-    public static Task ServeAsync(VsockListener listener, Action stop, CancellationToken cancellationToken)
+    /// <exception cref="IOException">The port cannot be bound.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static Task<VsockServer> ServeAsync(VsockTransport transport, Action stop, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(listener);
         ArgumentNullException.ThrowIfNull(stop);
-        return AcceptLoop.RunAsync(listener.AcceptAsync, (connection, token) => AnswerAsync(connection, stop, token), cancellationToken);
+        return VsockServer.StartAsync(transport, VsockEndpoint.StopPort, (connection, token) => AnswerAsync(connection, stop, token), cancellationToken);
     }
 
     private static async Task AnswerAsync(VsockStream connection, Action stop, CancellationToken cancellationToken)

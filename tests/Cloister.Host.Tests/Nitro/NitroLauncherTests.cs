@@ -69,17 +69,13 @@ public sealed class NitroLauncherTests : IDisposable
         await using var enclave = NitroLauncher.Prepare(
             new NitroOptions { ImagePath = image, MemoryMib = 1024, PollInterval = TimeSpan.FromMilliseconds(10) }, new NitroCli(runner), HostTransport());
         await enclave.StartAsync(CancellationToken.None);
-        await using var supervisor = await VsockTransport.Create(new VsockTransportOptions { Kind = VsockTransportKind.Simulated, RunDirectory = _run.Path, LocalCid = 21 })
-            .ListenAsync(VsockEndpoint.StopPort);
-        using var serving = new CancellationTokenSource();
-        var server = StopRequest.ServeAsync(supervisor, () => Volatile.Write(ref stopped, 1), serving.Token);
+        await using var supervisor = await StopRequest.ServeAsync(
+            VsockTransport.Create(new VsockTransportOptions { Kind = VsockTransportKind.Simulated, RunDirectory = _run.Path, LocalCid = 21 }), () => Volatile.Write(ref stopped, 1));
 
         var termination = await enclave.StopAsync(TimeSpan.FromSeconds(60));
 
         Assert.False(termination.Forced);
         Assert.DoesNotContain(runner.Calls, call => call.Arguments[0] == "terminate-enclave");
-        await serving.CancelAsync();
-        await server;
     }
 
     [Fact]

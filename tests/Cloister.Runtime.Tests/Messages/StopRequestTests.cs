@@ -15,17 +15,14 @@ public sealed class StopRequestTests : IDisposable
     [Fact]
     public async Task A_stop_request_reaches_the_supervisor_once_and_is_acknowledged()
     {
-        await using var listener = await Simulated(EnclaveCid).ListenAsync(VsockEndpoint.StopPort);
-        using var serving = new CancellationTokenSource();
         var stops = 0;
-        var server = StopRequest.ServeAsync(listener, () => Interlocked.Increment(ref stops), serving.Token);
+        var server = await StopRequest.ServeAsync(Simulated(EnclaveCid), () => Interlocked.Increment(ref stops));
 
         await StopRequest.SendAsync(Simulated(VsockEndpoint.HostCid), EnclaveCid);
         await StopRequest.SendAsync(Simulated(VsockEndpoint.HostCid), EnclaveCid);
 
         Assert.Equal(2, stops);
-        await serving.CancelAsync();
-        await server;
+        await server.DisposeAsync();
     }
 
     [Fact]
@@ -39,10 +36,8 @@ public sealed class StopRequestTests : IDisposable
     [InlineData("stop", "")]
     public async Task Anything_but_a_whole_stop_line_stops_nothing(string sent, string expectedAnswer)
     {
-        await using var listener = await Simulated(EnclaveCid).ListenAsync(VsockEndpoint.StopPort);
-        using var serving = new CancellationTokenSource();
         var stops = 0;
-        var server = StopRequest.ServeAsync(listener, () => Interlocked.Increment(ref stops), serving.Token);
+        var server = await StopRequest.ServeAsync(Simulated(EnclaveCid), () => Interlocked.Increment(ref stops));
 
         await using (var connection = await Simulated(VsockEndpoint.HostCid).ConnectAsync(new VsockEndpoint(EnclaveCid, VsockEndpoint.StopPort)))
         {
@@ -54,8 +49,7 @@ public sealed class StopRequestTests : IDisposable
         }
 
         Assert.Equal(0, stops);
-        await serving.CancelAsync();
-        await server;
+        await server.DisposeAsync();
     }
 
     [Fact]
@@ -65,6 +59,9 @@ public sealed class StopRequestTests : IDisposable
         var impostor = Task.Run(async () =>
         {
             await using var connection = await listener.AcceptAsync();
+            // It reads the request first: closing before the host has written would make this a broken pipe instead.
+            var request = new byte[5];
+            await connection.ReadExactlyAsync(request);
             await connection.WriteAsync("ok\n"u8.ToArray());
         });
 
