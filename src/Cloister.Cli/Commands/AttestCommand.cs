@@ -116,7 +116,7 @@ internal static class AttestCommand
     private static async Task<int> GetAsync(Target target, AttestedTlsVerifier verifier, string path, bool fresh, CancellationToken cancellationToken)
     {
         using var client = new HttpClient(new AttestingHttpHandler(verifier));
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"https://{(target.Host.Contains(':', StringComparison.Ordinal) ? $"[{target.Host}]" : target.Host)}:{target.Port}{path}"));
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(new UriBuilder(Uri.UriSchemeHttps, target.Host, target.Port).Uri, path));
         if (fresh)
         {
             AttestingHttpHandler.RequireFreshAttestation(request);

@@ -119,9 +119,10 @@ internal sealed class MemoryCgroup : IDisposable
                 return (mountPoint + v1, false);
             }
 
+            // v2 counts only where the memory controller is delegated to this process's cgroup's children.
             if (type == "cgroup2" && v1Path is null && v2Path is not null && Beneath(v2Path, root) is { } v2
-                && File.Exists(Path.Combine(mountPoint + v2, "cgroup.subtree_control"))
-                && File.ReadAllText(Path.Combine(mountPoint + v2, "cgroup.subtree_control")).Split(' ', '\n').Contains("memory"))
+                && Path.Combine(mountPoint + v2, "cgroup.subtree_control") is var subtreeControl && File.Exists(subtreeControl)
+                && File.ReadAllText(subtreeControl).Split(' ', '\n').Contains("memory"))
             {
                 return (mountPoint + v2, true);
             }
