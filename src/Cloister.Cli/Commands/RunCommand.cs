@@ -47,6 +47,7 @@ internal static class RunCommand
                 ? address
                 : throw CommandFailedException.Usage($"--ingress-address '{parseResult.GetValue(parameters.IngressAddress)}' is not an IP address"),
             PublishedPorts = [.. (parseResult.GetValue(parameters.Publish) ?? []).Select(ParsePublished)],
+            RelayIngress = parseResult.GetValue(parameters.RelayIngress),
             GracePeriod = parseResult.GetValue(parameters.GracePeriod) is var seconds and >= 0 and <= 3600
                 ? TimeSpan.FromSeconds(seconds)
                 : throw CommandFailedException.Usage("--grace-period must be 0–3600 seconds"),
@@ -211,6 +212,8 @@ internal static class RunCommand
 
         public Option<string[]> Publish { get; } = new("--publish") { Description = "Listen on HOSTPORT for the manifest's ingress PORT (HOSTPORT:PORT; HOSTPORT 0 picks a free port). Repeatable." };
 
+        public Option<bool> RelayIngress { get; } = new("--relay-ingress") { Description = "Simulator: relay each ingress connection through the host over vsock, as on Nitro, instead of handing it to the sandbox whole (slower: a hop more per request)." };
+
         public Option<string> IngressAddress { get; } = new("--ingress-address") { Description = "The address ingress listeners bind.", DefaultValueFactory = _ => "127.0.0.1" };
 
         public Option<bool> AllowPrivateEgress { get; } = new("--allow-private-egress") { Description = "Let egress the manifest allows reach loopback, private and link-local addresses (the metadata service too). For tests and demos only." };
@@ -220,7 +223,7 @@ internal static class RunCommand
         public void AddTo(Command command)
         {
             command.Arguments.Add(Image);
-            foreach (var option in new Option[] { Simulate, Cpus, Memory, Debug, ParentRole, ParentId, SimRoot, KeepRunDirectory, Publish, IngressAddress, AllowPrivateEgress, GracePeriod })
+            foreach (var option in new Option[] { Simulate, Cpus, Memory, Debug, ParentRole, ParentId, SimRoot, KeepRunDirectory, Publish, RelayIngress, IngressAddress, AllowPrivateEgress, GracePeriod })
             {
                 command.Options.Add(option);
             }

@@ -38,8 +38,15 @@ internal sealed class VsockConnectionListener(VsockListener listener, SocketConn
                 continue;
             }
 
-            // Kestrel's connection takes the socket over; the stream wrapper is not used again.
-            return connections.Create(accepted.Socket);
+            // Kestrel's connection takes the socket over; the stream wrapper is not used again, but what it has not read yet
+            // of a handed-over connection's preamble goes with the connection.
+            var connection = connections.Create(accepted.Socket);
+            if (!accepted.UnreadPreamble.IsEmpty)
+            {
+                connection.Features.Set(new ConnectionPreamble(accepted.UnreadPreamble));
+            }
+
+            return connection;
         }
 
         return null;

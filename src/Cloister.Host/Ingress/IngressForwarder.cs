@@ -10,6 +10,9 @@ namespace Cloister.Host.Ingress;
 /// One ingress port: a TCP listener on the host whose every connection is piped, byte for byte, to the enclave's
 /// vsock port (passthrough), with half-close in both directions. Each vsock connection starts
 /// with a PROXY protocol v2 header naming the client and the address it reached, which the enclave strips.
+/// Where the transport can (the simulator), a connection is handed over to the enclave whole instead, the header as its
+/// preamble: the enclave reads the same bytes, and each request is spared this process's hop. A port that takes no
+/// hand-overs gets its connections relayed.
 /// </summary>
 public sealed class IngressForwarder : IAsyncDisposable
 {
@@ -17,11 +20,12 @@ public sealed class IngressForwarder : IAsyncDisposable
     private readonly VsockTransport _transport;
     private readonly Action<string>? _connectionFailed;
 
-    private IngressForwarder(Socket listener, VsockTransport transport, uint enclavePort, Action<string>? connectionFailed)
+    private IngressForwarder(Socket listener, VsockTransport transport, uint enclavePort, bool relay, Action<string>? connectionFailed)
     {
         _listener = listener;
         _transport = transport;
         EnclavePort = enclavePort;
+        HandsOver = transport.CanHandOver && !relay;
         _connectionFailed = connectionFailed;
         LocalEndpoint = (IPEndPoint)listener.LocalEndPoint!;
     }
@@ -32,15 +36,19 @@ public sealed class IngressForwarder : IAsyncDisposable
     /// <summary>The enclave's vsock port each connection goes to.</summary>
     public uint EnclavePort { get; }
 
+    /// <summary>Whether connections are handed over to the enclave whole rather than relayed.</summary>
+    public bool HandsOver { get; }
+
     /// <summary>Binds and listens at once, before the enclave starts, so a taken port fails before anything runs.</summary>
     /// <param name="listenOn">The host address and port.</param>
     /// <param name="transport">The host's vsock transport.</param>
     /// <param name="enclavePort">The enclave's vsock port.</param>
+    /// <param name="relay">Relay every connection, as on Nitro, even where the transport could hand it over.</param>
     /// <param name="connectionFailed">Told, in one line, why a connection could not be piped; may be <see langword="null"/>.</param>
     /// <returns>The listening forwarder; <see cref="RunAsync"/> serves it.</returns>
     /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
     /// <exception cref="IOException">The port is taken or privileged.</exception>
-    public static IngressForwarder Listen(IPEndPoint listenOn, VsockTransport transport, uint enclavePort, Action<string>? connectionFailed = null)
+    public static IngressForwarder Listen(IPEndPoint listenOn, VsockTransport transport, uint enclavePort, bool relay = false, Action<string>? connectionFailed = null)
     {
         ArgumentNullException.ThrowIfNull(listenOn);
         ArgumentNullException.ThrowIfNull(transport);
@@ -49,7 +57,7 @@ public sealed class IngressForwarder : IAsyncDisposable
         {
             socket.Bind(listenOn);
             socket.Listen(512);
-            return new IngressForwarder(socket, transport, enclavePort, connectionFailed);
+            return new IngressForwarder(socket, transport, enclavePort, relay, connectionFailed);
         }
         catch (SocketException ex)
         {
@@ -93,6 +101,11 @@ public sealed class IngressForwarder : IAsyncDisposable
             client.NoDelay = true;
             try
             {
+                if (HandsOver && await TryHandOverAsync(client, target, cancellationToken))
+                {
+                    return;
+                }
+
                 await using var vsock = await _transport.ConnectAsync(target, cancellationToken);
                 await vsock.WriteAsync(ProxyHeaderOf(client), cancellationToken);
                 var result = await DuplexRelay.RunAsync(RelayEnd.ForSocket(client), RelayEnd.ForVsock(vsock), cancellationToken);
@@ -105,6 +118,21 @@ public sealed class IngressForwarder : IAsyncDisposable
             {
                 _connectionFailed?.Invoke($"ingress {LocalEndpoint} → vsock {target}: {ex.Message}");
             }
+        }
+    }
+
+    // An enclave that listens on the vsock port but takes no hand-overs (a simulated enclave without Cloister's supervisor,
+    // speaking the Unix-socket simulation itself) still gets the connection, relayed.
+    private async Task<bool> TryHandOverAsync(Socket client, VsockEndpoint target, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _transport.HandOverAsync(target, client, ProxyHeaderOf(client), cancellationToken);
+            return true;
+        }
+        catch (VsockConnectException)
+        {
+            return false;
         }
     }
 

@@ -113,9 +113,9 @@ public static class HostSupervisor
             {
                 var hostPort = options.PublishedPorts.LastOrDefault(p => p.EnclavePort == port.Port)?.HostPort ?? port.Port;
                 var forwarder = IngressForwarder.Listen(
-                    new IPEndPoint(options.IngressAddress, hostPort), transport, (uint)port.Port, notice);
+                    new IPEndPoint(options.IngressAddress, hostPort), transport, (uint)port.Port, options.RelayIngress, notice);
                 forwarders.Add(forwarder);
-                notice($"ingress {forwarder.LocalEndpoint} → enclave port {port.Port} ({(port.Tls == IngressTls.Attested ? "attested TLS" : "passthrough")})");
+                notice($"ingress {forwarder.LocalEndpoint} → enclave port {port.Port} ({(port.Tls == IngressTls.Attested ? "attested TLS" : "passthrough")}, {(forwarder.HandsOver ? "handed over" : "relayed")})");
                 options.IngressListening?.Invoke(forwarder);
             }
         }

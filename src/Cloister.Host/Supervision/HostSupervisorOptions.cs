@@ -20,6 +20,12 @@ public sealed class HostSupervisorOptions
     /// <summary>Ingress ports listened on under another host port; the others listen on their own number.</summary>
     public IReadOnlyList<PublishedPort> PublishedPorts { get; init; } = [];
 
+    /// <summary>
+    /// Relay every ingress connection through the host over vsock, as on Nitro, even where the transport could hand it to
+    /// the enclave whole (the simulator does, by default: a hop fewer per request).
+    /// </summary>
+    public bool RelayIngress { get; init; }
+
     /// <summary>How long the app has to exit after SIGTERM before the enclave is ended by force.</summary>
     public TimeSpan GracePeriod { get; init; } = TimeSpan.FromSeconds(10);
 

@@ -36,14 +36,24 @@ public sealed class RelayEnd
     }
 
     /// <summary>A vsock connection's side.</summary>
-    /// <param name="stream">The vsock stream; the relay uses its socket directly and ends its writes at the end.</param>
+    /// <param name="stream">
+    /// The vsock stream; the relay uses its socket directly and ends its writes at the end. What the stream has not returned
+    /// of its <see cref="VsockStream.UnreadPreamble"/> is relayed first, after what <paramref name="readAhead"/> holds.
+    /// </param>
     /// <param name="readAhead">A reader over <paramref name="stream"/> whose buffered bytes are relayed first, as for <see cref="ForSocket"/>.</param>
     /// <returns>The side.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="stream"/> is <see langword="null"/>.</exception>
     public static RelayEnd ForVsock(VsockStream stream, PipeReader? readAhead = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        return new RelayEnd(stream.Socket, Drain(readAhead));
+        var buffered = Drain(readAhead);
+        if (stream.UnreadPreamble.IsEmpty)
+        {
+            return new RelayEnd(stream.Socket, buffered);
+        }
+
+        byte[] first = [.. buffered.Span, .. stream.UnreadPreamble.Span];
+        return new RelayEnd(stream.Socket, first);
     }
 
     private static ReadOnlyMemory<byte> Drain(PipeReader? reader)

@@ -14,29 +14,12 @@ internal static class UnixSocketFile
     /// <exception cref="IOException">A live listener already owns the path, or binding failed.</exception>
     public static Socket Listen(string path)
     {
-        var endPoint = CreateEndPoint(path);
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        // Only the owner may reach the sockets: the sandbox runs as the same user, nobody else should connect.
-        // Windows has AF_UNIX too, but guards its files with ACLs, not modes.
-        if (OperatingSystem.IsWindows())
-        {
-            Directory.CreateDirectory(directory);
-        }
-        else if (!Directory.Exists(directory))
-        {
-            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
-
-        RemoveIfStale(path, endPoint);
+        var endPoint = PrepareToBind(path, SocketType.Stream);
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
             socket.Bind(endPoint);
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
-
+            RestrictToOwner(path);
             socket.Listen();
             return socket;
         }
@@ -44,6 +27,29 @@ internal static class UnixSocketFile
         {
             socket.Dispose();
             throw new IOException($"cannot listen on {path}: {ex.Message}", ex);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Binds a blocking datagram socket to <paramref name="path"/> for <see cref="DescriptorPassing"/>, replacing a socket
+    /// file that nobody is bound to any more.
+    /// </summary>
+    /// <exception cref="ArgumentException">The path is too long for a Unix socket.</exception>
+    /// <exception cref="IOException">A live socket already owns the path, or binding failed.</exception>
+    public static System.Runtime.InteropServices.SafeHandle BindDatagram(string path)
+    {
+        var endPoint = PrepareToBind(path, SocketType.Dgram);
+        var socket = DescriptorPassing.CreateDatagramSocket();
+        try
+        {
+            DescriptorPassing.Bind(socket, endPoint);
+            RestrictToOwner(path);
+            return socket;
         }
         catch
         {
@@ -96,7 +102,36 @@ internal static class UnixSocketFile
         }
     }
 
-    private static UnixDomainSocketEndPoint CreateEndPoint(string path)
+    private static UnixDomainSocketEndPoint PrepareToBind(string path, SocketType type)
+    {
+        var endPoint = CreateEndPoint(path);
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        // Only the owner may reach the sockets: the sandbox runs as the same user, nobody else should connect.
+        // Windows has AF_UNIX too, but guards its files with ACLs, not modes.
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(directory);
+        }
+        else if (!Directory.Exists(directory))
+        {
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
+        RemoveIfStale(path, endPoint, type);
+        return endPoint;
+    }
+
+    private static void RestrictToOwner(string path)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+    }
+
+    /// <summary>The address of the socket file at <paramref name="path"/>.</summary>
+    /// <exception cref="ArgumentException">The path is empty or too long for a Unix socket.</exception>
+    public static UnixDomainSocketEndPoint CreateEndPoint(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var length = Encoding.UTF8.GetByteCount(path);
@@ -105,7 +140,7 @@ internal static class UnixSocketFile
             : new UnixDomainSocketEndPoint(path);
     }
 
-    private static void RemoveIfStale(string path, UnixDomainSocketEndPoint endPoint)
+    private static void RemoveIfStale(string path, UnixDomainSocketEndPoint endPoint, SocketType type)
     {
         if (!File.Exists(path))
         {
@@ -113,7 +148,7 @@ internal static class UnixSocketFile
         }
 
         // A file that refuses connections is what a crashed listener leaves; one that accepts is somebody's live socket.
-        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        using var probe = new Socket(AddressFamily.Unix, type, ProtocolType.Unspecified);
         try
         {
             probe.Connect(endPoint);

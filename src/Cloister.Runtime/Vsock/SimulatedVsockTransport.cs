@@ -1,18 +1,45 @@
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Threading.Channels;
 using Cloister.Runtime.Sockets;
 
 namespace Cloister.Runtime.Vsock;
 
-/// <summary>The simulator's vsock: the address <c>(cid, port)</c> is the Unix socket <c>&lt;run-dir&gt;/vsock/&lt;cid&gt;_&lt;port&gt;.sock</c>.</summary>
+/// <summary>
+/// The simulator's vsock: the address <c>(cid, port)</c> is the Unix socket <c>&lt;run-dir&gt;/vsock/&lt;cid&gt;_&lt;port&gt;.sock</c>.
+/// Beside it each listener binds the datagram socket <c>&lt;cid&gt;_&lt;port&gt;.fd</c>, which takes whole connections
+/// handed over by the other side (<see cref="VsockTransport.HandOverAsync"/>).
+/// </summary>
 internal sealed class SimulatedVsockTransport(string runDirectory, uint localCid) : VsockTransport
 {
+    // A listener whose queue of handed-over connections is full is busy accepting; this long is a burst, longer is a stall.
+    private static readonly TimeSpan s_handOverPatience = TimeSpan.FromSeconds(2);
+
+    private const int Enoent = 2;
+    private const int Eagain = 11;
+    private const int Econnrefused = 111;
+
+    private readonly Lazy<SafeHandle> _handOverSender = new(DescriptorPassing.CreateDatagramSocket);
+
     public override uint LocalCid => localCid;
+
+    public override bool CanHandOver => true;
 
     private protected override ValueTask<VsockListener> ListenCoreAsync(VsockEndpoint endpoint, CancellationToken cancellationToken)
     {
         var bound = endpoint.Cid == VsockEndpoint.AnyCid ? new VsockEndpoint(localCid, endpoint.Port) : endpoint;
         var path = GetSimulatedSocketPath(runDirectory, bound);
-        return ValueTask.FromResult<VsockListener>(new Listener(bound, path, UnixSocketFile.Listen(path)));
+        var socket = UnixSocketFile.Listen(path);
+        try
+        {
+            return ValueTask.FromResult<VsockListener>(new Listener(bound, path, socket, UnixSocketFile.BindDatagram(HandOverPath(path))));
+        }
+        catch
+        {
+            socket.Dispose();
+            UnixSocketFile.Delete(path);
+            throw;
+        }
     }
 
     private protected override async ValueTask<VsockStream> ConnectCoreAsync(VsockEndpoint endpoint, CancellationToken cancellationToken)
@@ -23,28 +50,181 @@ internal sealed class SimulatedVsockTransport(string runDirectory, uint localCid
         return new VsockStream(socket, endpoint);
     }
 
-    private sealed class Listener(VsockEndpoint endpoint, string path, Socket socket) : VsockListener(endpoint)
+    private protected override async ValueTask HandOverCoreAsync(VsockEndpoint endpoint, Socket connection, ReadOnlyMemory<byte> preamble, CancellationToken cancellationToken)
     {
-        public override async ValueTask<VsockStream> AcceptAsync(CancellationToken cancellationToken = default)
+        var path = HandOverPath(GetSimulatedSocketPath(runDirectory, endpoint));
+        var address = UnixSocketFile.CreateEndPoint(path);
+        var giveUp = DateTime.UtcNow + s_handOverPatience;
+        while (true)
         {
-            Socket accepted;
-            try
+            var errno = DescriptorPassing.TrySend(_handOverSender.Value, address, connection.SafeHandle, preamble.Span);
+            switch (errno)
             {
-                accepted = await socket.AcceptAsync(cancellationToken);
+                case 0:
+                    return;
+                case Eagain when DateTime.UtcNow < giveUp:
+                    await Task.Delay(TimeSpan.FromMilliseconds(1), cancellationToken);
+                    break;
+                case Eagain:
+                    throw new IOException($"handing a connection over to vsock {endpoint}: its listener took none for {s_handOverPatience.TotalSeconds} s");
+                case Enoent or Econnrefused:
+                    throw new VsockConnectException(endpoint, File.Exists(path) ? $"{path} refuses connections" : $"no socket at {path}", null);
+                default:
+                    throw new IOException($"handing a connection over to vsock {endpoint} ({path}) failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})");
             }
-            catch (SocketException ex)
-            {
-                throw new IOException($"accepting on vsock {LocalEndpoint} ({path}) failed: {ex.Message}", ex);
-            }
+        }
+    }
 
-            return new VsockStream(accepted, remoteEndpoint: null);
+    private static string HandOverPath(string socketPath) => Path.ChangeExtension(socketPath, ".fd");
+
+    /// <summary>
+    /// Accepts from both sockets of a simulated port into one queue: stream connections from the accept loop, handed-over
+    /// connections from a thread blocked in recvmsg(2) (.NET cannot wait for a datagram's ancillary data asynchronously).
+    /// </summary>
+    private sealed class Listener : VsockListener
+    {
+        // Connections accepted but not yet taken; beyond this the kernel's backlog and datagram queue hold the rest.
+        private const int QueueLength = 64;
+
+        // An accept that fails for a moment (EMFILE under a flood of connections) is retried after this pause.
+        private static readonly TimeSpan s_acceptRetryDelay = TimeSpan.FromMilliseconds(50);
+
+        private readonly string _path;
+        private readonly Socket _socket;
+        private readonly SafeHandle _handOvers;
+        private readonly CancellationTokenSource _stopping = new();
+        private readonly Channel<VsockStream> _accepted = Channel.CreateBounded<VsockStream>(QueueLength);
+        private readonly Task _acceptingStreams;
+        private readonly Task _receivingHandOvers;
+        private int _disposed;
+
+        public Listener(VsockEndpoint endpoint, string path, Socket socket, SafeHandle handOvers)
+            : base(endpoint)
+        {
+            _path = path;
+            _socket = socket;
+            _handOvers = handOvers;
+            _acceptingStreams = AcceptStreamsAsync();
+            _receivingHandOvers = Task.Factory.StartNew(ReceiveHandOvers, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
 
-        private protected override ValueTask DisposeCoreAsync()
+        public override async ValueTask<VsockStream> AcceptAsync(CancellationToken cancellationToken = default)
         {
-            socket.Dispose();
-            UnixSocketFile.Delete(path);
-            return ValueTask.CompletedTask;
+            try
+            {
+                return await _accepted.Reader.ReadAsync(cancellationToken);
+            }
+            catch (ChannelClosedException)
+            {
+                throw new ObjectDisposedException(nameof(VsockListener), $"the listener on vsock {LocalEndpoint} ({_path}) was disposed");
+            }
+        }
+
+        private protected override async ValueTask DisposeCoreAsync()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            {
+                return;
+            }
+
+            await _stopping.CancelAsync();
+            _socket.Dispose();
+            DescriptorPassing.Shutdown(_handOvers);
+            await Task.WhenAll(_acceptingStreams, _receivingHandOvers);
+            _handOvers.Dispose();
+            _accepted.Writer.TryComplete();
+            while (_accepted.Reader.TryRead(out var unclaimed))
+            {
+                await unclaimed.DisposeAsync();
+            }
+
+            UnixSocketFile.Delete(_path);
+            UnixSocketFile.Delete(HandOverPath(_path));
+            _stopping.Dispose();
+        }
+
+        private async Task AcceptStreamsAsync()
+        {
+            while (!_stopping.IsCancellationRequested)
+            {
+                Socket accepted;
+                try
+                {
+                    accepted = await _socket.AcceptAsync(_stopping.Token);
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException || _stopping.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (SocketException)
+                {
+                    await Task.Delay(s_acceptRetryDelay, CancellationToken.None);
+                    continue;
+                }
+
+                await PublishAsync(new VsockStream(accepted, remoteEndpoint: null));
+            }
+        }
+
+        private void ReceiveHandOvers()
+        {
+            // One byte over the limit, so an oversized payload shows as truncated rather than fitting exactly.
+            var payload = new byte[DescriptorPassing.MaxPayloadLength + 1];
+            while (true)
+            {
+                DescriptorPassing.Received received;
+                try
+                {
+                    received = DescriptorPassing.Receive(_handOvers, payload);
+                }
+                catch (IOException)
+                {
+                    return;
+                }
+
+                // A datagram that is not exactly one descriptor and a payload can only come from a broken sender of this
+                // user (the socket file is the owner's alone): it is dropped, its descriptors closed.
+                if (_stopping.IsCancellationRequested || received.Malformed is not null)
+                {
+                    if (received.Descriptor >= 0)
+                    {
+                        DescriptorPassing.Close(received.Descriptor);
+                    }
+
+                    if (_stopping.IsCancellationRequested)
+                    {
+                        return;
+                    }
+
+                    continue;
+                }
+
+                var handle = new SafeSocketHandle((IntPtr)received.Descriptor, ownsHandle: true);
+                Socket socket;
+                try
+                {
+                    socket = new Socket(handle);
+                }
+                catch (SocketException)
+                {
+                    handle.Dispose();
+                    continue;
+                }
+
+                PublishAsync(new VsockStream(socket, remoteEndpoint: null, payload.AsSpan(0, received.Length).ToArray())).GetAwaiter().GetResult();
+            }
+        }
+
+        private async Task PublishAsync(VsockStream stream)
+        {
+            try
+            {
+                await _accepted.Writer.WriteAsync(stream, _stopping.Token);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
+            {
+                await stream.DisposeAsync();
+            }
         }
     }
 }

@@ -10,11 +10,13 @@ namespace Cloister.Runtime.Vsock;
 public sealed class VsockStream : Stream
 {
     private readonly Socket _socket;
+    private ReadOnlyMemory<byte> _preamble;
 
-    internal VsockStream(Socket socket, VsockEndpoint? remoteEndpoint)
+    internal VsockStream(Socket socket, VsockEndpoint? remoteEndpoint, ReadOnlyMemory<byte> preamble = default)
     {
         _socket = socket;
         RemoteEndpoint = remoteEndpoint;
+        _preamble = preamble;
     }
 
     /// <summary>
@@ -25,9 +27,17 @@ public sealed class VsockStream : Stream
 
     /// <summary>
     /// The connected socket, for code that runs its own I/O over it (Kestrel's socket transport, the relay). Whoever takes it
-    /// over owns it: reading or writing it directly bypasses this stream, and disposing either closes both.
+    /// over owns it: reading or writing it directly bypasses this stream, and disposing either closes both. It must take
+    /// <see cref="UnreadPreamble"/> too: those bytes come before the socket's own.
     /// </summary>
     public Socket Socket => _socket;
+
+    /// <summary>
+    /// Bytes the connection carries ahead of its socket's own that this stream has not returned yet. Only a connection the
+    /// simulation handed over whole has them (<see cref="VsockTransport.HandOverAsync"/>): the socket is then the client's
+    /// own, and these are what the host would have written first had it relayed the connection. Reads return them first.
+    /// </summary>
+    public ReadOnlyMemory<byte> UnreadPreamble => _preamble;
 
     /// <inheritdoc/>
     public override bool CanRead => true;
@@ -73,6 +83,11 @@ public sealed class VsockStream : Stream
     /// <inheritdoc/>
     public override int Read(Span<byte> buffer)
     {
+        if (TryReadPreamble(buffer) is var fromPreamble and > 0)
+        {
+            return fromPreamble;
+        }
+
         try
         {
             return _socket.Receive(buffer, SocketFlags.None);
@@ -95,6 +110,11 @@ public sealed class VsockStream : Stream
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
+        if (TryReadPreamble(buffer.Span) is var fromPreamble and > 0)
+        {
+            return fromPreamble;
+        }
+
         try
         {
             return await _socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken);
@@ -177,6 +197,14 @@ public sealed class VsockStream : Stream
         }
 
         base.Dispose(disposing);
+    }
+
+    private int TryReadPreamble(Span<byte> buffer)
+    {
+        var count = Math.Min(buffer.Length, _preamble.Length);
+        _preamble.Span[..count].CopyTo(buffer);
+        _preamble = _preamble[count..];
+        return count;
     }
 
     private IOException Wrap(SocketException ex, string operation) =>

@@ -1,3 +1,5 @@
+using System.Net.Sockets;
+
 namespace Cloister.Runtime.Vsock;
 
 /// <summary>Listens on and connects to vsock addresses, over AF_VSOCK or the simulator's Unix sockets.</summary>
@@ -9,6 +11,11 @@ public abstract class VsockTransport
 
     /// <summary>The CID this side listens on when no CID is named: its own in the simulation, <see cref="VsockEndpoint.AnyCid"/> natively.</summary>
     public abstract uint LocalCid { get; }
+
+    /// <summary>
+    /// Whether <see cref="HandOverAsync"/> works: only in the simulation, where both sides are processes of one machine.
+    /// </summary>
+    public virtual bool CanHandOver => false;
 
     /// <summary>Creates the transport the options name.</summary>
     /// <param name="options">The explicit choice.</param>
@@ -85,6 +92,35 @@ public abstract class VsockTransport
         cancellationToken.ThrowIfCancellationRequested();
         return ConnectCoreAsync(endpoint, cancellationToken);
     }
+
+    /// <summary>
+    /// Gives a connected socket of this process, whole, to the listener at <paramref name="endpoint"/>, which accepts a
+    /// <see cref="VsockStream"/> over that very socket whose reads return <paramref name="preamble"/> first. The simulated
+    /// host hands its ingress connections over this way instead of relaying them, which spares each request a hop;
+    /// the listener's side of the code is the same either way. The caller then disposes its own <paramref name="connection"/>:
+    /// the listener holds a descriptor of its own.
+    /// </summary>
+    /// <param name="endpoint">The listener's address.</param>
+    /// <param name="connection">The connected socket.</param>
+    /// <param name="preamble">Bytes the listener reads before the socket's own, at most 512.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>A task that completes once the listener's process holds the connection.</returns>
+    /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="preamble"/> is longer than 512 bytes.</exception>
+    /// <exception cref="NotSupportedException">The transport cannot hand connections over (<see cref="CanHandOver"/> is false).</exception>
+    /// <exception cref="VsockConnectException">Nobody listens there.</exception>
+    /// <exception cref="IOException">The listener took no connection for 2 s, or passing it failed for another reason.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public ValueTask HandOverAsync(VsockEndpoint endpoint, Socket connection, ReadOnlyMemory<byte> preamble, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentNullException.ThrowIfNull(connection);
+        cancellationToken.ThrowIfCancellationRequested();
+        return HandOverCoreAsync(endpoint, connection, preamble, cancellationToken);
+    }
+
+    private protected virtual ValueTask HandOverCoreAsync(VsockEndpoint endpoint, Socket connection, ReadOnlyMemory<byte> preamble, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("AF_VSOCK cannot hand a connection over: the peer is another machine");
 
     private protected abstract ValueTask<VsockListener> ListenCoreAsync(VsockEndpoint endpoint, CancellationToken cancellationToken);
 

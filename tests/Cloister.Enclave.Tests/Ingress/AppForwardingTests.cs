@@ -8,12 +8,18 @@ using Cloister.Attestation.Certificates;
 
 namespace Cloister.Enclave.Tests.Ingress;
 
-/// <summary>Requests through attested TLS to the app: headers, streaming, HTTP/2, upgrades, and the app's failures.</summary>
-public sealed class AppForwardingTests : IAsyncLifetime
+/// <summary>
+/// Requests through attested TLS to the app: headers, streaming, HTTP/2, upgrades, and the app's failures; over connections
+/// relayed by the host, and (<see cref="HandedOverAppForwardingTests"/>) over connections the simulator hands over whole.
+/// </summary>
+public class AppForwardingTests : IAsyncLifetime
 {
     private IngressHarness _harness = null!;
 
-    public async Task InitializeAsync() => _harness = await IngressHarness.StartAsync(appResponseTimeout: TimeSpan.FromSeconds(2));
+    /// <summary>Whether the harness hands its client connections over to the enclave instead of connecting to the vsock port.</summary>
+    protected virtual bool HandOver => false;
+
+    public async Task InitializeAsync() => _harness = await IngressHarness.StartAsync(appResponseTimeout: TimeSpan.FromSeconds(2), handOver: HandOver);
 
     public async Task DisposeAsync() => await _harness.DisposeAsync();
 
@@ -188,7 +194,7 @@ public sealed class AppForwardingTests : IAsyncLifetime
             "the log line");
     }
 
-    private static async Task<int> ReadOrResetAsync(Stream stream)
+    protected static async Task<int> ReadOrResetAsync(Stream stream)
     {
         try
         {
@@ -223,6 +229,27 @@ public sealed class AppForwardingTests : IAsyncLifetime
         {
             length = 0;
             return false;
+        }
+    }
+}
+
+/// <summary>Every forwarding test again, over TCP connections handed over whole with the PROXY header as their preamble.</summary>
+public sealed class HandedOverAppForwardingTests : AppForwardingTests
+{
+    protected override bool HandOver => true;
+
+    [Fact]
+    public async Task A_preamble_that_goes_on_past_its_proxy_header_is_refused_and_logged()
+    {
+        var harness = await IngressHarness.StartAsync(handOver: true);
+        await using (harness)
+        {
+            await using var stream = await harness.ConnectAsync(preambleTrailer: "GET / HTTP/1.1\r\n"u8.ToArray());
+
+            Assert.Equal(0, await ReadOrResetAsync(stream).WaitAsync(TimeSpan.FromSeconds(30)));
+            await IngressHarness.WaitUntilAsync(
+                () => harness.Logs.Contains($"ingress {IngressHarness.IngressPort}: the handed-over connection's preamble goes on past its PROXY v2 header; connection closed"),
+                "the log line");
         }
     }
 }

@@ -19,7 +19,8 @@ namespace Cloister.Enclave.Tests.Ingress;
 /// <summary>
 /// Attested ingress in process over the simulated vsock (Unix sockets in a temporary run directory), with a real software
 /// NSM behind the simulator's NSM socket, a real Kestrel app, and a fake clock that drives rotation and the guard.
-/// Clients connect to the port's socket file, write the host's PROXY v2 header, and then speak TLS.
+/// Clients connect to the port's socket file, write the host's PROXY v2 header, and then speak TLS; or, handing over, they
+/// connect over TCP and the host's side of that connection is handed to the enclave whole, the header as its preamble.
 /// </summary>
 internal sealed class IngressHarness : IAsyncDisposable
 {
@@ -35,17 +36,20 @@ internal sealed class IngressHarness : IAsyncDisposable
 
     private readonly string _directory = Directory.CreateTempSubdirectory("cloister-ingress-").FullName;
     private readonly SoftwareNsmSocket _nsm;
+    private readonly VsockTransport _hostTransport;
     private readonly ManualResetEventSlim _nsmOpen = new(initialState: true);
     private TaskCompletionSource? _nsmBlocked;
     private int _nsmRequests;
     private NsmSocketDevice? _device;
     private AttestedIngress? _ingress;
+    private bool _handOver;
 
     private IngressHarness()
     {
         Time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         _nsm = new SoftwareNsmSocket(Path.Combine(_directory, "nsm.sock"), Time, AnswerNsm);
         Transport = VsockTransport.Create(new VsockTransportOptions { Kind = VsockTransportKind.Simulated, RunDirectory = _directory, LocalCid = EnclaveCid });
+        _hostTransport = VsockTransport.Create(new VsockTransportOptions { Kind = VsockTransportKind.Simulated, RunDirectory = _directory, LocalCid = VsockEndpoint.HostCid });
     }
 
     public FakeTimeProvider Time { get; }
@@ -69,9 +73,9 @@ internal sealed class IngressHarness : IAsyncDisposable
     /// <summary>Whether the NSM answers every request with <see cref="NsmErrorCode.InternalError"/>.</summary>
     public bool NsmFails { get; set; }
 
-    public static async Task<IngressHarness> StartAsync(IssuanceLimits? limits = null, TimeSpan? appResponseTimeout = null, int? appPort = null, IReadOnlyList<string>? hostnames = null, bool nsmFails = false)
+    public static async Task<IngressHarness> StartAsync(IssuanceLimits? limits = null, TimeSpan? appResponseTimeout = null, int? appPort = null, IReadOnlyList<string>? hostnames = null, bool nsmFails = false, bool handOver = false)
     {
-        var harness = new IngressHarness { NsmFails = nsmFails };
+        var harness = new IngressHarness { NsmFails = nsmFails, _handOver = handOver };
         try
         {
             harness.App = await EchoApp.StartAsync();
@@ -108,27 +112,53 @@ internal sealed class IngressHarness : IAsyncDisposable
 
     public void ReleaseNsm() => _nsmOpen.Set();
 
-    /// <summary>A connection to the ingress port, its PROXY v2 header already written (naming <paramref name="client"/>).</summary>
-    public async Task<NetworkStream> ConnectAsync(IPEndPoint? client = null, bool proxyHeader = true)
+    /// <summary>
+    /// A connection to the ingress port, its PROXY v2 header (naming <paramref name="client"/>) already written or, handing
+    /// over, passed as its preamble, followed there by <paramref name="preambleTrailer"/>.
+    /// </summary>
+    public async Task<NetworkStream> ConnectAsync(IPEndPoint? client = null, bool proxyHeader = true, byte[]? preambleTrailer = null)
     {
+        client ??= DefaultClient;
+        var header = new byte[ProxyProtocol.MaxHeaderLength];
+        var length = proxyHeader ? ProxyProtocol.Write(new ProxyHeader(client, client.AddressFamily == AddressFamily.InterNetworkV6 ? s_hostV6 : s_hostV4), header) : 0;
+        byte[] preamble = [.. header.AsSpan(0, length), .. preambleTrailer ?? []];
+        var enclavePort = new VsockEndpoint(EnclaveCid, IngressPort);
+        if (_handOver)
+        {
+            return await HandOverAsync(enclavePort, preamble);
+        }
+
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(VsockTransport.GetSimulatedSocketPath(_directory, new VsockEndpoint(EnclaveCid, IngressPort))));
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(VsockTransport.GetSimulatedSocketPath(_directory, enclavePort)));
             var stream = new NetworkStream(socket, ownsSocket: true);
-            if (proxyHeader)
-            {
-                client ??= DefaultClient;
-                var header = new byte[ProxyProtocol.MaxHeaderLength];
-                var length = ProxyProtocol.Write(new ProxyHeader(client, client.AddressFamily == AddressFamily.InterNetworkV6 ? s_hostV6 : s_hostV4), header);
-                await stream.WriteAsync(header.AsMemory(0, length));
-            }
-
+            await stream.WriteAsync(preamble);
             return stream;
         }
         catch
         {
             socket.Dispose();
+            throw;
+        }
+    }
+
+    private async Task<NetworkStream> HandOverAsync(VsockEndpoint enclavePort, byte[] preamble)
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            await client.ConnectAsync(listener.LocalEndPoint!);
+            using var hostSide = await listener.AcceptAsync();
+            await _hostTransport.HandOverAsync(enclavePort, hostSide, preamble);
+            return new NetworkStream(client, ownsSocket: true);
+        }
+        catch
+        {
+            client.Dispose();
             throw;
         }
     }

@@ -22,15 +22,17 @@ public sealed class IngressForwarderTests
         Assert.Contains("--publish HOSTPORT:443", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task A_connection_the_enclave_does_not_answer_is_closed_and_reported()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_connection_the_enclave_does_not_answer_is_closed_and_reported(bool relay)
     {
         var runDirectory = Directory.CreateTempSubdirectory("cloister-ingress-").FullName;
         try
         {
             var transport = VsockTransport.Create(new VsockTransportOptions { Kind = VsockTransportKind.Simulated, RunDirectory = runDirectory, LocalCid = VsockEndpoint.HostCid });
             var reported = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            await using var forwarder = IngressForwarder.Listen(new IPEndPoint(IPAddress.Loopback, 0), transport, 80, message => reported.TrySetResult(message));
+            await using var forwarder = IngressForwarder.Listen(new IPEndPoint(IPAddress.Loopback, 0), transport, 80, relay, message => reported.TrySetResult(message));
             using var stop = new CancellationTokenSource();
             var running = forwarder.RunAsync(16, stop.Token);
 
@@ -50,8 +52,10 @@ public sealed class IngressForwarderTests
         }
     }
 
-    [Fact]
-    public async Task Every_vsock_connection_starts_with_a_proxy_header_naming_the_client_then_carries_its_bytes_untouched()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Every_vsock_connection_starts_with_a_proxy_header_naming_the_client_then_carries_its_bytes_untouched(bool relay)
     {
         var runDirectory = Directory.CreateTempSubdirectory("cloister-ingress-").FullName;
         try
@@ -60,7 +64,7 @@ public sealed class IngressForwarderTests
             var host = VsockTransport.Create(new VsockTransportOptions { Kind = VsockTransportKind.Simulated, RunDirectory = runDirectory, LocalCid = VsockEndpoint.HostCid });
             var enclave = VsockTransport.Create(new VsockTransportOptions { Kind = VsockTransportKind.Simulated, RunDirectory = runDirectory, LocalCid = 16 });
             await using var listener = await enclave.ListenAsync(80);
-            await using var forwarder = IngressForwarder.Listen(new IPEndPoint(IPAddress.Loopback, 0), host, 80);
+            await using var forwarder = IngressForwarder.Listen(new IPEndPoint(IPAddress.Loopback, 0), host, 80, relay);
             using var stop = new CancellationTokenSource();
             var running = forwarder.RunAsync(16, stop.Token);
 
@@ -77,6 +81,9 @@ public sealed class IngressForwarderTests
 
             Assert.Equal(new ProxyHeader((IPEndPoint)client.Client.LocalEndPoint!, forwarder.LocalEndpoint), header);
             Assert.Equal("\r\n\r\nclient bytes"u8.ToArray(), rest.ToArray());
+            // Handed over, the enclave holds the client's own TCP connection; relayed, the host's Unix socket.
+            Assert.Equal(!relay, forwarder.HandsOver);
+            Assert.Equal(relay ? AddressFamily.Unix : AddressFamily.InterNetwork, accepted.Socket.AddressFamily);
             await stop.CancelAsync();
             await running.WaitAsync(TimeSpan.FromSeconds(30));
         }

@@ -171,6 +171,129 @@ public sealed class SimulatedVsockTransportTests : IDisposable
 
         await Assert.ThrowsAsync<VsockConnectException>(() => _enclave.ConnectAsync(listener.LocalEndpoint).AsTask());
         Assert.False(File.Exists(VsockTransport.GetSimulatedSocketPath(_run.Path, listener.LocalEndpoint)));
+        Assert.False(File.Exists(HandOverPath(listener.LocalEndpoint)));
+    }
+
+    [Fact]
+    public async Task A_handed_over_connection_reads_its_preamble_first_and_outlives_the_host_s_socket()
+    {
+        await using var listener = await _enclave.ListenAsync(8080);
+        using var tcp = await TcpPair.OpenAsync();
+        var accepting = listener.AcceptAsync().AsTask();
+
+        Assert.True(_host.CanHandOver);
+        await _host.HandOverAsync(listener.LocalEndpoint, tcp.Server, "PROXY"u8.ToArray());
+        tcp.Server.Dispose();
+        await using var server = await accepting;
+        await tcp.Client.SendAsync("hello"u8.ToArray());
+        tcp.Client.Shutdown(SocketShutdown.Send);
+
+        Assert.Equal("PROXY", Encoding.ASCII.GetString(server.UnreadPreamble.Span));
+        Assert.Equal("PROXYhello", await ReadToEndAsync(server));
+        Assert.True(server.UnreadPreamble.IsEmpty);
+        await server.WriteAsync("answer after the client's EOF"u8.ToArray());
+        server.CompleteWrites();
+        var answer = new MemoryStream();
+        var buffer = new byte[64];
+        int read;
+        while ((read = await tcp.Client.ReceiveAsync(buffer)) > 0)
+        {
+            answer.Write(buffer, 0, read);
+        }
+
+        Assert.Equal("answer after the client's EOF", Encoding.ASCII.GetString(answer.ToArray()));
+    }
+
+    [Fact]
+    public async Task One_listener_accepts_connected_and_handed_over_connections_alike()
+    {
+        await using var listener = await _enclave.ListenAsync(8080);
+        using var tcp = await TcpPair.OpenAsync();
+
+        await using var connected = await _host.ConnectAsync(listener.LocalEndpoint);
+        await _host.HandOverAsync(listener.LocalEndpoint, tcp.Server, ReadOnlyMemory<byte>.Empty);
+        await using var first = await listener.AcceptAsync();
+        await using var second = await listener.AcceptAsync();
+
+        var accepted = new[] { first, second };
+        Assert.Single(accepted, stream => stream.Socket.AddressFamily == AddressFamily.Unix);
+        Assert.Single(accepted, stream => stream.Socket.AddressFamily == AddressFamily.InterNetwork);
+    }
+
+    [Fact]
+    public async Task A_handed_over_descriptor_is_close_on_exec_so_the_app_never_inherits_it()
+    {
+        await using var listener = await _enclave.ListenAsync(8080);
+        using var tcp = await TcpPair.OpenAsync();
+
+        await _host.HandOverAsync(listener.LocalEndpoint, tcp.Server, ReadOnlyMemory<byte>.Empty);
+        await using var server = await listener.AcceptAsync();
+
+        var fdinfo = await File.ReadAllLinesAsync($"/proc/self/fdinfo/{server.Socket.SafeHandle.DangerousGetHandle()}");
+        var flags = Convert.ToInt32(fdinfo.Single(line => line.StartsWith("flags:", StringComparison.Ordinal))[6..].Trim(), 8);
+        const int OCloexec = 0x80000;
+        Assert.Equal(OCloexec, flags & OCloexec);
+    }
+
+    [Fact]
+    public async Task A_datagram_without_a_descriptor_is_dropped_and_the_listener_keeps_accepting()
+    {
+        await using var listener = await _enclave.ListenAsync(8080);
+        using var tcp = await TcpPair.OpenAsync();
+        using var forger = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+
+        await forger.SendToAsync("no descriptor"u8.ToArray(), new UnixDomainSocketEndPoint(HandOverPath(listener.LocalEndpoint)));
+        await _host.HandOverAsync(listener.LocalEndpoint, tcp.Server, "real"u8.ToArray());
+        await using var server = await listener.AcceptAsync();
+
+        Assert.Equal("real", Encoding.ASCII.GetString(server.UnreadPreamble.Span));
+    }
+
+    [Fact]
+    public async Task Disposing_the_listener_closes_handed_over_connections_nobody_accepted()
+    {
+        var listener = await _enclave.ListenAsync(8080);
+        using var tcp = await TcpPair.OpenAsync();
+        await _host.HandOverAsync(listener.LocalEndpoint, tcp.Server, ReadOnlyMemory<byte>.Empty);
+        tcp.Server.Dispose();
+
+        await listener.DisposeAsync();
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, await tcp.Client.ReceiveAsync(new byte[1], SocketFlags.None, timeout.Token));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => listener.AcceptAsync().AsTask());
+    }
+
+    [Fact]
+    public async Task Handing_over_where_nobody_listens_names_the_address_and_file()
+    {
+        using var tcp = await TcpPair.OpenAsync();
+
+        var ex = await Assert.ThrowsAsync<VsockConnectException>(() => _host.HandOverAsync(new VsockEndpoint(EnclaveCid, 8080), tcp.Server, ReadOnlyMemory<byte>.Empty).AsTask());
+
+        Assert.Equal(new VsockEndpoint(EnclaveCid, 8080), ex.Endpoint);
+        Assert.Contains("16_8080.fd", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_overlong_preamble_is_refused()
+    {
+        await using var listener = await _enclave.ListenAsync(8080);
+        using var tcp = await TcpPair.OpenAsync();
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => _host.HandOverAsync(listener.LocalEndpoint, tcp.Server, new byte[513]).AsTask());
+
+        Assert.Contains("at most 512", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_native_transport_cannot_hand_over()
+    {
+        var native = VsockTransport.Create(new VsockTransportOptions { Kind = VsockTransportKind.Native });
+        using var tcp = await TcpPair.OpenAsync();
+
+        Assert.False(native.CanHandOver);
+        await Assert.ThrowsAsync<NotSupportedException>(() => native.HandOverAsync(new VsockEndpoint(EnclaveCid, 8080), tcp.Server, ReadOnlyMemory<byte>.Empty).AsTask());
     }
 
     [Fact]
@@ -230,6 +353,9 @@ public sealed class SimulatedVsockTransportTests : IDisposable
     public void The_native_transport_binds_any_cid_and_opens_nothing_until_asked() =>
         Assert.Equal(VsockEndpoint.AnyCid, VsockTransport.Create(new VsockTransportOptions { Kind = VsockTransportKind.Native }).LocalCid);
 
+    private string HandOverPath(VsockEndpoint endpoint) =>
+        Path.ChangeExtension(VsockTransport.GetSimulatedSocketPath(_run.Path, endpoint), ".fd");
+
     private VsockTransport Simulated(uint cid, string? runDirectory = null) => VsockTransport.Create(new VsockTransportOptions
     {
         Kind = VsockTransportKind.Simulated,
@@ -241,5 +367,34 @@ public sealed class SimulatedVsockTransportTests : IDisposable
     {
         using var reader = new StreamReader(stream, Encoding.UTF8, leaveOpen: true);
         return await reader.ReadToEndAsync();
+    }
+
+    private sealed class TcpPair : IDisposable
+    {
+        private TcpPair(Socket client, Socket server)
+        {
+            Client = client;
+            Server = server;
+        }
+
+        public Socket Client { get; }
+
+        public Socket Server { get; }
+
+        public static async Task<TcpPair> OpenAsync()
+        {
+            using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            listener.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+            listener.Listen();
+            var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await client.ConnectAsync(listener.LocalEndPoint!);
+            return new TcpPair(client, await listener.AcceptAsync());
+        }
+
+        public void Dispose()
+        {
+            Client.Dispose();
+            Server.Dispose();
+        }
     }
 }
