@@ -3,8 +3,10 @@
 #   direct   the app on the host over plain HTTP (context only)
 #   nginx    nginx terminating TLS 1.3 (P-256 certificate, like the enclave's) and proxying to that app over
 #            pooled keep-alive connections, adding X-Forwarded-For/-Proto and Forwarded like the enclave does
-#   cloister `cloister run`'s attested ingress into the simulated enclave: host TCP → vsock (Unix socket) → the
-#            supervisor terminating TLS with the attested certificate → the app inside the sandbox
+#   cloister `cloister run`'s attested ingress into the simulated enclave: the host hands each TCP connection to the
+#            supervisor whole (SCM_RIGHTS), which terminates TLS with the attested certificate → the app in the sandbox
+#   relayed  the same with --relay-ingress, Nitro's path: host TCP → vsock (Unix socket) → supervisor → app
+#            (keep-alive only, context: what Nitro's host relay costs on top)
 # Prints, for nginx and cloister:
 #   keep-alive requests/s (wrk -t 2 -c 32, one TLS session per connection)     target cloister ≥ 0.7× nginx
 #   new full TLS handshakes/s (parallel `openssl s_time -new`: no resumption)  target cloister ≥ 0.5× nginx
@@ -47,7 +49,9 @@ start_nginx "" "http {
 }"
 start_cloister
 cloister_port=$(published_port 8443)
-wait_for "$app_port"; wait_for "$nginx_port"; wait_for "$cloister_port"
+start_cloister relayed --relay-ingress
+relayed_port=$(published_port 8443 relayed)
+wait_for "$app_port"; wait_for "$nginx_port"; wait_for "$cloister_port"; wait_for "$relayed_port"
 
 rps() { wrk -t 2 -c "$connections" -d "$duration" "$1" | awk '/Requests\/sec/ {print $2}'; }
 handshakes() {
@@ -64,9 +68,11 @@ handshakes() {
   echo "$total / $seconds" | bc -l
 }
 wrk -t 1 -c 4 -d 2s "https://127.0.0.1:$cloister_port/" >/dev/null   # warm-up: first base certificate, pooled app connections
+wrk -t 1 -c 4 -d 2s "https://127.0.0.1:$relayed_port/" >/dev/null
 wrk -t 1 -c 4 -d 2s "https://127.0.0.1:$nginx_port/" >/dev/null
 direct_rps=$(rps "http://127.0.0.1:$app_port/")
 nginx_rps=$(rps "https://127.0.0.1:$nginx_port/"); cloister_rps=$(rps "https://127.0.0.1:$cloister_port/")
+relayed_rps=$(rps "https://127.0.0.1:$relayed_port/")
 nginx_hs=$(handshakes "$nginx_port"); cloister_hs=$(handshakes "$cloister_port")
 read -r plain_ms nonce_ms < <(python3 - "$cloister_port" <<'PY'
 import base64, os, socket, ssl, statistics, sys, time
@@ -90,9 +96,9 @@ nonce = [paced(nonce_name) for _ in range(100)]
 print(f"{statistics.median(plain):.2f} {statistics.median(nonce):.2f}")
 PY
 )
-printf '%-10s %14s %14s\n' target requests/s handshakes/s direct "$direct_rps" "-" nginx "$nginx_rps" "$(printf %.0f "$nginx_hs")" cloister "$cloister_rps" "$(printf %.0f "$cloister_hs")"
-printf 'keep-alive cloister/nginx: %.2f (target >= 0.7); handshakes cloister/nginx: %.2f (target >= 0.5)\n' \
-  "$(echo "$cloister_rps / $nginx_rps" | bc -l)" "$(echo "$cloister_hs / $nginx_hs" | bc -l)"
+printf '%-10s %14s %14s\n' target requests/s handshakes/s direct "$direct_rps" "-" nginx "$nginx_rps" "$(printf %.0f "$nginx_hs")" cloister "$cloister_rps" "$(printf %.0f "$cloister_hs")" relayed "$relayed_rps" "-"
+printf 'keep-alive cloister/nginx: %.2f (target >= 0.7), relayed/nginx: %.2f; handshakes cloister/nginx: %.2f (target >= 0.5)\n' \
+  "$(echo "$cloister_rps / $nginx_rps" | bc -l)" "$(echo "$relayed_rps / $nginx_rps" | bc -l)" "$(echo "$cloister_hs / $nginx_hs" | bc -l)"
 printf 'cloister handshake median: %s ms plain, %s ms with a nonce SNI; nonce certificate ≈ %.2f ms (target < 10)\n' \
   "$plain_ms" "$nonce_ms" "$(echo "$nonce_ms - $plain_ms" | bc -l)"
 machine_line "wrk -t 2 -c $connections -d $duration; $handshake_clients × openssl s_time -new -time $handshake_seconds"

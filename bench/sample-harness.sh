@@ -1,8 +1,9 @@
 # Shared by the whole-command benchmarks that drive the sample (samples/hello): sourced, not run.
 # Gives: $root, $work (a scratch directory removed on exit, with every started process), require TOOL…, free_port,
 # wait_for PORT, start_app (the sample app on the host at $app_port), start_nginx MODULES BODY (nginx, 1 worker, on
-# $work/nginx.conf; MODULES goes first, where load_module must be), start_cloister (cloister run on the built sample, both ports published on free host ports),
-# published_port ENCLAVE-PORT (the host port once cloister run announced it), machine_line EXTRA.
+# $work/nginx.conf; MODULES goes first, where load_module must be), start_cloister [NAME [RUN-OPTION…]] (cloister run
+# on the built sample, both ports published on free host ports; NAME tells runs apart, default "cloister"),
+# published_port ENCLAVE-PORT [NAME] (the host port once that run announced it), machine_line EXTRA.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="$(mktemp -d /tmp/cloister-bench.XXXXXX)"
@@ -29,16 +30,17 @@ start_nginx() {
 }
 
 start_cloister() {
-  "$root/cloister" run "$root/samples/hello/out" --publish 0:8080 --publish 0:8443 >"$work/run.out" 2>"$work/run.err" &
-  cloister_pid=$!
-  pids+=($cloister_pid)
+  local name="${1:-cloister}"
+  "$root/cloister" run "$root/samples/hello/out" --publish 0:8080 --publish 0:8443 "${@:2}" >"$work/$name.out" 2>"$work/$name.err" &
+  pids+=($!)
+  echo $! >"$work/$name.pid"
 }
 
 published_port() {
-  local port=""
+  local name="${2:-cloister}" port=""
   until [[ -n "$port" ]]; do
-    kill -0 "$cloister_pid" 2>/dev/null || { echo "bench: cloister run ended:" >&2; cat "$work/run.err" >&2; exit 1; }
-    port="$(sed -n "s/.*ingress 127.0.0.1:\([0-9]*\) → enclave port $1 .*/\1/p" "$work/run.err" | head -1)"
+    kill -0 "$(cat "$work/$name.pid")" 2>/dev/null || { echo "bench: cloister run ($name) ended:" >&2; cat "$work/$name.err" >&2; exit 1; }
+    port="$(sed -n "s/.*ingress 127.0.0.1:\([0-9]*\) → enclave port $1 .*/\1/p" "$work/$name.err" | head -1)"
     [[ -n "$port" ]] || sleep 0.02
   done
   echo "$port"

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -17,6 +18,9 @@ namespace Cloister.Enclave.Ingress;
 /// </summary>
 internal sealed class AppForwarder : IDisposable
 {
+    // Enough for most answers whole; a larger body continues straight into Kestrel's own buffers.
+    private const int FirstReadSize = 16 * 1024;
+
     private static readonly UriCreationOptions s_rawPath = new() { DangerousDisablePathAndQueryCanonicalization = true };
 
     private readonly HttpMessageInvoker _app;
@@ -158,9 +162,11 @@ internal sealed class AppForwarder : IDisposable
         try
         {
             await using var body = await response.Content.ReadAsStreamAsync(context.RequestAborted);
-            // The app's headers go out now, as the app sent them, however long its body takes; and only once the response
-            // has started does Kestrel's HTTP/1.1 writer hand out real buffer memory to read into.
-            await context.Response.StartAsync(context.RequestAborted);
+            if (!await CopyBufferedStartAsync(context, body))
+            {
+                return;
+            }
+
             while (true)
             {
                 // Read straight into Kestrel's output buffer, and send what came at once: streaming, no copy.
@@ -183,6 +189,72 @@ internal sealed class AppForwarder : IDisposable
             // The app broke off mid-body; the status is long sent, so the client learns it from an aborted stream.
             context.Abort();
         }
+    }
+
+    // The app's headers go out at once, however long its body takes. But a small answer usually arrives whole, its body
+    // already buffered when its headers are parsed: then it leaves with its length, headers and body in one TLS record
+    // and one write, as nginx sends it, instead of headers, body and (for an app that chunks) the last chunk in three.
+    // Only once the response has started does Kestrel's HTTP/1.1 writer hand out real buffer memory to read into, so
+    // what is already here is gathered in a pooled buffer. Returns whether the body may go on.
+    private static async ValueTask<bool> CopyBufferedStartAsync(HttpContext context, Stream body)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(FirstReadSize);
+        try
+        {
+            var held = 0;
+            ValueTask<int> reading;
+            while (true)
+            {
+                reading = body.ReadAsync(buffer.AsMemory(held), context.RequestAborted);
+                if (!reading.IsCompleted)
+                {
+                    break;
+                }
+
+                var read = await reading;
+                if (read == 0)
+                {
+                    // Framing is per hop: a whole body goes to the client with its length, whether or not the app chunked it.
+                    if (held > 0)
+                    {
+                        context.Response.ContentLength ??= held;
+                        await context.Response.BodyWriter.WriteAsync(buffer.AsMemory(0, held), context.RequestAborted);
+                    }
+
+                    return false;
+                }
+
+                held += read;
+                if (held == buffer.Length)
+                {
+                    return await SendAsync(context, buffer.AsMemory(0, held));
+                }
+            }
+
+            // The rest is still on its way: what is here goes out now, and the pending read fills the buffer's free part.
+            if (held == 0)
+            {
+                await context.Response.StartAsync(context.RequestAborted);
+            }
+            else if (!await SendAsync(context, buffer.AsMemory(0, held)))
+            {
+                await reading;
+                return false;
+            }
+
+            var last = await reading;
+            return last > 0 && await SendAsync(context, buffer.AsMemory(held, last));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static async ValueTask<bool> SendAsync(HttpContext context, ReadOnlyMemory<byte> bytes)
+    {
+        var flush = await context.Response.BodyWriter.WriteAsync(bytes, context.RequestAborted);
+        return !flush.IsCompleted && !flush.IsCanceled;
     }
 
     private static async Task TunnelAsync(HttpContext context, ClientTunnel tunnel, HttpResponseMessage response)

@@ -96,6 +96,29 @@ public class AppForwardingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_small_answer_the_app_chunks_arrives_whole_with_its_length()
+    {
+        using var client = _harness.CreateClient();
+
+        using var response = await client.GetAsync("/headers");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.NotEqual(true, response.Headers.TransferEncodingChunked);
+        Assert.Equal((await response.Content.ReadAsByteArrayAsync()).Length, response.Content.Headers.ContentLength);
+    }
+
+    [Fact]
+    public async Task A_large_answer_streams_through_complete()
+    {
+        using var client = _harness.CreateClient();
+
+        using var response = await client.GetAsync("/large");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(EchoApp.LargeBody, await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Response_body_streams_the_app_waits_for_the_client_to_have_read_the_first_part()
     {
         using var client = _harness.CreateClient();

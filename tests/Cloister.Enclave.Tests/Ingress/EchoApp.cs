@@ -60,6 +60,9 @@ internal sealed class EchoApp : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
+    /// <summary>What <c>/large</c> answers, chunked: more than the forwarder gathers before it sends.</summary>
+    public static readonly string LargeBody = string.Concat(Enumerable.Range(0, 20_000).Select(i => $"{i:D5};"));
+
     private async Task HandleAsync(HttpContext context)
     {
         switch (context.Request.Path.Value)
@@ -86,6 +89,9 @@ internal sealed class EchoApp : IAsyncDisposable
                 break;
             case "/upload":
                 await UploadAsync(context);
+                break;
+            case "/large":
+                await context.Response.WriteAsync(LargeBody);
                 break;
             case "/slow":
                 await Task.Delay(Timeout.Infinite, context.RequestAborted);

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Security;
+using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -197,6 +198,11 @@ public sealed class SupervisorSandboxTests(PublishedSupervisorFixture supervisor
             Assert.EndsWith("\r\n\r\nhello through vsock\n", response, StringComparison.Ordinal);
         });
 
+        // As cloister run serves it in the simulator: TCP connections handed over whole, across the sandbox boundary.
+        var handedOver = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => GetHandedOverAsync(scenario.Host.Transport, new VsockEndpoint(SimulatedHost.EnclaveCid, port))))
+            .WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(responses, handedOver);
+
         // Without the host's PROXY v2 header first, or with nothing at all, the connection is closed and the log says why.
         var endpoint = new VsockEndpoint(SimulatedHost.EnclaveCid, port);
         Assert.Equal("", await GetAsync(scenario.Host.Transport, endpoint, proxyHeader: false).WaitAsync(TimeSpan.FromSeconds(60)));
@@ -263,17 +269,23 @@ public sealed class SupervisorSandboxTests(PublishedSupervisorFixture supervisor
         Assert.Equal(new ReadyEvent(), await scenario.Host.NextStatusAsync());
 
         X509Certificate2? served = null;
-        await using var tls = new SslStream(await ConnectAsync(scenario.Host.Transport, new VsockEndpoint(SimulatedHost.EnclaveCid, port)));
-        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        var enclavePort = new VsockEndpoint(SimulatedHost.EnclaveCid, port);
+        // Relayed (as on Nitro), then handed over whole (as cloister run serves it in the simulator).
+        foreach (var connection in new Func<Task<Stream>>[] { async () => await ConnectAsync(scenario.Host.Transport, enclavePort), async () => await HandOverAsync(scenario.Host.Transport, enclavePort) })
         {
-            TargetHost = "enclave.example",
-            RemoteCertificateValidationCallback = (_, certificate, _, _) => (served = certificate is null ? null : X509CertificateLoader.LoadCertificate(certificate.GetRawCertData())) is not null,
-        }).WaitAsync(TimeSpan.FromSeconds(60));
-        await tls.WriteAsync("GET /index.html HTTP/1.0\r\nHost: enclave.example\r\n\r\n"u8.ToArray());
-        var response = await new StreamReader(tls, Encoding.UTF8).ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            await using var tls = new SslStream(await connection());
+            await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = "enclave.example",
+                RemoteCertificateValidationCallback = (_, certificate, _, _) => (served = certificate is null ? null : X509CertificateLoader.LoadCertificate(certificate.GetRawCertData())) is not null,
+            }).WaitAsync(TimeSpan.FromSeconds(60));
+            await tls.WriteAsync("GET /index.html HTTP/1.0\r\nHost: enclave.example\r\n\r\n"u8.ToArray());
+            var response = await new StreamReader(tls, Encoding.UTF8).ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(60));
 
-        Assert.StartsWith("HTTP/1.1 200 OK", response, StringComparison.Ordinal);
-        Assert.EndsWith("\r\n\r\nhello through attested tls\n", response, StringComparison.Ordinal);
+            Assert.StartsWith("HTTP/1.1 200 OK", response, StringComparison.Ordinal);
+            Assert.EndsWith("\r\n\r\nhello through attested tls\n", response, StringComparison.Ordinal);
+        }
+
         Assert.True(AttestedCertificate.TryGetDocument(served!, out var document));
         var verifier = new AttestationVerifier(new AttestationVerifierOptions { TrustedRoots = [scenario.Host.Root.Certificate] });
         var verification = verifier.Verify(document, new AttestationPolicy { ExpectedUserData = AttestedCertificate.GetKeyBinding(served!), AllowDebugMode = true });
@@ -324,17 +336,52 @@ public sealed class SupervisorSandboxTests(PublishedSupervisorFixture supervisor
         return await reader.ReadToEndAsync();
     }
 
+    private static async Task<string> GetHandedOverAsync(VsockTransport transport, VsockEndpoint endpoint)
+    {
+        await using var stream = await HandOverAsync(transport, endpoint);
+        await stream.WriteAsync("GET /index.html HTTP/1.0\r\nHost: enclave\r\n\r\n"u8.ToArray());
+        stream.Socket.Shutdown(SocketShutdown.Send);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return await reader.ReadToEndAsync();
+    }
+
     // A connection as the host's ingress forwarder opens it: the PROXY v2 header naming the client comes first.
     private static async Task<VsockStream> ConnectAsync(VsockTransport transport, VsockEndpoint endpoint, bool proxyHeader = true)
     {
         var stream = await transport.ConnectAsync(endpoint);
         if (proxyHeader)
         {
-            var header = new byte[ProxyProtocol.MaxHeaderLength];
-            var length = ProxyProtocol.Write(new ProxyHeader(IPEndPoint.Parse("203.0.113.9:50000"), IPEndPoint.Parse("127.0.0.1:8443")), header);
-            await stream.WriteAsync(header.AsMemory(0, length));
+            await stream.WriteAsync(ProxyHeaderBytes());
         }
 
         return stream;
+    }
+
+    // A TCP connection as the simulated host hands it over: its host side goes to the enclave whole, the header as its preamble.
+    private static async Task<NetworkStream> HandOverAsync(VsockTransport transport, VsockEndpoint endpoint)
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen();
+        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            await client.ConnectAsync(listener.LocalEndPoint!);
+            using var hostSide = await listener.AcceptAsync();
+            await transport.HandOverAsync(endpoint, hostSide, ProxyHeaderBytes());
+            return new NetworkStream(client, ownsSocket: true);
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
+    private static byte[] ProxyHeaderBytes()
+    {
+        var header = new byte[ProxyProtocol.MaxHeaderLength];
+        var length = ProxyProtocol.Write(new ProxyHeader(IPEndPoint.Parse("203.0.113.9:50000"), IPEndPoint.Parse("127.0.0.1:8443")), header);
+        return header[..length];
     }
 }
