@@ -8,14 +8,11 @@ namespace Cloister.Runtime.Sockets;
 /// exactly one descriptor and a short payload. .NET's <see cref="System.Net.Sockets.Socket"/> has no ancillary-data API,
 /// so sendmsg(2) and recvmsg(2) go to libc.
 /// </summary>
-internal static unsafe partial class DescriptorPassing
+internal static unsafe class DescriptorPassing
 {
     /// <summary>The largest payload a datagram may carry; a longer one is refused when sent and dropped when received.</summary>
     public const int MaxPayloadLength = 512;
 
-    private const int AfUnix = 1;
-    private const int SockDgram = 2;
-    private const int SockCloexec = 0x80000;
     private const int SolSocket = 1;
     private const int ScmRights = 1;
     private const int MsgCtrunc = 0x8;
@@ -23,8 +20,6 @@ internal static unsafe partial class DescriptorPassing
     private const int MsgDontWait = 0x40;
     private const int MsgNoSignal = 0x4000;
     private const int MsgCmsgCloexec = 0x40000000;
-    private const int ShutRdwr = 2;
-    private const int Eintr = 4;
 
 
     // CMSG_LEN(sizeof(int)) and CMSG_SPACE(sizeof(int)) on 64-bit Linux: a 16-byte header, data padded to 8.
@@ -41,9 +36,9 @@ internal static unsafe partial class DescriptorPassing
     /// <exception cref="IOException">The system refused.</exception>
     public static SafeHandle CreateDatagramSocket()
     {
-        var fd = Socket(AfUnix, SockDgram | SockCloexec, 0);
+        var fd = SocketInterop.Socket(SocketInterop.AfUnix, SocketInterop.SockDgram | SocketInterop.SockCloexec, 0);
         return fd < 0
-            ? throw new IOException($"socket(AF_UNIX, SOCK_DGRAM) failed: {Describe(Marshal.GetLastPInvokeError())}")
+            ? throw new IOException($"socket(AF_UNIX, SOCK_DGRAM) failed: {SocketInterop.Describe(Marshal.GetLastPInvokeError())}")
             : new SafeSocketHandle((IntPtr)fd, ownsHandle: true);
     }
 
@@ -54,9 +49,9 @@ internal static unsafe partial class DescriptorPassing
         var address = path.Serialize();
         fixed (byte* pointer = address.Buffer.Span)
         {
-            if (BindNative(Descriptor(socket), pointer, address.Size) < 0)
+            if (SocketInterop.Bind(Descriptor(socket), pointer, address.Size) < 0)
             {
-                throw new IOException($"cannot bind {path}: {Describe(Marshal.GetLastPInvokeError())}");
+                throw new IOException($"cannot bind {path}: {SocketInterop.Describe(Marshal.GetLastPInvokeError())}");
             }
         }
     }
@@ -97,13 +92,13 @@ internal static unsafe partial class DescriptorPassing
                 };
                 while (true)
                 {
-                    if (SendMessage(Descriptor(via), &message, MsgDontWait | MsgNoSignal) >= 0)
+                    if (SocketInterop.SendMessage(Descriptor(via), &message, MsgDontWait | MsgNoSignal) >= 0)
                     {
                         return 0;
                     }
 
                     var errno = Marshal.GetLastPInvokeError();
-                    if (errno != Eintr)
+                    if (errno != SocketInterop.Eintr)
                     {
                         return errno;
                     }
@@ -132,12 +127,12 @@ internal static unsafe partial class DescriptorPassing
             var vector = new IoVector { Base = data, Length = (nuint)payload.Length };
             var message = new MessageHeader { Vectors = &vector, VectorCount = 1, Control = control, ControlLength = RightsSpace * 2 };
             nint length;
-            while ((length = ReceiveMessage(Descriptor(socket), &message, MsgCmsgCloexec)) < 0)
+            while ((length = SocketInterop.ReceiveMessage(Descriptor(socket), &message, MsgCmsgCloexec)) < 0)
             {
                 var errno = Marshal.GetLastPInvokeError();
-                if (errno != Eintr)
+                if (errno != SocketInterop.Eintr)
                 {
-                    throw new IOException($"recvmsg on a descriptor-passing socket failed: {Describe(errno)}");
+                    throw new IOException($"recvmsg on a descriptor-passing socket failed: {SocketInterop.Describe(errno)}");
                 }
             }
 
@@ -150,10 +145,10 @@ internal static unsafe partial class DescriptorPassing
     }
 
     /// <summary>Ends a pending and any later <see cref="Receive"/> on the socket.</summary>
-    public static void Shutdown(SafeHandle socket) => ShutdownNative(Descriptor(socket), ShutRdwr);
+    public static void Shutdown(SafeHandle socket) => SocketInterop.Shutdown(Descriptor(socket), SocketInterop.ShutRdwr);
 
     /// <summary>Closes a descriptor a malformed datagram brought.</summary>
-    public static void Close(int descriptor) => CloseNative(descriptor);
+    public static void Close(int descriptor) => SocketInterop.Close(descriptor);
 
     // Every descriptor of the datagram: the first is returned, the rest closed at once (a sender passes one).
     private static int TakeDescriptors(MessageHeader* message, out int first)
@@ -181,7 +176,7 @@ internal static unsafe partial class DescriptorPassing
                     }
                     else
                     {
-                        CloseNative(fd);
+                        SocketInterop.Close(fd);
                     }
                 }
             }
@@ -191,7 +186,7 @@ internal static unsafe partial class DescriptorPassing
 
         if (count > 1)
         {
-            CloseNative(first);
+            SocketInterop.Close(first);
             first = -1;
         }
 
@@ -199,8 +194,6 @@ internal static unsafe partial class DescriptorPassing
     }
 
     private static int Descriptor(SafeHandle handle) => (int)handle.DangerousGetHandle();
-
-    private static string Describe(int errno) => $"{Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
 
     [StructLayout(LayoutKind.Sequential)]
     private struct IoVector
@@ -220,22 +213,4 @@ internal static unsafe partial class DescriptorPassing
         public nuint ControlLength;
         public int Flags;
     }
-
-    [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
-    private static partial int Socket(int domain, int type, int protocol);
-
-    [LibraryImport("libc", EntryPoint = "bind", SetLastError = true)]
-    private static partial int BindNative(int fd, byte* address, int addressLength);
-
-    [LibraryImport("libc", EntryPoint = "sendmsg", SetLastError = true)]
-    private static partial nint SendMessage(int fd, MessageHeader* message, int flags);
-
-    [LibraryImport("libc", EntryPoint = "recvmsg", SetLastError = true)]
-    private static partial nint ReceiveMessage(int fd, MessageHeader* message, int flags);
-
-    [LibraryImport("libc", EntryPoint = "shutdown", SetLastError = true)]
-    private static partial int ShutdownNative(int fd, int how);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    private static partial int CloseNative(int fd);
 }

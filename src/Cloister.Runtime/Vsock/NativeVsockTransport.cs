@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Cloister.Runtime.Sockets;
 
 namespace Cloister.Runtime.Vsock;
 
@@ -20,10 +21,10 @@ internal sealed class NativeVsockTransport : VsockTransport
             endpoint.WriteSockaddr(address);
             fixed (byte* pointer = address)
             {
-                ThrowOnError(VsockInterop.Bind(Descriptor(handle), pointer, address.Length), $"bind {endpoint}");
+                ThrowOnError(SocketInterop.Bind(Descriptor(handle), pointer, address.Length), $"bind {endpoint}");
             }
 
-            ThrowOnError(VsockInterop.Listen(Descriptor(handle), 128), $"listen on {endpoint}");
+            ThrowOnError(SocketInterop.Listen(Descriptor(handle), 128), $"listen on {endpoint}");
             return ValueTask.FromResult<VsockListener>(new Listener(endpoint, handle));
         }
         catch
@@ -59,15 +60,15 @@ internal sealed class NativeVsockTransport : VsockTransport
             int result;
             fixed (byte* pointer = address)
             {
-                result = VsockInterop.Connect(Descriptor(handle), pointer, address.Length);
+                result = SocketInterop.Connect(Descriptor(handle), pointer, address.Length);
             }
 
             if (result < 0)
             {
                 var errno = Marshal.GetLastPInvokeError();
-                throw VsockInterop.IsRefusal(errno)
-                    ? new VsockConnectException(endpoint, VsockInterop.Describe(errno), null)
-                    : new IOException($"connect to vsock {endpoint} failed: {VsockInterop.Describe(errno)}");
+                throw SocketInterop.IsRefusal(errno)
+                    ? new VsockConnectException(endpoint, SocketInterop.Describe(errno), null)
+                    : new IOException($"connect to vsock {endpoint} failed: {SocketInterop.Describe(errno)}");
             }
 
             return new VsockStream(new Socket(handle), endpoint);
@@ -81,8 +82,8 @@ internal sealed class NativeVsockTransport : VsockTransport
 
     private static SafeSocketHandle CreateSocket(bool nonBlocking)
     {
-        var type = VsockInterop.SockStream | VsockInterop.SockCloexec | (nonBlocking ? VsockInterop.SockNonBlock : 0);
-        var fd = VsockInterop.Socket((int)VsockEndpoint.VsockAddressFamily, type, 0);
+        var type = SocketInterop.SockStream | SocketInterop.SockCloexec | (nonBlocking ? SocketInterop.SockNonBlock : 0);
+        var fd = SocketInterop.Socket((int)VsockEndpoint.VsockAddressFamily, type, 0);
         ThrowOnError(fd, "socket(AF_VSOCK)");
         return new SafeSocketHandle((IntPtr)fd, ownsHandle: true);
     }
@@ -93,7 +94,7 @@ internal sealed class NativeVsockTransport : VsockTransport
     {
         if (result < 0)
         {
-            throw new IOException($"vsock {operation} failed: {VsockInterop.Describe(Marshal.GetLastPInvokeError())}");
+            throw new IOException($"vsock {operation} failed: {SocketInterop.Describe(Marshal.GetLastPInvokeError())}");
         }
     }
 
@@ -144,8 +145,8 @@ internal sealed class NativeVsockTransport : VsockTransport
 
         private unsafe VsockStream? TryAccept(int listener)
         {
-            var poll = new VsockInterop.PollFd { Fd = listener, Events = VsockInterop.PollIn };
-            if (VsockInterop.Poll(&poll, 1, PollSliceMilliseconds) <= 0)
+            var poll = new SocketInterop.PollFd { Fd = listener, Events = SocketInterop.PollIn };
+            if (SocketInterop.Poll(&poll, 1, PollSliceMilliseconds) <= 0)
             {
                 return null;
             }
@@ -155,15 +156,15 @@ internal sealed class NativeVsockTransport : VsockTransport
             int fd;
             fixed (byte* pointer = address)
             {
-                fd = VsockInterop.Accept4(listener, pointer, &length, VsockInterop.SockCloexec);
+                fd = SocketInterop.Accept4(listener, pointer, &length, SocketInterop.SockCloexec);
             }
 
             if (fd < 0)
             {
                 var errno = Marshal.GetLastPInvokeError();
-                return errno is VsockInterop.Eagain or VsockInterop.Eintr or VsockInterop.Econnaborted
+                return errno is SocketInterop.Eagain or SocketInterop.Eintr or SocketInterop.Econnaborted
                     ? null
-                    : throw new IOException($"accept on vsock {LocalEndpoint} failed: {VsockInterop.Describe(errno)}");
+                    : throw new IOException($"accept on vsock {LocalEndpoint} failed: {SocketInterop.Describe(errno)}");
             }
 
             var connection = new SafeSocketHandle((IntPtr)fd, ownsHandle: true);

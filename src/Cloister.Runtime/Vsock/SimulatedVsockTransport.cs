@@ -15,10 +15,6 @@ internal sealed class SimulatedVsockTransport(string runDirectory, uint localCid
     // A listener whose queue of handed-over connections is full is busy accepting; this long is a burst, longer is a stall.
     private static readonly TimeSpan s_handOverPatience = TimeSpan.FromSeconds(2);
 
-    private const int Enoent = 2;
-    private const int Eagain = 11;
-    private const int Econnrefused = 111;
-
     private readonly Lazy<SafeHandle> _handOverSender = new(DescriptorPassing.CreateDatagramSocket);
 
     public override uint LocalCid => localCid;
@@ -62,15 +58,15 @@ internal sealed class SimulatedVsockTransport(string runDirectory, uint localCid
             {
                 case 0:
                     return;
-                case Eagain when DateTime.UtcNow < giveUp:
+                case SocketInterop.Eagain when DateTime.UtcNow < giveUp:
                     await Task.Delay(TimeSpan.FromMilliseconds(1), cancellationToken);
                     break;
-                case Eagain:
+                case SocketInterop.Eagain:
                     throw new IOException($"handing a connection over to vsock {endpoint}: its listener took none for {s_handOverPatience.TotalSeconds} s");
-                case Enoent or Econnrefused:
+                case SocketInterop.Enoent or SocketInterop.Econnrefused:
                     throw new VsockConnectException(endpoint, File.Exists(path) ? $"{path} refuses connections" : $"no socket at {path}", null);
                 default:
-                    throw new IOException($"handing a connection over to vsock {endpoint} ({path}) failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})");
+                    throw new IOException($"handing a connection over to vsock {endpoint} ({path}) failed: {SocketInterop.Describe(errno)}");
             }
         }
     }

@@ -125,7 +125,7 @@ internal sealed class IngressHarness : IAsyncDisposable
         var enclavePort = new VsockEndpoint(EnclaveCid, IngressPort);
         if (_handOver)
         {
-            return await HandOverAsync(enclavePort, preamble);
+            return await HandedOverConnection.OpenAsync(_hostTransport, enclavePort, preamble);
         }
 
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -139,26 +139,6 @@ internal sealed class IngressHarness : IAsyncDisposable
         catch
         {
             socket.Dispose();
-            throw;
-        }
-    }
-
-    private async Task<NetworkStream> HandOverAsync(VsockEndpoint enclavePort, byte[] preamble)
-    {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen();
-        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            await client.ConnectAsync(listener.LocalEndPoint!);
-            using var hostSide = await listener.AcceptAsync();
-            await _hostTransport.HandOverAsync(enclavePort, hostSide, preamble);
-            return new NetworkStream(client, ownsSocket: true);
-        }
-        catch
-        {
-            client.Dispose();
             throw;
         }
     }

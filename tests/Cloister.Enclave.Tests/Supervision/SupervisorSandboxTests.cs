@@ -6,6 +6,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Cloister.Attestation.Certificates;
 using Cloister.Attestation.Verification;
+using Cloister.Enclave.Tests.Ingress;
 using Cloister.Enclave.Tests.Sandbox;
 using Cloister.Runtime.Ingress;
 using Cloister.Runtime.Manifest;
@@ -271,7 +272,7 @@ public sealed class SupervisorSandboxTests(PublishedSupervisorFixture supervisor
         X509Certificate2? served = null;
         var enclavePort = new VsockEndpoint(SimulatedHost.EnclaveCid, port);
         // Relayed (as on Nitro), then handed over whole (as cloister run serves it in the simulator).
-        foreach (var connection in new Func<Task<Stream>>[] { async () => await ConnectAsync(scenario.Host.Transport, enclavePort), async () => await HandOverAsync(scenario.Host.Transport, enclavePort) })
+        foreach (var connection in new Func<Task<Stream>>[] { async () => await ConnectAsync(scenario.Host.Transport, enclavePort), async () => await HandedOverConnection.OpenAsync(scenario.Host.Transport, enclavePort, ProxyHeaderBytes()) })
         {
             await using var tls = new SslStream(await connection());
             await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
@@ -329,19 +330,21 @@ public sealed class SupervisorSandboxTests(PublishedSupervisorFixture supervisor
     private static async Task<string> GetAsync(VsockTransport transport, VsockEndpoint endpoint, bool proxyHeader = true)
     {
         await using var stream = await ConnectAsync(transport, endpoint, proxyHeader);
-        await stream.WriteAsync("GET /index.html HTTP/1.0\r\nHost: enclave\r\n\r\n"u8.ToArray());
-        // Half-close: the request is complete, and the answer must still come back through the pipe.
-        stream.CompleteWrites();
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        return await reader.ReadToEndAsync();
+        return await GetAsync(stream, stream.CompleteWrites);
     }
 
     private static async Task<string> GetHandedOverAsync(VsockTransport transport, VsockEndpoint endpoint)
     {
-        await using var stream = await HandOverAsync(transport, endpoint);
+        await using var stream = await HandedOverConnection.OpenAsync(transport, endpoint, ProxyHeaderBytes());
+        return await GetAsync(stream, () => stream.Socket.Shutdown(SocketShutdown.Send));
+    }
+
+    private static async Task<string> GetAsync(Stream stream, Action completeWrites)
+    {
         await stream.WriteAsync("GET /index.html HTTP/1.0\r\nHost: enclave\r\n\r\n"u8.ToArray());
-        stream.Socket.Shutdown(SocketShutdown.Send);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
+        // Half-close: the request is complete, and the answer must still come back through the pipe.
+        completeWrites();
+        using var reader = new StreamReader(stream, Encoding.UTF8, leaveOpen: true);
         return await reader.ReadToEndAsync();
     }
 
@@ -355,27 +358,6 @@ public sealed class SupervisorSandboxTests(PublishedSupervisorFixture supervisor
         }
 
         return stream;
-    }
-
-    // A TCP connection as the simulated host hands it over: its host side goes to the enclave whole, the header as its preamble.
-    private static async Task<NetworkStream> HandOverAsync(VsockTransport transport, VsockEndpoint endpoint)
-    {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen();
-        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            await client.ConnectAsync(listener.LocalEndPoint!);
-            using var hostSide = await listener.AcceptAsync();
-            await transport.HandOverAsync(endpoint, hostSide, ProxyHeaderBytes());
-            return new NetworkStream(client, ownsSocket: true);
-        }
-        catch
-        {
-            client.Dispose();
-            throw;
-        }
     }
 
     private static byte[] ProxyHeaderBytes()

@@ -178,7 +178,7 @@ public sealed class SimulatedVsockTransportTests : IDisposable
     public async Task A_handed_over_connection_reads_its_preamble_first_and_outlives_the_host_s_socket()
     {
         await using var listener = await _enclave.ListenAsync(8080);
-        using var tcp = await TcpPair.OpenAsync();
+        using var tcp = await LoopbackTcpPair.OpenAsync();
         var accepting = listener.AcceptAsync().AsTask();
 
         Assert.True(_host.CanHandOver);
@@ -208,7 +208,7 @@ public sealed class SimulatedVsockTransportTests : IDisposable
     public async Task One_listener_accepts_connected_and_handed_over_connections_alike()
     {
         await using var listener = await _enclave.ListenAsync(8080);
-        using var tcp = await TcpPair.OpenAsync();
+        using var tcp = await LoopbackTcpPair.OpenAsync();
 
         await using var connected = await _host.ConnectAsync(listener.LocalEndpoint);
         await _host.HandOverAsync(listener.LocalEndpoint, tcp.Server, ReadOnlyMemory<byte>.Empty);
@@ -224,7 +224,7 @@ public sealed class SimulatedVsockTransportTests : IDisposable
     public async Task A_handed_over_descriptor_is_close_on_exec_so_the_app_never_inherits_it()
     {
         await using var listener = await _enclave.ListenAsync(8080);
-        using var tcp = await TcpPair.OpenAsync();
+        using var tcp = await LoopbackTcpPair.OpenAsync();
 
         await _host.HandOverAsync(listener.LocalEndpoint, tcp.Server, ReadOnlyMemory<byte>.Empty);
         await using var server = await listener.AcceptAsync();
@@ -239,7 +239,7 @@ public sealed class SimulatedVsockTransportTests : IDisposable
     public async Task A_datagram_without_a_descriptor_is_dropped_and_the_listener_keeps_accepting()
     {
         await using var listener = await _enclave.ListenAsync(8080);
-        using var tcp = await TcpPair.OpenAsync();
+        using var tcp = await LoopbackTcpPair.OpenAsync();
         using var forger = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
 
         await forger.SendToAsync("no descriptor"u8.ToArray(), new UnixDomainSocketEndPoint(HandOverPath(listener.LocalEndpoint)));
@@ -253,7 +253,7 @@ public sealed class SimulatedVsockTransportTests : IDisposable
     public async Task Disposing_the_listener_closes_handed_over_connections_nobody_accepted()
     {
         var listener = await _enclave.ListenAsync(8080);
-        using var tcp = await TcpPair.OpenAsync();
+        using var tcp = await LoopbackTcpPair.OpenAsync();
         await _host.HandOverAsync(listener.LocalEndpoint, tcp.Server, ReadOnlyMemory<byte>.Empty);
         tcp.Server.Dispose();
 
@@ -267,7 +267,7 @@ public sealed class SimulatedVsockTransportTests : IDisposable
     [Fact]
     public async Task Handing_over_where_nobody_listens_names_the_address_and_file()
     {
-        using var tcp = await TcpPair.OpenAsync();
+        using var tcp = await LoopbackTcpPair.OpenAsync();
 
         var ex = await Assert.ThrowsAsync<VsockConnectException>(() => _host.HandOverAsync(new VsockEndpoint(EnclaveCid, 8080), tcp.Server, ReadOnlyMemory<byte>.Empty).AsTask());
 
@@ -279,7 +279,7 @@ public sealed class SimulatedVsockTransportTests : IDisposable
     public async Task An_overlong_preamble_is_refused()
     {
         await using var listener = await _enclave.ListenAsync(8080);
-        using var tcp = await TcpPair.OpenAsync();
+        using var tcp = await LoopbackTcpPair.OpenAsync();
 
         var ex = await Assert.ThrowsAsync<ArgumentException>(() => _host.HandOverAsync(listener.LocalEndpoint, tcp.Server, new byte[513]).AsTask());
 
@@ -290,7 +290,7 @@ public sealed class SimulatedVsockTransportTests : IDisposable
     public async Task The_native_transport_cannot_hand_over()
     {
         var native = VsockTransport.Create(new VsockTransportOptions { Kind = VsockTransportKind.Native });
-        using var tcp = await TcpPair.OpenAsync();
+        using var tcp = await LoopbackTcpPair.OpenAsync();
 
         Assert.False(native.CanHandOver);
         await Assert.ThrowsAsync<NotSupportedException>(() => native.HandOverAsync(new VsockEndpoint(EnclaveCid, 8080), tcp.Server, ReadOnlyMemory<byte>.Empty).AsTask());
@@ -367,34 +367,5 @@ public sealed class SimulatedVsockTransportTests : IDisposable
     {
         using var reader = new StreamReader(stream, Encoding.UTF8, leaveOpen: true);
         return await reader.ReadToEndAsync();
-    }
-
-    private sealed class TcpPair : IDisposable
-    {
-        private TcpPair(Socket client, Socket server)
-        {
-            Client = client;
-            Server = server;
-        }
-
-        public Socket Client { get; }
-
-        public Socket Server { get; }
-
-        public static async Task<TcpPair> OpenAsync()
-        {
-            using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            listener.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
-            listener.Listen();
-            var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            await client.ConnectAsync(listener.LocalEndPoint!);
-            return new TcpPair(client, await listener.AcceptAsync());
-        }
-
-        public void Dispose()
-        {
-            Client.Dispose();
-            Server.Dispose();
-        }
     }
 }

@@ -1,18 +1,23 @@
 using System.Runtime.InteropServices;
 
-namespace Cloister.Runtime.Vsock;
+namespace Cloister.Runtime.Sockets;
 
 /// <summary>
-/// The libc calls behind AF_VSOCK. .NET's <see cref="System.Net.Sockets.Socket"/> refuses to create, connect or accept
-/// sockets of an address family it does not know, so these steps go to libc and only the connected descriptor is
-/// handed to a <see cref="System.Net.Sockets.Socket"/> for its asynchronous reads and writes.
+/// The libc socket calls .NET's <see cref="System.Net.Sockets.Socket"/> cannot make: it refuses to create, connect or
+/// accept sockets of an address family it does not know (AF_VSOCK), and it has no ancillary data (passing descriptors).
+/// These steps go to libc; a connected descriptor is then handed to a <see cref="System.Net.Sockets.Socket"/> for its
+/// asynchronous reads and writes.
 /// </summary>
-internal static unsafe partial class VsockInterop
+internal static unsafe partial class SocketInterop
 {
+    internal const int AfUnix = 1;
     internal const int SockStream = 1;
+    internal const int SockDgram = 2;
     internal const int SockNonBlock = 0x800;
     internal const int SockCloexec = 0x80000;
     internal const short PollIn = 0x1;
+    internal const int ShutRdwr = 2;
+    internal const int Enoent = 2;
     internal const int Eintr = 4;
     internal const int Eagain = 11;
     internal const int Enodev = 19;
@@ -47,6 +52,18 @@ internal static unsafe partial class VsockInterop
 
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
     internal static partial int Poll(PollFd* fds, nuint count, int timeoutMilliseconds);
+
+    [LibraryImport("libc", EntryPoint = "sendmsg", SetLastError = true)]
+    internal static partial nint SendMessage(int fd, void* message, int flags);
+
+    [LibraryImport("libc", EntryPoint = "recvmsg", SetLastError = true)]
+    internal static partial nint ReceiveMessage(int fd, void* message, int flags);
+
+    [LibraryImport("libc", EntryPoint = "shutdown", SetLastError = true)]
+    internal static partial int Shutdown(int fd, int how);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    internal static partial int Close(int fd);
 
     /// <summary>Whether an errno from connect means "nobody there" rather than a local failure.</summary>
     internal static bool IsRefusal(int errno) => errno is Econnrefused or Enodev or Etimedout or Ehostunreach or Econnreset;
