@@ -21,16 +21,17 @@ internal static unsafe class DescriptorPassing
     private const int MsgNoSignal = 0x4000;
     private const int MsgCmsgCloexec = 0x40000000;
 
-
     // CMSG_LEN(sizeof(int)) and CMSG_SPACE(sizeof(int)) on 64-bit Linux: a 16-byte header, data padded to 8.
     private const int RightsLength = 16 + sizeof(int);
     private const int RightsSpace = 16 + 8;
 
     /// <summary>A datagram as recvmsg(2) read it.</summary>
     /// <param name="Length">Payload bytes.</param>
-    /// <param name="Descriptor">The passed descriptor (close-on-exec), or -1 when the datagram carried none.</param>
-    /// <param name="Malformed">Why the datagram is unusable (truncated, or not exactly one descriptor), or <see langword="null"/>.</param>
-    public readonly record struct Received(int Length, int Descriptor, string? Malformed);
+    /// <param name="Descriptor">
+    /// The passed descriptor (close-on-exec), or -1 when the datagram is unusable: truncated, or not exactly one descriptor
+    /// (any it brought are closed already).
+    /// </param>
+    public readonly record struct Received(int Length, int Descriptor);
 
     /// <summary>Creates an unbound, blocking, close-on-exec Unix datagram socket.</summary>
     /// <exception cref="IOException">The system refused.</exception>
@@ -136,24 +137,24 @@ internal static unsafe class DescriptorPassing
                 }
             }
 
-            var descriptors = TakeDescriptors(&message, out var first);
-            string? malformed = (message.Flags & (MsgTrunc | MsgCtrunc)) != 0 ? "a truncated datagram"
-                : descriptors != 1 ? $"a datagram with {descriptors} descriptors instead of one"
-                : null;
-            return new Received((int)length, first, malformed);
+            var descriptor = TakeDescriptor(&message);
+            if (descriptor >= 0 && (message.Flags & (MsgTrunc | MsgCtrunc)) != 0)
+            {
+                SocketInterop.Close(descriptor);
+                descriptor = -1;
+            }
+
+            return new Received((int)length, descriptor);
         }
     }
 
     /// <summary>Ends a pending and any later <see cref="Receive"/> on the socket.</summary>
     public static void Shutdown(SafeHandle socket) => SocketInterop.Shutdown(Descriptor(socket), SocketInterop.ShutRdwr);
 
-    /// <summary>Closes a descriptor a malformed datagram brought.</summary>
-    public static void Close(int descriptor) => SocketInterop.Close(descriptor);
-
-    // Every descriptor of the datagram: the first is returned, the rest closed at once (a sender passes one).
-    private static int TakeDescriptors(MessageHeader* message, out int first)
+    // The datagram's one descriptor; when it brought none or several, -1, and the several are closed.
+    private static int TakeDescriptor(MessageHeader* message)
     {
-        first = -1;
+        var first = -1;
         var count = 0;
         var control = (byte*)message->Control;
         var end = control + message->ControlLength;
@@ -187,10 +188,10 @@ internal static unsafe class DescriptorPassing
         if (count > 1)
         {
             SocketInterop.Close(first);
-            first = -1;
+            return -1;
         }
 
-        return count;
+        return first;
     }
 
     private static int Descriptor(SafeHandle handle) => (int)handle.DangerousGetHandle();

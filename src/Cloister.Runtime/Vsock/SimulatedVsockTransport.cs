@@ -164,8 +164,7 @@ internal sealed class SimulatedVsockTransport(string runDirectory, uint localCid
 
         private void ReceiveHandOvers()
         {
-            // One byte over the limit, so an oversized payload shows as truncated rather than fitting exactly.
-            var payload = new byte[DescriptorPassing.MaxPayloadLength + 1];
+            var payload = new byte[DescriptorPassing.MaxPayloadLength];
             while (true)
             {
                 DescriptorPassing.Received received;
@@ -178,20 +177,20 @@ internal sealed class SimulatedVsockTransport(string runDirectory, uint localCid
                     return;
                 }
 
-                // A datagram that is not exactly one descriptor and a payload can only come from a broken sender of this
-                // user (the socket file is the owner's alone): it is dropped, its descriptors closed.
-                if (_stopping.IsCancellationRequested || received.Malformed is not null)
+                if (_stopping.IsCancellationRequested)
                 {
                     if (received.Descriptor >= 0)
                     {
-                        DescriptorPassing.Close(received.Descriptor);
+                        using var unclaimed = new SafeSocketHandle((IntPtr)received.Descriptor, ownsHandle: true);
                     }
 
-                    if (_stopping.IsCancellationRequested)
-                    {
-                        return;
-                    }
+                    return;
+                }
 
+                // A datagram that is not exactly one descriptor and a payload can only come from a broken sender of this
+                // user (the socket file is the owner's alone): it is dropped, its descriptors already closed.
+                if (received.Descriptor < 0)
+                {
                     continue;
                 }
 
