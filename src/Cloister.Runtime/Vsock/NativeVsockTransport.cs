@@ -98,47 +98,47 @@ internal sealed class NativeVsockTransport : VsockTransport
         }
     }
 
-    private sealed class Listener(VsockEndpoint endpoint, SafeSocketHandle handle) : VsockListener(endpoint)
+    /// <summary>
+    /// One thread per listener waits for connections (poll(2) in slices, so it sees the listener stop) and queues them:
+    /// .NET cannot accept AF_VSOCK connections asynchronously, and a thread per accept would cost a thread per connection.
+    /// </summary>
+    private sealed class Listener : QueuedVsockListener
     {
-        public override ValueTask<VsockStream> AcceptAsync(CancellationToken cancellationToken = default)
+        private readonly SafeSocketHandle _handle;
+        private readonly Task _accepting;
+
+        public Listener(VsockEndpoint endpoint, SafeSocketHandle handle)
+            : base(endpoint)
         {
-            ObjectDisposedException.ThrowIf(handle.IsClosed, this);
-            // Waiting for a connection can take the enclave's whole lifetime: give it its own thread, not a pool thread.
-            return new ValueTask<VsockStream>(Task.Factory.StartNew(
-                () => AcceptBlocking(cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default));
+            _handle = handle;
+            _accepting = Task.Factory.StartNew(AcceptConnections, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
 
-        private protected override ValueTask DisposeCoreAsync()
+        private protected override async ValueTask StopAcceptingAsync()
         {
-            handle.Dispose();
-            return ValueTask.CompletedTask;
+            // The loop owns the descriptor until it ends, so its number is never closed and reused under poll and accept.
+            await _accepting;
+            _handle.Dispose();
         }
 
-        private VsockStream AcceptBlocking(CancellationToken cancellationToken)
+        private void AcceptConnections()
         {
-            while (true)
+            while (!Stopping.IsCancellationRequested)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                var added = false;
+                VsockStream? accepted;
                 try
                 {
-                    // Holding a reference keeps the descriptor number from being closed and reused under poll and accept.
-                    handle.DangerousAddRef(ref added);
-                    if (TryAccept(Descriptor(handle)) is { } stream)
-                    {
-                        return stream;
-                    }
+                    accepted = TryAccept(Descriptor(_handle));
                 }
-                catch (ObjectDisposedException)
+                catch (IOException)
                 {
-                    throw new ObjectDisposedException(nameof(VsockListener), $"the listener on vsock {LocalEndpoint} was disposed");
+                    Thread.Sleep(AcceptRetryDelay);
+                    continue;
                 }
-                finally
+
+                if (accepted is not null)
                 {
-                    if (added)
-                    {
-                        handle.DangerousRelease();
-                    }
+                    PublishAsync(accepted).GetAwaiter().GetResult();
                 }
             }
         }

@@ -1,6 +1,5 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using System.Threading.Channels;
 using Cloister.Runtime.Sockets;
 
 namespace Cloister.Runtime.Vsock;
@@ -74,25 +73,16 @@ internal sealed class SimulatedVsockTransport(string runDirectory, uint localCid
     private static string HandOverPath(string socketPath) => Path.ChangeExtension(socketPath, ".fd");
 
     /// <summary>
-    /// Accepts from both sockets of a simulated port into one queue: stream connections from the accept loop, handed-over
+    /// Accepts from both sockets of a simulated port into one queue: stream connections from an accept loop, handed-over
     /// connections from a thread blocked in recvmsg(2) (.NET cannot wait for a datagram's ancillary data asynchronously).
     /// </summary>
-    private sealed class Listener : VsockListener
+    private sealed class Listener : QueuedVsockListener
     {
-        // Connections accepted but not yet taken; beyond this the kernel's backlog and datagram queue hold the rest.
-        private const int QueueLength = 64;
-
-        // An accept that fails for a moment (EMFILE under a flood of connections) is retried after this pause.
-        private static readonly TimeSpan s_acceptRetryDelay = TimeSpan.FromMilliseconds(50);
-
         private readonly string _path;
         private readonly Socket _socket;
         private readonly SafeHandle _handOvers;
-        private readonly CancellationTokenSource _stopping = new();
-        private readonly Channel<VsockStream> _accepted = Channel.CreateBounded<VsockStream>(QueueLength);
         private readonly Task _acceptingStreams;
         private readonly Task _receivingHandOvers;
-        private int _disposed;
 
         public Listener(VsockEndpoint endpoint, string path, Socket socket, SafeHandle handOvers)
             : base(endpoint)
@@ -104,57 +94,32 @@ internal sealed class SimulatedVsockTransport(string runDirectory, uint localCid
             _receivingHandOvers = Task.Factory.StartNew(ReceiveHandOvers, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
 
-        public override async ValueTask<VsockStream> AcceptAsync(CancellationToken cancellationToken = default)
+        private protected override async ValueTask StopAcceptingAsync()
         {
-            try
-            {
-                return await _accepted.Reader.ReadAsync(cancellationToken);
-            }
-            catch (ChannelClosedException)
-            {
-                throw new ObjectDisposedException(nameof(VsockListener), $"the listener on vsock {LocalEndpoint} ({_path}) was disposed");
-            }
-        }
-
-        private protected override async ValueTask DisposeCoreAsync()
-        {
-            if (Interlocked.Exchange(ref _disposed, 1) != 0)
-            {
-                return;
-            }
-
-            await _stopping.CancelAsync();
             _socket.Dispose();
             DescriptorPassing.Shutdown(_handOvers);
             await Task.WhenAll(_acceptingStreams, _receivingHandOvers);
             _handOvers.Dispose();
-            _accepted.Writer.TryComplete();
-            while (_accepted.Reader.TryRead(out var unclaimed))
-            {
-                await unclaimed.DisposeAsync();
-            }
-
             UnixSocketFile.Delete(_path);
             UnixSocketFile.Delete(HandOverPath(_path));
-            _stopping.Dispose();
         }
 
         private async Task AcceptStreamsAsync()
         {
-            while (!_stopping.IsCancellationRequested)
+            while (!Stopping.IsCancellationRequested)
             {
                 Socket accepted;
                 try
                 {
-                    accepted = await _socket.AcceptAsync(_stopping.Token);
+                    accepted = await _socket.AcceptAsync(Stopping);
                 }
-                catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException || _stopping.IsCancellationRequested)
+                catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException || Stopping.IsCancellationRequested)
                 {
                     return;
                 }
                 catch (SocketException)
                 {
-                    await Task.Delay(s_acceptRetryDelay, CancellationToken.None);
+                    await Task.Delay(AcceptRetryDelay, CancellationToken.None);
                     continue;
                 }
 
@@ -177,7 +142,7 @@ internal sealed class SimulatedVsockTransport(string runDirectory, uint localCid
                     return;
                 }
 
-                if (_stopping.IsCancellationRequested)
+                if (Stopping.IsCancellationRequested)
                 {
                     if (received.Descriptor >= 0)
                     {
@@ -207,18 +172,6 @@ internal sealed class SimulatedVsockTransport(string runDirectory, uint localCid
                 }
 
                 PublishAsync(new VsockStream(socket, remoteEndpoint: null, payload.AsSpan(0, received.Length).ToArray())).GetAwaiter().GetResult();
-            }
-        }
-
-        private async Task PublishAsync(VsockStream stream)
-        {
-            try
-            {
-                await _accepted.Writer.WriteAsync(stream, _stopping.Token);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ChannelClosedException)
-            {
-                await stream.DisposeAsync();
             }
         }
     }
