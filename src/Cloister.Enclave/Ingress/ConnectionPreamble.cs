@@ -12,6 +12,6 @@ internal sealed class ConnectionPreamble(ReadOnlyMemory<byte> bytes)
 {
     public PipeReader Input { get; } = PipeReader.Create(new ReadOnlySequence<byte>(bytes));
 
-    /// <summary>Whether something is left after the header: bytes Kestrel would never see, so the connection is refused.</summary>
-    public bool HasLeftover => Input.TryRead(out var result) && !result.Buffer.IsEmpty;
+    /// <summary>Whether, once the header is read, something is left: bytes Kestrel would never see, so the connection is refused.</summary>
+    public bool HasLeftover() => Input.TryRead(out var result) && !result.Buffer.IsEmpty;
 }

@@ -30,7 +30,7 @@ internal sealed class ProxyHeaderMiddleware(ConnectionDelegate next, AttestedPor
             return;
         }
 
-        if (preamble is { HasLeftover: true })
+        if (preamble?.HasLeftover() == true)
         {
             await port.ConnectionErrors.WriteAsync($"ingress {port.Settings.Port}: the handed-over connection's preamble goes on past its PROXY v2 header; connection closed");
             connection.Abort(new ConnectionAbortedException("bytes after the PROXY v2 header in the preamble"));

@@ -1,9 +1,13 @@
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Cloister.Runtime.Sockets;
 
-/// <summary>Binding and connecting Unix stream sockets named by a file path, as the simulator's vsock and NSM use them.</summary>
+/// <summary>
+/// Binding and connecting Unix sockets named by a file path, as the simulator's vsock and NSM use them: stream sockets, and
+/// the datagram sockets that take handed-over connections.
+/// </summary>
 internal static class UnixSocketFile
 {
     // sun_path is 108 bytes on Linux and must hold the terminating NUL.
@@ -41,7 +45,7 @@ internal static class UnixSocketFile
     /// </summary>
     /// <exception cref="ArgumentException">The path is too long for a Unix socket.</exception>
     /// <exception cref="IOException">A live socket already owns the path, or binding failed.</exception>
-    public static System.Runtime.InteropServices.SafeHandle BindDatagram(string path)
+    public static SafeHandle BindDatagram(string path)
     {
         var endPoint = PrepareToBind(path, SocketType.Dgram);
         var socket = DescriptorPassing.CreateDatagramSocket();

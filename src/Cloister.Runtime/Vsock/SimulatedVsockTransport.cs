@@ -14,6 +14,8 @@ internal sealed class SimulatedVsockTransport(string runDirectory, uint localCid
     // A listener whose queue of handed-over connections is full is busy accepting; this long is a burst, longer is a stall.
     private static readonly TimeSpan s_handOverPatience = TimeSpan.FromSeconds(2);
 
+    // One unbound datagram socket sends every hand-over (each names its destination); like the transport, it lives as long
+    // as the process.
     private readonly Lazy<SafeHandle> _handOverSender = new(DescriptorPassing.CreateDatagramSocket);
 
     public override uint LocalCid => localCid;
