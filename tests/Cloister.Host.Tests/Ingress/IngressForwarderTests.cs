@@ -92,4 +92,43 @@ public sealed class IngressForwarderTests
             Directory.Delete(runDirectory, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task A_port_that_takes_no_hand_overs_gets_its_connections_relayed()
+    {
+        var runDirectory = Directory.CreateTempSubdirectory("cloister-ingress-").FullName;
+        try
+        {
+            // An enclave speaking the Unix-socket simulation itself: a plain stream listener, no hand-over socket beside it.
+            var path = VsockTransport.GetSimulatedSocketPath(runDirectory, new VsockEndpoint(16, 80));
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            using var bare = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            bare.Bind(new UnixDomainSocketEndPoint(path));
+            bare.Listen();
+            var host = VsockTransport.Create(new VsockTransportOptions { Kind = VsockTransportKind.Simulated, RunDirectory = runDirectory, LocalCid = VsockEndpoint.HostCid });
+            await using var forwarder = IngressForwarder.Listen(new IPEndPoint(IPAddress.Loopback, 0), host, 80);
+            using var stop = new CancellationTokenSource();
+            var running = forwarder.RunAsync(16, stop.Token);
+
+            using var client = new TcpClient(AddressFamily.InterNetwork);
+            await client.ConnectAsync(forwarder.LocalEndpoint);
+            await client.GetStream().WriteAsync("client bytes"u8.ToArray());
+            client.Client.Shutdown(SocketShutdown.Send);
+            using var accepted = await bare.AcceptAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            var reader = PipeReader.Create(new NetworkStream(accepted));
+            var header = await ProxyProtocol.ReadAsync(reader, CancellationToken.None).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+            using var rest = new MemoryStream();
+            await reader.CopyToAsync(rest).WaitAsync(TimeSpan.FromSeconds(30));
+
+            Assert.True(forwarder.HandsOver);
+            Assert.Equal(forwarder.LocalEndpoint, header.Destination);
+            Assert.Equal("client bytes"u8.ToArray(), rest.ToArray());
+            await stop.CancelAsync();
+            await running.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            Directory.Delete(runDirectory, recursive: true);
+        }
+    }
 }
