@@ -43,7 +43,6 @@ public sealed class EgressForwarder
     /// <param name="cancellationToken">Stops accepting and closes every relayed connection.</param>
     /// <returns>A task that completes, without throwing, once cancelled and every connection is closed.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="listener"/> is <see langword="null"/>.</exception>
-    /// <exception cref="IOException">Accepting failed.</exception>
     /// <exception cref="ObjectDisposedException">The listener was disposed while the forwarder ran.</exception>
     public Task RunAsync(VsockListener listener, CancellationToken cancellationToken)
     {

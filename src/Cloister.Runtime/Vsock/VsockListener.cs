@@ -11,11 +11,13 @@ public abstract class VsockListener : IAsyncDisposable
     /// <summary>The address it listens on.</summary>
     public VsockEndpoint LocalEndpoint { get; }
 
-    /// <summary>Waits for the next connection.</summary>
+    /// <summary>
+    /// Waits for the next connection. A failure to accept one (EMFILE under a flood) is retried behind this call rather
+    /// than thrown: the listener keeps listening.
+    /// </summary>
     /// <param name="cancellationToken">Cancels the wait; the listener stays usable.</param>
     /// <returns>The connected stream.</returns>
     /// <exception cref="ObjectDisposedException">The listener is disposed.</exception>
-    /// <exception cref="IOException">Accepting failed.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public abstract ValueTask<VsockStream> AcceptAsync(CancellationToken cancellationToken = default);
 

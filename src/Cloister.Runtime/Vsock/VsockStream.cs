@@ -83,9 +83,9 @@ public sealed class VsockStream : Stream
     /// <inheritdoc/>
     public override int Read(Span<byte> buffer)
     {
-        if (TryReadPreamble(buffer) is var fromPreamble and > 0)
+        if (!_preamble.IsEmpty && !buffer.IsEmpty)
         {
-            return fromPreamble;
+            return ReadPreamble(buffer);
         }
 
         try
@@ -110,9 +110,9 @@ public sealed class VsockStream : Stream
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (TryReadPreamble(buffer.Span) is var fromPreamble and > 0)
+        if (!_preamble.IsEmpty && !buffer.Span.IsEmpty)
         {
-            return fromPreamble;
+            return ReadPreamble(buffer.Span);
         }
 
         try
@@ -199,7 +199,7 @@ public sealed class VsockStream : Stream
         base.Dispose(disposing);
     }
 
-    private int TryReadPreamble(Span<byte> buffer)
+    private int ReadPreamble(Span<byte> buffer)
     {
         var count = Math.Min(buffer.Length, _preamble.Length);
         _preamble.Span[..count].CopyTo(buffer);
