@@ -2,8 +2,11 @@ using System.Text.Json.Serialization;
 
 namespace Cloister.Samples.Hello;
 
-/// <summary><c>GET /</c>: who and where the app runs as, so the image's USER and WORKDIR are visible from outside.</summary>
-public sealed record Greeting(string Message, string Hostname, uint Uid, uint Gid, string WorkingDirectory);
+/// <summary>
+/// <c>GET /</c>: who and where the app runs as, so the image's USER and WORKDIR are visible from outside, and what it
+/// can see of the machine (its process id and network interfaces), so its isolation is too.
+/// </summary>
+public sealed record Greeting(string Message, string Hostname, uint Uid, uint Gid, string WorkingDirectory, int Pid, string[] NetworkInterfaces);
 
 /// <summary><c>GET /egress</c> when the destination answered with success.</summary>
 public sealed record EgressResult(string Url, int Status, int Bytes);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
+using System.Net.NetworkInformation;
 using System.Runtime.InteropServices;
 using Cloister.Samples.Hello;
 
@@ -25,7 +26,9 @@ var app = builder.Build();
 var exitCode = 0;
 
 app.MapGet("/", () => Results.Json(
-    new Greeting("hello from inside the enclave", Environment.MachineName, Native.GetUserId(), Native.GetGroupId(), Environment.CurrentDirectory),
+    new Greeting(
+        "hello from inside the enclave", Environment.MachineName, Native.GetUserId(), Native.GetGroupId(), Environment.CurrentDirectory,
+        Environment.ProcessId, [.. NetworkInterface.GetAllNetworkInterfaces().Select(network => network.Name).Order(StringComparer.Ordinal)]),
     HelloJsonContext.Default.Greeting));
 
 app.MapGet("/egress", async (string? url, CancellationToken cancellationToken) =>

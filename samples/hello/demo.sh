@@ -30,6 +30,19 @@ get() {
   printf '%s' "${response#*$'\r\n\r\n'}"
 }
 
+# The simulator isolates the enclave with bubblewrap; without it `cloister run` falls back to an unisolated process,
+# which the isolation check below reports as a failure rather than passing silently.
+if ! command -v bwrap >/dev/null 2>&1; then
+  if ((EUID == 0)) && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing bubblewrap, the simulator's sandbox (Debian package bubblewrap)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap >/dev/null 2>&1 \
+      || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bubblewrap >/dev/null 2>&1; } \
+      || echo "   could not install bubblewrap: the enclave will run unisolated and the isolation check will fail"
+  else
+    echo "== bubblewrap (bwrap) is not installed and this is not root: the enclave will run unisolated and the isolation check will fail (install the Debian package bubblewrap)"
+  fi
+fi
+
 echo "== building the sample (NativeAOT publish → cloister image pack → cloister build)"
 "$here/build.sh"
 
@@ -63,6 +76,8 @@ check "the same server is refused when only the AWS root is trusted (nothing tru
   '! "$cloister" attest "https://$address:$tls_port" --pcrs "$measurements" >/dev/null 2>&1'
 check "the passthrough port cannot pass for attested TLS (a downgrade is refused)" \
   '! "$cloister" attest "https://$address:$port" --pcrs "$measurements" --root "$sim_root" >/dev/null 2>&1'
+check "the enclave is isolated: the app sees its own process tree and a network of loopback only ($(sed -n 's/.*\("pid":[0-9]*\).*\("network_interfaces":\[[^]]*\]\).*/\1 \2/p' <<<"$greeting"))" \
+  '[[ "$greeting" =~ \"pid\":([0-9]+) ]] && ((BASH_REMATCH[1] < 100)) && [[ "$greeting" == *"\"network_interfaces\":[\"lo\"]"* ]]'
 check "the app answers through ingress as the image's user in its workdir" '[[ "$greeting" == *"\"uid\":1000"* && "$greeting" == *"\"working_directory\":\"/app\""* ]]'
 allowed="$(get "/egress?url=http://$address:$port/")"
 check "egress to an allowed host succeeds ($allowed)" '[[ "$allowed" == *"\"status\":200"* ]]'
