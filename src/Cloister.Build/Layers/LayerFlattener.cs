@@ -1,5 +1,4 @@
 using System.Formats.Tar;
-using Cloister.Build.Streams;
 
 namespace Cloister.Build.Layers;
 
@@ -133,13 +132,14 @@ public sealed class LayerFlattener : IDisposable
         // Cleared only once the whole layer is in: a refused or interrupted layer leaves no usable half-tree.
         _faulted = true;
         var staged = new LayerChanges(LayerCount, label);
-        var input = new CountingReadStream(layer);
+        var input = new TarHeaderCheckingStream(layer, (failure, at, detail) => staged.Fail(failure, null, at, detail));
         using (var reader = new TarReader(input, leaveOpen: true))
         {
             while (true)
             {
                 // Entries start on 512-byte blocks; the reader skips the previous entry's padding lazily.
-                var offset = (input.Consumed + 511) & ~511L;
+                var offset = (input.Consumed + TarHeaderCheckingStream.BlockSize - 1) & ~(long)(TarHeaderCheckingStream.BlockSize - 1);
+                input.ExpectHeaderAt(offset);
                 TarEntry? entry = null;
                 try
                 {
@@ -152,6 +152,12 @@ public sealed class LayerFlattener : IDisposable
                     }
 
                     await StageAsync(staged, entry, offset, useAsync, cancellationToken);
+
+                    // Data left unread (a whiteout's, say) would sit between here and the next header's offset.
+                    if (entry.DataStream is { } unread)
+                    {
+                        await CopyToEndAsync(unread, useAsync, cancellationToken);
+                    }
                 }
                 catch (Exception ex) when (Translate(ex) is { } failure)
                 {
@@ -160,20 +166,50 @@ public sealed class LayerFlattener : IDisposable
             }
         }
 
+        await CheckSecondEndBlockAsync(staged, input, useAsync, cancellationToken);
+
         // Past the end-of-archive blocks to the stream's end: the image sources verify a layer's digest only
         // there, and a layer whose digest is unverified must never be committed.
-        if (useAsync)
-        {
-            await input.CopyToAsync(Stream.Null, cancellationToken);
-        }
-        else
-        {
-            input.CopyTo(Stream.Null);
-        }
+        await CopyToEndAsync(input, useAsync, cancellationToken);
 
         Commit(staged);
         LayerCount++;
         _faulted = false;
+    }
+
+    private static async Task CopyToEndAsync(Stream stream, bool useAsync, CancellationToken cancellationToken)
+    {
+        if (useAsync)
+        {
+            await stream.CopyToAsync(Stream.Null, cancellationToken);
+        }
+        else
+        {
+            stream.CopyTo(Stream.Null);
+        }
+    }
+
+    /// <summary>
+    /// Go's <c>archive/tar</c> ends an archive at a zero block followed by another or by the end of the stream, and
+    /// refuses anything else after it; TarReader stops at the first, so the second is checked here.
+    /// </summary>
+    private static async Task CheckSecondEndBlockAsync(
+        LayerChanges layer, TarHeaderCheckingStream input, bool useAsync, CancellationToken cancellationToken)
+    {
+        var offset = input.Consumed;
+        var block = new byte[TarHeaderCheckingStream.BlockSize];
+        var read = useAsync
+            ? await input.ReadAtLeastAsync(block, block.Length, throwOnEndOfStream: false, cancellationToken)
+            : input.ReadAtLeast(block, block.Length, throwOnEndOfStream: false);
+        if (read is > 0 and < TarHeaderCheckingStream.BlockSize)
+        {
+            throw layer.Fail(LayerFailure.Truncated, null, offset, "the stream ends inside the second end-of-archive block");
+        }
+
+        if (block.AsSpan(0, read).ContainsAnyExcept((byte)0))
+        {
+            throw layer.Fail(LayerFailure.MalformedArchive, null, offset, "invalid tar header: a zero block is followed by one that is not zero");
+        }
     }
 
     private async Task StageAsync(LayerChanges layer, TarEntry entry, long offset, bool useAsync, CancellationToken cancellationToken)
