@@ -11,6 +11,8 @@ namespace Cloister.Build.Layers;
 /// layers only, wherever they stand in the tar, as the OCI image spec requires; the layer's own entries are then
 /// applied in tar order. A path's metadata comes from the newest layer that contains it, directories included (as
 /// overlayfs reports a merged directory); an entry of another type replaces a path and its subtree.</para>
+/// <para>A character device 0:0 is a whiteout too, as overlayfs reads it under Docker's overlay2 storage. Other device
+/// nodes and FIFOs are kept, as <c>docker export</c> and nitro-cli keep them.</para>
 /// <para>Hard links share one inode: replacing or deleting one path leaves the others linked. A link may point at a
 /// path from a lower layer (as umoci and containerd's overlay apply allow); its target must exist when the link is
 /// applied and must not be a directory.</para>
@@ -281,6 +283,14 @@ public sealed class LayerFlattener : IDisposable
             }
 
             layer.Whiteouts.Add(change with { Path = [.. path[..^1], hidden] });
+            return;
+        }
+
+        if (type == TarEntryType.CharacterDevice && entry is PosixTarEntry { DeviceMajor: 0, DeviceMinor: 0 })
+        {
+            // Docker's overlay2 storage makes this node in the layer's directory, and overlayfs reads such a node as a
+            // whiteout: the path, and whatever the lower layers had there, is absent from the container Docker exports.
+            layer.Whiteouts.Add(change);
             return;
         }
 
