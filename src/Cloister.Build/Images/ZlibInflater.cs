@@ -34,16 +34,25 @@ internal sealed unsafe partial class ZlibInflater : SafeHandle
 
     public override bool IsInvalid => handle == 0;
 
-    private PalZStream* Stream => (PalZStream*)handle;
+    /// <summary>The binding's stream; refused once the handle is closed, when its memory is gone.</summary>
+    private PalZStream* Stream
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(IsClosed, this);
+            return (PalZStream*)handle;
+        }
+    }
 
     /// <summary>Readies the inflater for a new member, dropping the previous member's state.</summary>
     /// <exception cref="InsufficientMemoryException">zlib cannot allocate its state.</exception>
+    /// <exception cref="ObjectDisposedException">The inflater is disposed.</exception>
     public void Restart()
     {
-        End();
+        End(Stream);
         if (InflateInit2(Stream, GzipWindowBits) is var status and not Ok)
         {
-            End();
+            End(Stream);
             throw status == MemoryError ? new InsufficientMemoryException("zlib cannot allocate an inflate state") : new InvalidOperationException($"zlib inflateInit2 returned {status}");
         }
     }
@@ -51,6 +60,7 @@ internal sealed unsafe partial class ZlibInflater : SafeHandle
     /// <summary>Inflates what it can of <paramref name="input"/> into <paramref name="output"/> (which must not be empty).</summary>
     /// <returns>Whether the member ended here, its CRC-32 and length verified.</returns>
     /// <exception cref="InvalidDataException">The member is not valid gzip; the message is zlib's.</exception>
+    /// <exception cref="ObjectDisposedException">The inflater is disposed.</exception>
     public bool Inflate(ReadOnlySpan<byte> input, Span<byte> output, out int consumed, out int produced)
     {
         var stream = Stream;
@@ -81,16 +91,16 @@ internal sealed unsafe partial class ZlibInflater : SafeHandle
 
     protected override bool ReleaseHandle()
     {
-        End();
+        End((PalZStream*)handle);
         NativeMemory.Free((void*)handle);
         return true;
     }
 
-    private void End()
+    private static void End(PalZStream* stream)
     {
-        if (Stream->InternalState != 0)
+        if (stream->InternalState != 0)
         {
-            _ = InflateEnd(Stream);
+            _ = InflateEnd(stream);
         }
     }
 

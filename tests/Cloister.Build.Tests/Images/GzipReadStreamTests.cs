@@ -112,6 +112,17 @@ public sealed class GzipReadStreamTests
         Assert.Contains("incorrect header check", Assert.Throws<InvalidDataException>(() => ReadAll(zlib.ToArray(), 10)).Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Reading_after_dispose_is_refused_not_a_use_of_freed_memory()
+    {
+        // Part of the member is still buffered, so the next read goes straight to the inflater.
+        var stream = new GzipReadStream(new MemoryStream(s_member));
+        stream.ReadExactly(new byte[10]);
+        stream.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => stream.Read(new byte[10]));
+    }
+
     private static byte[] Content()
     {
         // Compressible and incompressible parts, so members span several input buffers.
