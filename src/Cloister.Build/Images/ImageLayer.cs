@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using ZstdSharp;
 
 namespace Cloister.Build.Images;
@@ -61,7 +60,7 @@ public sealed class ImageLayer
 
         var compressed = new VerifiedReadStream(blob, BlobDigest.Parse(Descriptor.Digest, "digest"), Descriptor.Size, label);
         Stream decompressed = Compression == LayerCompression.Gzip
-            ? new GZipStream(compressed, CompressionMode.Decompress, leaveOpen: false)
+            ? new GzipReadStream(compressed)
             : new DecompressionStream(compressed, leaveOpen: false);
         return new VerifiedReadStream(decompressed, diffId, -1, $"uncompressed {label}", drainAtEnd: compressed);
     }

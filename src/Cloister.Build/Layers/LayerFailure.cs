@@ -42,6 +42,9 @@ public enum LayerFailure
     /// <summary>The tar stream ended inside a header or inside file data, or before its end-of-archive block.</summary>
     Truncated,
 
-    /// <summary>A tar header is corrupt (checksum, number field, extended header).</summary>
+    /// <summary>
+    /// A tar header is corrupt (checksum, number field, extended header), a metadata entry exceeds 1 MiB, or a zero
+    /// block is followed by one that is not zero.
+    /// </summary>
     MalformedArchive,
 }

@@ -1,5 +1,4 @@
 using System.Formats.Tar;
-using Cloister.Build.Streams;
 
 namespace Cloister.Build.Layers;
 
@@ -12,6 +11,8 @@ namespace Cloister.Build.Layers;
 /// layers only, wherever they stand in the tar, as the OCI image spec requires; the layer's own entries are then
 /// applied in tar order. A path's metadata comes from the newest layer that contains it, directories included (as
 /// overlayfs reports a merged directory); an entry of another type replaces a path and its subtree.</para>
+/// <para>A character device 0:0 is a whiteout too, as overlayfs reads it under Docker's overlay2 storage. Other device
+/// nodes and FIFOs are kept, as <c>docker export</c> and nitro-cli keep them.</para>
 /// <para>Hard links share one inode: replacing or deleting one path leaves the others linked. A link may point at a
 /// path from a lower layer (as umoci and containerd's overlay apply allow); its target must exist when the link is
 /// applied and must not be a directory.</para>
@@ -133,13 +134,14 @@ public sealed class LayerFlattener : IDisposable
         // Cleared only once the whole layer is in: a refused or interrupted layer leaves no usable half-tree.
         _faulted = true;
         var staged = new LayerChanges(LayerCount, label);
-        var input = new CountingReadStream(layer);
+        var input = new TarHeaderCheckingStream(layer, (failure, at, detail) => staged.Fail(failure, null, at, detail));
         using (var reader = new TarReader(input, leaveOpen: true))
         {
             while (true)
             {
                 // Entries start on 512-byte blocks; the reader skips the previous entry's padding lazily.
-                var offset = (input.Consumed + 511) & ~511L;
+                var offset = (input.Consumed + TarHeaderCheckingStream.BlockSize - 1) & ~(long)(TarHeaderCheckingStream.BlockSize - 1);
+                input.ExpectHeaderAt(offset);
                 TarEntry? entry = null;
                 try
                 {
@@ -152,6 +154,12 @@ public sealed class LayerFlattener : IDisposable
                     }
 
                     await StageAsync(staged, entry, offset, useAsync, cancellationToken);
+
+                    // Data left unread (a whiteout's, say) would sit between here and the next header's offset.
+                    if (entry.DataStream is { } unread)
+                    {
+                        await CopyToEndAsync(unread, useAsync, cancellationToken);
+                    }
                 }
                 catch (Exception ex) when (Translate(ex) is { } failure)
                 {
@@ -160,20 +168,50 @@ public sealed class LayerFlattener : IDisposable
             }
         }
 
+        await CheckSecondEndBlockAsync(staged, input, useAsync, cancellationToken);
+
         // Past the end-of-archive blocks to the stream's end: the image sources verify a layer's digest only
         // there, and a layer whose digest is unverified must never be committed.
-        if (useAsync)
-        {
-            await input.CopyToAsync(Stream.Null, cancellationToken);
-        }
-        else
-        {
-            input.CopyTo(Stream.Null);
-        }
+        await CopyToEndAsync(input, useAsync, cancellationToken);
 
         Commit(staged);
         LayerCount++;
         _faulted = false;
+    }
+
+    private static async Task CopyToEndAsync(Stream stream, bool useAsync, CancellationToken cancellationToken)
+    {
+        if (useAsync)
+        {
+            await stream.CopyToAsync(Stream.Null, cancellationToken);
+        }
+        else
+        {
+            stream.CopyTo(Stream.Null);
+        }
+    }
+
+    /// <summary>
+    /// Go's <c>archive/tar</c> ends an archive at a zero block followed by another or by the end of the stream, and
+    /// refuses anything else after it; TarReader stops at the first, so the second is checked here.
+    /// </summary>
+    private static async Task CheckSecondEndBlockAsync(
+        LayerChanges layer, TarHeaderCheckingStream input, bool useAsync, CancellationToken cancellationToken)
+    {
+        var offset = input.Consumed;
+        var block = new byte[TarHeaderCheckingStream.BlockSize];
+        var read = useAsync
+            ? await input.ReadAtLeastAsync(block, block.Length, throwOnEndOfStream: false, cancellationToken)
+            : input.ReadAtLeast(block, block.Length, throwOnEndOfStream: false);
+        if (read is > 0 and < TarHeaderCheckingStream.BlockSize)
+        {
+            throw layer.Fail(LayerFailure.Truncated, null, offset, "the stream ends inside the second end-of-archive block");
+        }
+
+        if (block.AsSpan(0, read).ContainsAnyExcept((byte)0))
+        {
+            throw layer.Fail(LayerFailure.MalformedArchive, null, offset, "invalid tar header: a zero block is followed by one that is not zero");
+        }
     }
 
     private async Task StageAsync(LayerChanges layer, TarEntry entry, long offset, bool useAsync, CancellationToken cancellationToken)
@@ -245,6 +283,14 @@ public sealed class LayerFlattener : IDisposable
             }
 
             layer.Whiteouts.Add(change with { Path = [.. path[..^1], hidden] });
+            return;
+        }
+
+        if (type == TarEntryType.CharacterDevice && entry is PosixTarEntry { DeviceMajor: 0, DeviceMinor: 0 })
+        {
+            // Docker's overlay2 storage makes this node in the layer's directory, and overlayfs reads such a node as a
+            // whiteout: the path, and whatever the lower layers had there, is absent from the container Docker exports.
+            layer.Whiteouts.Add(change);
             return;
         }
 

@@ -21,8 +21,9 @@ internal sealed class LoopbackProxy : IAsyncDisposable
     private const string Service = "cloister-test-registry";
     private readonly WebApplication _app;
     private readonly HttpClient _upstream;
-    private readonly ConcurrentDictionary<string, string> _tokens = new();
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _tokens = new();
     private readonly ConcurrentQueue<string> _requests = new();
+    private int _refusals;
 
     private LoopbackProxy(WebApplication app, string upstream)
     {
@@ -38,6 +39,21 @@ internal sealed class LoopbackProxy : IAsyncDisposable
 
     /// <summary>When set, <c>/token</c> issues tokens only to a request with these Basic credentials.</summary>
     public (string User, string Password)? TokenCredential { get; set; }
+
+    /// <summary>The token response's <c>expires_in</c> as raw JSON, or <see langword="null"/> to leave it out (Docker's spec: 60 s).</summary>
+    public string? ExpiresIn { get; set; } = "300";
+
+    /// <summary>When set, the token response carries an <c>issued_at</c> this long before now.</summary>
+    public TimeSpan? IssuedAgo { get; set; }
+
+    /// <summary>The clock that dates tokens and judges them expired.</summary>
+    public TimeProvider Clock { get; set; } = TimeProvider.System;
+
+    /// <summary>Refuse every token, fresh or not.</summary>
+    public bool RejectTokens { get; set; }
+
+    /// <summary>How many API requests were answered 401 for a missing, expired or rejected token.</summary>
+    public int Refusals => _refusals;
 
     /// <summary>Overrides the realm URL in the challenge (to point it somewhere the client must refuse).</summary>
     public string? Realm { get; set; }
@@ -60,6 +76,9 @@ internal sealed class LoopbackProxy : IAsyncDisposable
     public int CountRequests(string pathFragment) => _requests.Count(r => r.Contains(pathFragment, StringComparison.Ordinal));
 
     public void ClearRequests() => _requests.Clear();
+
+    /// <summary>Forgets every token issued so far, as a registry does whose signing key rotated.</summary>
+    public void RevokeTokens() => _tokens.Clear();
 
     public static async Task<LoopbackProxy> StartAsync(string upstream)
     {
@@ -113,14 +132,18 @@ internal sealed class LoopbackProxy : IAsyncDisposable
         {
             path = path["/redirected".Length..];
         }
-        else if (RequireToken && !(authorization.StartsWith("Bearer ", StringComparison.Ordinal) && _tokens.ContainsKey(authorization[7..])))
+        else if (RequireToken && !IsValidToken(authorization))
         {
+            Interlocked.Increment(ref _refusals);
             var repository = path.StartsWith("/v2/", StringComparison.Ordinal) && path.LastIndexOf("/manifests/", StringComparison.Ordinal) is var m and > 0
                 ? path[4..m]
                 : path.LastIndexOf("/blobs/", StringComparison.Ordinal) is var b and > 4 ? path[4..b] : "";
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
             context.Response.Headers.WWWAuthenticate =
-                $"Bearer realm=\"{Realm ?? $"http://{Address}/token"}\",service=\"{Service}\",scope=\"repository:{repository}:pull\"";
+                $"Bearer realm=\"{Realm ?? $"http://{Address}/token"}\",service=\"{Service}\",scope=\"repository:{repository}:pull\""
+                + (authorization.StartsWith("Bearer ", StringComparison.Ordinal) ? ",error=\"invalid_token\"" : "");
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync("""{"errors":[{"code":"UNAUTHORIZED","message":"authentication required","detail":null}]}""");
             return;
         }
 
@@ -155,10 +178,28 @@ internal sealed class LoopbackProxy : IAsyncDisposable
         }
 
         var token = Guid.NewGuid().ToString("N");
-        _tokens[token] = query["scope"].ToString();
+        var issued = Clock.GetUtcNow() - (IssuedAgo ?? TimeSpan.Zero);
+        _tokens[token] = issued.AddSeconds(long.TryParse(ExpiresIn ?? "60", out var seconds) ? seconds : 60);
+        var fields = new List<string> { $"\"token\":\"{token}\"" };
+        if (ExpiresIn is not null)
+        {
+            fields.Add($"\"expires_in\":{ExpiresIn}");
+        }
+
+        if (IssuedAgo is not null)
+        {
+            fields.Add($"\"issued_at\":\"{issued.UtcDateTime:yyyy-MM-ddTHH:mm:ss.fffZ}\"");
+        }
+
         context.Response.ContentType = "application/json";
-        await context.Response.WriteAsync($$"""{"token":"{{token}}","expires_in":300}""");
+        await context.Response.WriteAsync("{" + string.Join(',', fields) + "}");
     }
+
+    private bool IsValidToken(string authorization) =>
+        !RejectTokens
+        && authorization.StartsWith("Bearer ", StringComparison.Ordinal)
+        && _tokens.TryGetValue(authorization[7..], out var expires)
+        && Clock.GetUtcNow() < expires;
 
     private async Task ForwardAsync(HttpContext context, string path)
     {

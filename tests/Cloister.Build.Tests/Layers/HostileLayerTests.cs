@@ -161,7 +161,129 @@ public sealed class HostileLayerTests : IDisposable
     {
         var layer = new LayerTar(TarEntryFormat.Ustar).File("a", "x").ToArray();
         "zz"u8.CopyTo(layer.AsSpan(124));
-        Assert.Equal(LayerFailure.MalformedArchive, Refuse(layer).Failure);
+        RawTarHeader.Seal(layer, 0);
+        var error = Refuse(layer);
+        Assert.Equal(LayerFailure.MalformedArchive, error.Failure);
+        Assert.DoesNotContain("checksum", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(1024, 5)]
+    [InlineData(1024, 150)]
+    [InlineData(1024, 300)]
+    public void A_header_whose_checksum_does_not_match_is_refused_before_it_is_parsed(int header, int position)
+    {
+        var layer = new LayerTar(TarEntryFormat.Ustar).File("a", "x").File("b", "y").ToArray();
+        layer[header + position] ^= 0x01;
+
+        var error = Refuse(layer);
+
+        Assert.Equal((LayerFailure.MalformedArchive, null, (long)header), (error.Failure, error.EntryName, error.Offset));
+        Assert.EndsWith($"at byte {header}: invalid tar header: its checksum does not match its bytes", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_header_after_a_long_name_entry_is_checked_too()
+    {
+        var layer = new LayerTar(TarEntryFormat.Gnu).File("first").File(new string('n', 120), "long").ToArray();
+        // The second file is a GNU long name header (512), the name (1024), then the file's own header (1536).
+        Assert.Equal((byte)'L', layer[512 + 156]);
+        layer[1536 + 20] ^= 0x01;
+
+        var error = Refuse(layer);
+
+        Assert.Equal((LayerFailure.MalformedArchive, 1536L), (error.Failure, error.Offset));
+        Assert.Contains("checksum", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_signed_byte_sum_that_historic_tars_wrote_is_accepted_as_a_checksum()
+    {
+        var layer = new LayerTar(TarEntryFormat.Ustar).File("\u00e9t\u00e9", "summer").ToArray();
+        RawTarHeader.Seal(layer, 0, signed: true);
+
+        using var flattener = new LayerFlattener(new LayerFlattenerOptions { TemporaryDirectory = _scratch.Path });
+        flattener.ApplyLayer(new MemoryStream(layer), Label);
+
+        Assert.Equal(["\u00e9t\u00e9"], flattener.Export().Select(e => e.Path));
+    }
+
+    [Fact]
+    public void A_block_with_a_blank_checksum_field_does_not_end_the_archive_early()
+    {
+        // TarReader takes such a block for the end and would drop the entries after it.
+        var layer = new LayerTar(TarEntryFormat.Ustar).File("a", "x").File("hidden", "y").ToArray();
+        layer.AsSpan(1024 + 148, 8).Clear();
+
+        var error = Refuse(layer);
+
+        Assert.Equal((LayerFailure.MalformedArchive, null, 1024L), (error.Failure, error.EntryName, error.Offset));
+    }
+
+    [Theory]
+    [InlineData('x', 1L << 30, "PAX extended header claims 1073741824 bytes")]
+    [InlineData('x', 8L << 30, "PAX extended header claims 8589934592 bytes")]
+    [InlineData('g', (1 << 20) + 1, "PAX global header claims 1048577 bytes")]
+    [InlineData('L', 1L << 40, "GNU long name claims 1099511627776 bytes")]
+    [InlineData('K', 4L << 20, "GNU long link name claims 4194304 bytes")]
+    public void Metadata_entries_over_one_mebibyte_are_refused_before_they_are_read(char typeFlag, long size, string message)
+    {
+        // Only the header is there: the refusal must come before a reader tries to buffer the claimed size.
+        var header = RawTarHeader.Create("meta", typeFlag, size);
+
+        var error = Refuse(header);
+
+        Assert.Equal((LayerFailure.MalformedArchive, 0L), (error.Failure, error.Offset));
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_zero_block_followed_by_one_that_is_not_zero_is_refused()
+    {
+        var layer = new LayerTar(TarEntryFormat.Ustar).File("a", "x").ToArray();
+        Assert.Equal(2048, layer.Length);
+        layer[1536 + 7] = 1;
+
+        var error = Refuse(layer);
+
+        Assert.Equal((LayerFailure.MalformedArchive, null, 1536L), (error.Failure, error.EntryName, error.Offset));
+        Assert.Contains("a zero block is followed by one that is not zero", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_stream_that_ends_inside_the_second_zero_block_is_truncated()
+    {
+        var layer = new LayerTar(TarEntryFormat.Ustar).File("a", "x").ToArray();
+
+        var error = Refuse(layer[..1600]);
+
+        Assert.Equal((LayerFailure.Truncated, 1536L), (error.Failure, error.Offset));
+    }
+
+    [Fact]
+    public void One_zero_block_then_the_end_of_the_stream_and_zeros_or_anything_after_two_zero_blocks_are_accepted()
+    {
+        var layer = new LayerTar(TarEntryFormat.Ustar).File("a", "x").ToArray();
+        using var flattener = new LayerFlattener(new LayerFlattenerOptions { TemporaryDirectory = _scratch.Path });
+
+        flattener.ApplyLayer(new MemoryStream(layer[..1536]), "one end block");
+        flattener.ApplyLayer(new MemoryStream([.. layer, .. new byte[8192]]), "record padding");
+        flattener.ApplyLayer(new MemoryStream([.. layer, .. "after the end"u8]), "trailing bytes");
+
+        Assert.Equal(3, flattener.LayerCount);
+    }
+
+    [Fact]
+    public void Data_of_a_whiteout_is_skipped_so_the_next_header_is_found_where_it_is()
+    {
+        // The whiteout's 700 bytes fill the blocks at 512 and 1024; the next header is at 1536.
+        var layer = new LayerTar(TarEntryFormat.Ustar).File(".wh.gone", new byte[700]).File("b", "y").ToArray();
+        layer[1536 + 10] ^= 0x01;
+
+        var error = Refuse(layer);
+
+        Assert.Equal((LayerFailure.MalformedArchive, 1536L), (error.Failure, error.Offset));
     }
 
     [Fact]

@@ -103,6 +103,22 @@ public sealed class LayerFlattenerTests : IDisposable
     }
 
     [Fact]
+    public void A_character_device_0_0_is_a_whiteout_as_overlayfs_reads_it_under_docker_overlay2()
+    {
+        var flattener = _scope.Flatten(
+            new LayerTar().File("keep").File("gone", "x").Directory("dir/").File("dir/inner").ToArray(),
+            new LayerTar()
+                .Device("gone", TarEntryType.CharacterDevice, 0, 0)
+                .Device("dir", TarEntryType.CharacterDevice, 0, 0)
+                .Device("never-there", TarEntryType.CharacterDevice, 0, 0)
+                .Device("null", TarEntryType.CharacterDevice, 1, 3)
+                .Device("block-0-0", TarEntryType.BlockDevice, 0, 0)
+                .ToArray());
+
+        Assert.Equal(["block-0-0", "keep", "null"], flattener.Export().Select(e => e.Path));
+    }
+
+    [Fact]
     public void Opaque_directory_hides_lower_children_and_keeps_its_own_layer_children()
     {
         var entries = Export(

@@ -29,10 +29,22 @@ internal static class RawTarHeader
         Octal(header, 136, 12, 1_700_000_000);
         header[156] = (byte)typeFlag;
         Encoding.ASCII.GetBytes("ustar\0" + "00").CopyTo(header, 257);
-        Array.Fill(header, (byte)' ', 148, 8);
-        var sum = header.Sum(b => (int)b);
-        Encoding.ASCII.GetBytes(Convert.ToString(sum, 8).PadLeft(6, '0') + "\0 ").CopyTo(header, 148);
+        Seal(header, 0);
         return header;
+    }
+
+    /// <summary>Rewrites the checksum of the header at <paramref name="offset"/> (after a test edited it), as a signed byte sum when told.</summary>
+    public static void Seal(byte[] archive, int offset, bool signed = false)
+    {
+        var header = archive.AsSpan(offset, 512);
+        header.Slice(148, 8).Fill((byte)' ');
+        var sum = 0;
+        foreach (var b in header)
+        {
+            sum += signed ? (sbyte)b : b;
+        }
+
+        Encoding.ASCII.GetBytes(Convert.ToString(sum, 8).PadLeft(6, '0') + "\0 ").CopyTo(header[148..]);
     }
 
     /// <summary>A whole archive: <paramref name="headers"/> each followed by <paramref name="dataBlocks"/> zero blocks, then the end marker.</summary>

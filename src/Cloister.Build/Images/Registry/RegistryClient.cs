@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Json;
 
 namespace Cloister.Build.Images.Registry;
 
@@ -10,13 +11,24 @@ namespace Cloister.Build.Images.Registry;
 /// retries of 5xx answers and broken connections.
 /// </summary>
 /// <remarks>
-/// Transport rule: plain HTTP only to loopback hosts and to hosts in <see cref="RegistryOptions.InsecureRegistries"/>;
+/// <para>Transport rule: plain HTTP only to loopback hosts and to hosts in <see cref="RegistryOptions.InsecureRegistries"/>;
 /// it is checked before every request, including token realms and redirect targets. Credentials go only to the
-/// registry and its token realm, never to a redirect target (blob storage gets presigned URLs).
+/// registry and its token realm, never to a redirect target (blob storage gets presigned URLs).</para>
+/// <para>A Bearer token lives <c>expires_in</c> seconds (60 when absent, as Docker's token spec says) from its
+/// <c>issued_at</c>, or from when it was asked for; a new one is fetched from the same realm before the next request
+/// once it is within <see cref="TokenRefreshMargin"/> (at most half its life) of expiring, and after a 401 (once per
+/// request: a second 401 is the answer).</para>
 /// </remarks>
 internal sealed class RegistryClient : IDisposable
 {
+    /// <summary>How long before its expiry a token is replaced: a request sent just in time may arrive too late.</summary>
+    public static readonly TimeSpan TokenRefreshMargin = TimeSpan.FromSeconds(10);
+
     private const int MaxRedirects = 5;
+    private const long DefaultTokenLifetimeSeconds = 60;
+
+    /// <summary>Longer lives are taken as a day: a token is then fetched daily, and no date arithmetic overflows.</summary>
+    private const long MaxTokenLifetimeSeconds = 24 * 60 * 60;
 
     private readonly HttpClient _http;
     private readonly RegistryOptions _options;
@@ -24,6 +36,8 @@ internal sealed class RegistryClient : IDisposable
     private readonly string _repository;
     private readonly Uri _base;
     private AuthenticationHeaderValue? _authorization;
+    private TokenRequest? _tokenRequest;
+    private DateTimeOffset _tokenRefreshAt;
 
     public RegistryClient(string registry, string repository, RegistryOptions options)
     {
@@ -69,6 +83,12 @@ internal sealed class RegistryClient : IDisposable
         {
             try
             {
+                // A token just fetched for this request's 401 is used even when the realm handed out a stale one.
+                if (!authenticated && _tokenRequest is { } tokenRequest && _options.Clock.GetUtcNow() >= _tokenRefreshAt)
+                {
+                    await FetchTokenAsync(tokenRequest, cancellationToken);
+                }
+
                 using var response = await SendAsync(uri, accept, what, cancellationToken);
                 if (response.StatusCode == HttpStatusCode.Unauthorized && !authenticated)
                 {
@@ -185,6 +205,7 @@ internal sealed class RegistryClient : IDisposable
         var challenge = AuthenticationChallenge.Parse(header.Scheme, header.Parameter);
         if (challenge.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
         {
+            _tokenRequest = null;
             _authorization = basic ?? throw new ImageSourceException(
                 ImageSourceError.Unauthorized, $"{what}: {_registry} requires credentials (Basic) and none are configured for it");
             return;
@@ -200,21 +221,49 @@ internal sealed class RegistryClient : IDisposable
         }
 
         query.Append("scope=").Append(Uri.EscapeDataString(challenge["scope"] ?? $"repository:{_repository}:pull"));
-        var tokenUri = new UriBuilder(realm) { Query = query.ToString() }.Uri;
-        var tokenWhat = $"token for {what} from {realm.GetLeftPart(UriPartial.Path)}";
-        using var response = await SendOnceAsync(tokenUri, ["application/json"], basic, tokenWhat, cancellationToken);
+        var request = new TokenRequest(new UriBuilder(realm) { Query = query.ToString() }.Uri, basic, $"token for {what} from {realm.GetLeftPart(UriPartial.Path)}");
+        await FetchTokenAsync(request, cancellationToken);
+        _tokenRequest = request;
+    }
+
+    /// <summary>Asks the realm for a token (Docker's token spec) and notes when to ask for the next one.</summary>
+    private async Task FetchTokenAsync(TokenRequest request, CancellationToken cancellationToken)
+    {
+        var asked = _options.Clock.GetUtcNow();
+        using var response = await SendOnceAsync(request.Uri, ["application/json"], request.Credentials, request.What, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
-            throw await FailureAsync(response, tokenWhat, cancellationToken);
+            throw await FailureAsync(response, request.What, cancellationToken);
         }
 
-        var fields = new JsonFields(tokenWhat);
-        using var document = fields.Parse(await ReadBodyAsync(response, 1 << 20, tokenWhat, cancellationToken));
+        var fields = new JsonFields(request.What);
+        using var document = fields.Parse(await ReadBodyAsync(response, 1 << 20, request.What, cancellationToken));
         var root = fields.Object(document.RootElement, "$");
         var token = fields.OptionalString(root, "token", "token") ?? fields.OptionalString(root, "access_token", "access_token");
-        _authorization = token is { Length: > 0 }
-            ? new AuthenticationHeaderValue("Bearer", token)
-            : throw fields.Missing("token");
+        if (token is not { Length: > 0 })
+        {
+            throw fields.Missing("token");
+        }
+
+        var lifetime = TimeSpan.FromSeconds(Math.Min(ExpiresIn(fields, root), MaxTokenLifetimeSeconds));
+        // issued_at can only shorten the life: a token minted before it was asked for has less of it left, while one
+        // "minted" after is the token server's clock running ahead of ours.
+        var issued = fields.OptionalTime(root, "issued_at", "issued_at") is { } at && at < asked ? at : asked;
+        var margin = TokenRefreshMargin < lifetime / 2 ? TokenRefreshMargin : lifetime / 2;
+        _authorization = new AuthenticationHeaderValue("Bearer", token);
+        _tokenRefreshAt = issued + lifetime - margin;
+    }
+
+    private static long ExpiresIn(JsonFields fields, JsonElement root)
+    {
+        if (!root.TryGetProperty("expires_in", out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            return DefaultTokenLifetimeSeconds;
+        }
+
+        return value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var seconds) && seconds > 0
+            ? seconds
+            : throw fields.Wrong("expires_in", "a positive whole number of seconds", value);
     }
 
     private async Task<ImageSourceException> FailureAsync(HttpResponseMessage response, string what, CancellationToken cancellationToken)
@@ -237,4 +286,7 @@ internal sealed class RegistryClient : IDisposable
 
     private static Task BackoffAsync(int attempt, CancellationToken cancellationToken) =>
         Task.Delay(TimeSpan.FromMilliseconds(200 * (1 << Math.Min(attempt - 1, 4))), cancellationToken);
+
+    /// <summary>Where a Bearer token comes from: the realm with service and scope, and the Basic credentials for it.</summary>
+    private sealed record TokenRequest(Uri Uri, AuthenticationHeaderValue? Credentials, string What);
 }

@@ -32,4 +32,7 @@ public sealed class RegistryOptions
 
     /// <summary>How many times a request is tried when the registry answers 5xx or the connection fails. 3 by default.</summary>
     public int MaxAttempts { get; init; } = 3;
+
+    /// <summary>The clock registry tokens' lifetimes are measured with: the system clock by default.</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
 }
