@@ -30,7 +30,7 @@ internal static class CloisterCli
         {
             foreach (var error in parseResult.Errors)
             {
-                Console.Error.WriteLine($"cloister: {error.Message}");
+                Console.Error.WriteLine($"cloister: {TerminalText.Escape(error.Message)}");
             }
 
             Console.Error.WriteLine("Run 'cloister --help' for usage.");
@@ -64,7 +64,8 @@ internal static class CloisterCli
             OperationCanceledException => ("cancelled", ExitCodes.Invalid),
             _ => ($"internal error ({ex.GetType().Name}): {ex.Message}. Please report this.", ExitCodes.InternalError),
         };
-        Console.Error.WriteLine($"cloister: {message}");
+        // Messages echo what servers, documents and certificates said; none of it may reach the terminal raw.
+        Console.Error.WriteLine($"cloister: {TerminalText.Escape(message)}");
         return code;
     }
 }

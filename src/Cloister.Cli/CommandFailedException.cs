@@ -1,8 +1,8 @@
 namespace Cloister.Cli;
 
 /// <summary>
-/// An expected failure a command reports to the user: the message goes to stderr as it is and the process
-/// exits with <see cref="ExitCode"/>.
+/// An expected failure a command reports to the user: the message goes to stderr on one line, control characters
+/// escaped (<see cref="TerminalText"/>), and the process exits with <see cref="ExitCode"/>.
 /// </summary>
 internal sealed class CommandFailedException(string message, int exitCode = ExitCodes.Invalid, Exception? inner = null)
     : Exception(message, inner)

@@ -88,7 +88,10 @@ internal sealed class TestPki : IDisposable
     public byte[] Sign(DateTimeOffset? timestamp = null, IReadOnlyList<byte[]>? caBundle = null) =>
         AttestationDocumentWriter.Write(Document(timestamp, caBundle), LeafKey);
 
-    /// <summary>The payload <see cref="Sign"/> signs.</summary>
+    /// <summary>Signs any payload with the leaf key: a document whose signature and chain are genuine, whatever it says.</summary>
+    public byte[] Sign(byte[] payload) => AttestationDocumentWriter.Sign(payload, LeafKey);
+
+    /// <summary>The payload <see cref="Sign(DateTimeOffset?, IReadOnlyList{byte[]}?)"/> signs.</summary>
     public AttestationDocument Document(DateTimeOffset? timestamp = null, IReadOnlyList<byte[]>? caBundle = null) => new(
         "i-0123456789abcdef0-enc0123456789abcdef",
         "SHA384",

@@ -1,4 +1,5 @@
 using System.Formats.Cbor;
+using System.Text;
 
 namespace Cloister.Attestation.Documents;
 
@@ -12,10 +13,12 @@ namespace Cloister.Attestation.Documents;
 /// The split between decoding and verifying: this type rejects everything that is not an attestation document
 /// (<see cref="AttestationFormatException"/>): bad CBOR, truncation, trailing bytes, a COSE envelope of the wrong
 /// shape, wrong types, missing, unknown or duplicate keys, PCR indices outside 0–31 or values not 32/48/64 bytes,
-/// a zero timestamp, an empty cabundle, and lengths over the limits
-/// (<see cref="AttestationFieldTooLargeException"/>). It accepts what is well formed but may not be acceptable to
-/// a verifier: any integer algorithm in the protected header and any digest name. Those, the certificate chain and
-/// the signature are judged by <see cref="Verification.AttestationVerifier"/>.
+/// a zero timestamp, an empty cabundle, a module_id or digest that is empty or not printable ASCII (0x20–0x7E, as
+/// AWS writes them: no invalid UTF-8, no control characters), and lengths over the limits
+/// (<see cref="AttestationFieldTooLargeException"/>; module_id at most <see cref="MaxModuleIdLength"/> bytes, digest
+/// <see cref="MaxDigestLength"/>). It accepts what is well formed but may not be acceptable to a verifier: any
+/// integer algorithm in the protected header and any printable digest name. Those, the certificate chain and the
+/// signature are judged by <see cref="Verification.AttestationVerifier"/>.
 /// </para>
 /// <para>
 /// Accepted variations: CBOR tag 18 or none; a definite (<c>a9</c>) or indefinite (<c>bf … ff</c>) payload map
@@ -36,6 +39,18 @@ public static class AttestationDocumentDecoder
     /// </summary>
     public const int MaxCaBundleCount = 8;
 
+    /// <summary>
+    /// The longest module_id accepted. AWS's are 39 characters (<c>i-&lt;17 hex&gt;-enc&lt;16 hex&gt;</c>); the bound
+    /// leaves room for other formats while keeping a hostile document from carrying megabytes of "name".
+    /// </summary>
+    public const int MaxModuleIdLength = 256;
+
+    /// <summary>The longest digest name accepted; the NSM's are <c>SHA256</c>, <c>SHA384</c> and <c>SHA512</c>.</summary>
+    public const int MaxDigestLength = 16;
+
+    /// <summary>The longest unknown key that an error message quotes; a longer one is described by its length.</summary>
+    private const int MaxQuotedKeyLength = 32;
+
     private const ulong CoseSign1Tag = 18;
     private const int CoseSign1ItemCount = 4;
     private const int AlgorithmLabel = 1;
@@ -53,6 +68,7 @@ public static class AttestationDocumentDecoder
     ];
 
     private static readonly string[] s_keyFields = [.. s_keys.Select(key => $"payload.{key}")];
+    private static readonly byte[][] s_keyBytes = [.. s_keys.Select(Encoding.ASCII.GetBytes)];
 
     /// <summary>Decodes a COSE_Sign1 attestation document.</summary>
     /// <param name="encoded">The raw document; it is copied, so the caller may reuse the buffer.</param>
@@ -154,13 +170,13 @@ public static class AttestationDocumentDecoder
         {
             cursor.Field = "payload";
             var keyOffset = cursor.Offset;
-            var key = cursor.ReadText();
-            var index = Array.IndexOf(s_keys, key);
+            var index = IndexOfKey(cursor.ReadTextBytes().Span, out var unknown);
             if (index < 0)
             {
-                throw cursor.Fail($"unknown key '{key}'", keyOffset);
+                throw cursor.Fail($"unknown key {unknown}", keyOffset);
             }
 
+            var key = s_keys[index];
             if ((seen & (1 << index)) != 0)
             {
                 throw cursor.Fail($"duplicate key '{key}'", keyOffset);
@@ -171,10 +187,10 @@ public static class AttestationDocumentDecoder
             switch (key)
             {
                 case AttestationDocumentKeys.ModuleId:
-                    moduleId = ReadNonEmptyText(cursor);
+                    moduleId = cursor.ReadPrintableAscii(MaxModuleIdLength);
                     break;
                 case AttestationDocumentKeys.Digest:
-                    digest = ReadNonEmptyText(cursor);
+                    digest = cursor.ReadPrintableAscii(MaxDigestLength);
                     break;
                 case AttestationDocumentKeys.Timestamp:
                     timestamp = ReadTimestamp(cursor);
@@ -214,11 +230,23 @@ public static class AttestationDocumentDecoder
             publicKey, userData, nonce);
     }
 
-    private static string ReadNonEmptyText(CborCursor cursor)
+    /// <summary>The index of a payload key in <see cref="s_keys"/>, or -1 with how to name the unknown key in an error.</summary>
+    private static int IndexOfKey(ReadOnlySpan<byte> key, out string unknown)
     {
-        var start = cursor.Offset;
-        var text = cursor.ReadText();
-        return text.Length > 0 ? text : throw cursor.Fail("is empty", start);
+        for (var i = 0; i < s_keyBytes.Length; i++)
+        {
+            if (key.SequenceEqual(s_keyBytes[i]))
+            {
+                unknown = "";
+                return i;
+            }
+        }
+
+        // Quoted only when it cannot smuggle control characters or bulk into the message.
+        unknown = key.Length <= MaxQuotedKeyLength && CborCursor.IndexOfNonPrintable(key) < 0
+            ? $"'{Encoding.ASCII.GetString(key)}'"
+            : $"of {key.Length} bytes that are not a short printable ASCII name";
+        return -1;
     }
 
     private static ulong ReadTimestamp(CborCursor cursor)

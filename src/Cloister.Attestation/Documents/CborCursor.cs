@@ -83,10 +83,36 @@ internal sealed class CborCursor
         return value.ToArray();
     }
 
-    public string ReadText()
+    /// <summary>Reads a definite-length text string as its raw bytes, which need not be valid UTF-8.</summary>
+    public ReadOnlyMemory<byte> ReadTextBytes()
     {
         Expect(CborReaderState.TextString);
-        return Guard(static r => r.ReadTextString());
+        return Guard(static r => r.ReadDefiniteLengthTextStringBytes());
+    }
+
+    /// <summary>
+    /// Reads a text string of 1 to <paramref name="maxLength"/> printable ASCII characters (0x20–0x7E), the alphabet
+    /// of the names the NSM writes. Checking the bytes rather than the decoded string matters: the lax reader turns
+    /// invalid UTF-8 into U+FFFD, which would otherwise pass for text.
+    /// </summary>
+    public string ReadPrintableAscii(int maxLength)
+    {
+        var start = Offset;
+        var value = ReadTextBytes().Span;
+        if (value.Length > maxLength)
+        {
+            throw TooLarge(value.Length, maxLength, start);
+        }
+
+        if (value.IsEmpty)
+        {
+            throw Fail("is empty", start);
+        }
+
+        var bad = IndexOfNonPrintable(value);
+        return bad < 0
+            ? Encoding.ASCII.GetString(value)
+            : throw Fail($"character {bad} is byte 0x{value[bad]:x2}; only printable ASCII (0x20–0x7E) is allowed", Offset - value.Length + bad);
     }
 
     public ulong ReadUInt64()
@@ -111,6 +137,9 @@ internal sealed class CborCursor
         Expect(CborReaderState.Tag);
         return (ulong)Guard(static r => r.ReadTag());
     }
+
+    /// <summary>The index of the first byte outside printable ASCII (0x20–0x7E), or -1.</summary>
+    public static int IndexOfNonPrintable(ReadOnlySpan<byte> text) => text.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7E);
 
     public int? ReadStartMap()
     {

@@ -44,11 +44,24 @@ internal static class AttestCommand
         var json = new Option<bool>("--json") { Description = "Print the result as JSON (also when refused)." };
         var get = new Option<string>("--get")
         {
-            Description = "Once attested, GET this path (e.g. /status) over a connection attested the same way (with its own fresh nonce when --nonce is given) and print the response body.",
+            Description = "Once attested, GET this path (e.g. /status) over a connection attested the same way (with its own fresh nonce when --nonce is given) and stream the response body to stdout.",
+        };
+        var connectTimeout = new Option<string>("--connect-timeout")
+        {
+            Description = "Give up on a connection whose TCP connect and TLS handshake (attestation included) take longer than this (default 10s).",
+        };
+        var timeout = new Option<string>("--timeout")
+        {
+            Description = "Once connected, give up when the server keeps us waiting longer than this: for the response headers or for the next piece of the body (default 30s).",
+        };
+        var maxTime = new Option<string>("--max-time") { Description = "Give up when the whole command takes longer than this, an endless --get body included (default: no limit)." };
+        var maxBody = new Option<long?>("--max-body-bytes")
+        {
+            Description = "With --get: stop with an error once the body exceeds this many bytes (the first ones are already printed); refuse at once when the server announces a larger Content-Length.",
         };
         var command = new Command("attest", "Attest a server over TLS: its certificate, the attestation document inside it, the PCRs, the key binding and, if asked, a fresh nonce.")
         {
-            address, pcrs, root, ca, nonce, maxAge, allowDebug, json, get,
+            address, pcrs, root, ca, nonce, maxAge, allowDebug, json, get, connectTimeout, timeout, maxTime, maxBody,
         };
 
         command.SetAction((parseResult, cancellationToken) =>
@@ -64,7 +77,7 @@ internal static class AttestCommand
                 Pcrs = PcrPolicy.Exactly(measurements),
                 TrustedRoots = parseResult.GetValue(root) is { } rootFile ? AttestationText.ReadCertificates(rootFile, "--root") : null,
                 ChainTrust = parseResult.GetValue(ca) is { } caFile ? TlsChainTrust.IssuedBy(AttestationText.ReadCertificates(caFile, "--ca")) : TlsChainTrust.SelfSigned,
-                MaxAge = parseResult.GetValue(maxAge) is { } age ? ParseDuration(age) : null,
+                MaxAge = parseResult.GetValue(maxAge) is { } age ? ParseDuration("--max-age", age) : null,
                 AllowDebugMode = parseResult.GetValue(allowDebug),
                 CacheCapacity = 0,
             };
@@ -74,18 +87,43 @@ internal static class AttestCommand
                 throw CommandFailedException.Usage("--get prints the response body, which --json output cannot hold; use one or the other");
             }
 
+            var maxBodyBytes = parseResult.GetValue(maxBody);
+            if (maxBodyBytes is not null && (path is null || maxBodyBytes <= 0))
+            {
+                throw CommandFailedException.Usage($"--max-body-bytes: {maxBodyBytes} {(path is null ? "limits the body of --get, which is not given" : "is not a positive number of bytes")}");
+            }
+
+            var limits = new Limits(
+                new ClientTimeouts
+                {
+                    Connect = parseResult.GetValue(connectTimeout) is { } connect ? ParseDuration("--connect-timeout", connect) : ClientTimeouts.Default.Connect,
+                    Response = parseResult.GetValue(timeout) is { } wait ? ParseDuration("--timeout", wait) : ClientTimeouts.Default.Response,
+                },
+                parseResult.GetValue(maxTime) is { } total ? ParseDuration("--max-time", total) : null,
+                maxBodyBytes);
             var target = new Target(host, port, pcrsFile.Name, [.. measurements.Keys.Order()]);
-            return RunAsync(target, new AttestedTlsVerifier(options), requested, parseResult.GetValue(json), path, cancellationToken);
+            return RunAsync(target, new AttestedTlsVerifier(options), requested, parseResult.GetValue(json), path, limits, cancellationToken);
         });
         return command;
     }
 
-    private static async Task<int> RunAsync(Target target, AttestedTlsVerifier verifier, byte[]? nonce, bool json, string? path, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(
+        Target target, AttestedTlsVerifier verifier, byte[]? nonce, bool json, string? path, Limits limits, CancellationToken cancellationToken)
     {
+        using var overall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        overall.CancelAfter(limits.MaxTime ?? Timeout.InfiniteTimeSpan);
         AttestedTlsResult result;
         try
         {
-            result = await AttestedTlsClient.AttestAsync(target.Host, target.Port, verifier, nonce, cancellationToken);
+            result = await AttestedTlsClient.AttestAsync(target.Host, target.Port, verifier, nonce, limits.Timeouts, overall.Token);
+        }
+        catch (OperationCanceledException ex) when (overall.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw limits.MaxTimeReached($"while attesting {target}", ex);
+        }
+        catch (NetworkTimeoutException ex)
+        {
+            throw Limits.TimedOut(ex);
         }
         catch (AttestedTlsException ex)
         {
@@ -110,27 +148,51 @@ internal static class AttestCommand
             throw new CommandFailedException($"attestation refused: {result}");
         }
 
-        return path is null ? ExitCodes.Success : await GetAsync(target, verifier, path, fresh: nonce is not null, cancellationToken);
+        return path is null
+            ? ExitCodes.Success
+            : await GetAsync(target, verifier, path, fresh: nonce is not null, limits, overall.Token, cancellationToken);
     }
 
-    private static async Task<int> GetAsync(Target target, AttestedTlsVerifier verifier, string path, bool fresh, CancellationToken cancellationToken)
+    /// <summary>GETs <paramref name="path"/> and streams the body to stdout as it arrives, so memory stays bounded whatever its size.</summary>
+    private static async Task<int> GetAsync(
+        Target target, AttestedTlsVerifier verifier, string path, bool fresh, Limits limits, CancellationToken overall, CancellationToken cancellationToken)
     {
-        using var client = new HttpClient(new AttestingHttpHandler(verifier));
+        // The handler bounds each step; HttpClient's own 100 s limit on the whole request would cut a long download.
+        using var client = new HttpClient(new AttestingHttpHandler(verifier, limits.Timeouts)) { Timeout = Timeout.InfiniteTimeSpan };
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(new UriBuilder(Uri.UriSchemeHttps, target.Host, target.Port).Uri, path));
         if (fresh)
         {
             AttestingHttpHandler.RequireFreshAttestation(request);
         }
 
+        await using var output = Console.OpenStandardOutput();
+        var body = new BodyStream(output, limits.MaxBodyBytes);
         try
         {
-            using var response = await client.SendAsync(request, cancellationToken);
-            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-            await using var output = Console.OpenStandardOutput();
-            await body.CopyToAsync(output, cancellationToken);
+            // Headers only: the body is read as it streams, never buffered whole. SocketsHttpHandler caps the headers at 64 KiB.
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, overall);
+            if (response.Content.Headers.ContentLength is { } length && length > limits.MaxBodyBytes)
+            {
+                throw new CommandFailedException($"GET {path}: the body is {length} bytes, more than --max-body-bytes {limits.MaxBodyBytes}; nothing printed");
+            }
+
+            await using var content = await response.Content.ReadAsStreamAsync(overall);
+            if (!await body.CopyAsync(content, overall))
+            {
+                throw new CommandFailedException($"GET {path}: the body exceeds --max-body-bytes {limits.MaxBodyBytes}; stopped after printing that many bytes");
+            }
+
             return response.IsSuccessStatusCode
                 ? ExitCodes.Success
                 : throw new CommandFailedException($"GET {path} over the attested connection answered {(int)response.StatusCode} {response.ReasonPhrase}");
+        }
+        catch (OperationCanceledException ex) when (overall.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw limits.MaxTimeReached($"during GET {path}, after {body.Written} bytes of the body", ex);
+        }
+        catch (NetworkTimeoutException ex)
+        {
+            throw Limits.TimedOut(ex, ex.Step == NetworkStep.ResponseBody ? $"; {body.Written} bytes of the body were printed" : "");
         }
         catch (HttpRequestException ex)
         {
@@ -173,7 +235,7 @@ internal static class AttestCommand
             : throw CommandFailedException.Usage($"--nonce: {nonce.Length} bytes; a nonce in a server name is at most {NonceHostName.MaxNonceLength}");
     }
 
-    private static TimeSpan ParseDuration(string value)
+    private static TimeSpan ParseDuration(string option, string value)
     {
         var unit = value.Length > 1 ? value[^1] : ' ';
         var seconds = unit switch { 's' => 1, 'm' => 60, 'h' => 3600, 'd' => 86400, _ => 0 };
@@ -184,14 +246,14 @@ internal static class AttestCommand
 
         return TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero
             ? span
-            : throw CommandFailedException.Usage($"--max-age: '{value}' is not a positive duration (90s, 5m, 2h, 1d or hh:mm:ss)");
+            : throw CommandFailedException.Usage($"{option}: '{value}' is not a positive duration (90s, 5m, 2h, 1d or hh:mm:ss)");
     }
 
     private static string ToTable(Target target, AttestedTlsVerifier verifier, AttestedTlsResult result)
     {
         var document = result.Document!;
         var table = new StringBuilder();
-        void Row(string name, string value) => table.Append(CultureInfo.InvariantCulture, $"{name,-12} {value}").AppendLine();
+        void Row(string name, string value) => TerminalText.AppendRow(table, name, value);
 
         Row("result", $"attested: {target} runs an enclave with the expected measurements, and this TLS key is its own");
         Row("pcrs", $"matched {string.Join(", ", target.PcrIndices.Select(i => $"PCR{i}"))} of {target.PcrsFile}");
@@ -247,6 +309,22 @@ internal static class AttestCommand
         }
 
         return Encoding.UTF8.GetString(buffer.WrittenSpan) + Environment.NewLine;
+    }
+
+    /// <summary>How long and how much: the network steps' bounds, the whole command's, the body's size.</summary>
+    private sealed record Limits(ClientTimeouts Timeouts, TimeSpan? MaxTime, long? MaxBodyBytes)
+    {
+        /// <summary>A step's timeout, naming the option that sets it.</summary>
+        public static CommandFailedException TimedOut(NetworkTimeoutException ex, string detail = "")
+        {
+            var option = ex.Step is NetworkStep.Connect or NetworkStep.TlsHandshake ? "--connect-timeout" : "--timeout";
+            return new CommandFailedException($"{ex.Message} ({option}){detail}", ExitCodes.Invalid, ex);
+        }
+
+        public CommandFailedException MaxTimeReached(string when, OperationCanceledException ex) =>
+            new($"--max-time {FormatSeconds(MaxTime!.Value)} reached {when}", ExitCodes.Invalid, ex);
+
+        private static string FormatSeconds(TimeSpan time) => time.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture) + "s";
     }
 
     /// <summary>The server asked for, and the measurements it must meet.</summary>

@@ -24,7 +24,7 @@ internal static class InitCommand
             }
             catch (ManifestException ex)
             {
-                throw CommandFailedException.Usage(string.Join(Environment.NewLine, ex.Errors.Select(e => e.Message)));
+                throw CommandFailedException.Usage(string.Join("; ", ex.Errors.Select(e => e.Message)));
             }
 
             if (file.Exists && !parseResult.GetValue(force))

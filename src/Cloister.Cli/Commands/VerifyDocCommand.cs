@@ -123,7 +123,7 @@ internal static class VerifyDocCommand
         var document = result.Document!.Document;
         var chain = result.Chain!;
         var table = new StringBuilder();
-        void Row(string name, string value) => table.Append(CultureInfo.InvariantCulture, $"{name,-12} {value}").AppendLine();
+        void Row(string name, string value) => TerminalText.AppendRow(table, name, value);
 
         Row("result", policyChecked ? "valid (authentic, and the requirements hold)" : "valid (authentic; no PCR, nonce or user_data requirement given)");
         Row("module id", document.ModuleId);

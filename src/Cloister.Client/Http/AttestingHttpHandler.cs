@@ -44,26 +44,26 @@ public sealed class AttestingHttpHandler : DelegatingHandler
 
     /// <summary>Creates the handler over a new <see cref="SocketsHttpHandler"/>.</summary>
     /// <param name="verifier">What to require of servers; share one verifier so that its cache serves every connection.</param>
+    /// <param name="timeouts">The bounds of each network step; <see cref="ClientTimeouts.Default"/> when <see langword="null"/>.</param>
     /// <exception cref="ArgumentNullException"><paramref name="verifier"/> is <see langword="null"/>.</exception>
-    public AttestingHttpHandler(AttestedTlsVerifier verifier)
-        : this(verifier, new SocketsHttpHandler())
+    public AttestingHttpHandler(AttestedTlsVerifier verifier, ClientTimeouts? timeouts = null)
+        : this(verifier, new SocketsHttpHandler(), timeouts)
     {
     }
 
     /// <summary>Creates the handler over <paramref name="inner"/>, whose certificate validation it takes over.</summary>
     /// <param name="verifier">What to require of servers.</param>
-    /// <param name="inner">The handler that makes the connections; disposed with this one.</param>
+    /// <param name="inner">
+    /// The handler that makes the connections; disposed with this one. Its <see cref="SocketsHttpHandler.ConnectTimeout"/>
+    /// is set from <paramref name="timeouts"/>, and its connect callback and plaintext stream filter (if any) are wrapped.
+    /// </param>
+    /// <param name="timeouts">The bounds of each network step; <see cref="ClientTimeouts.Default"/> when <see langword="null"/>.</param>
     /// <exception cref="ArgumentNullException"><paramref name="verifier"/> or <paramref name="inner"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException"><paramref name="inner"/> already has a certificate validation callback, which attestation would silently replace.</exception>
-    public AttestingHttpHandler(AttestedTlsVerifier verifier, SocketsHttpHandler inner)
-        : base(inner ?? throw new ArgumentNullException(nameof(inner)))
+    public AttestingHttpHandler(AttestedTlsVerifier verifier, SocketsHttpHandler inner, ClientTimeouts? timeouts = null)
+        : base(new TimeoutHandler(WithoutValidation(inner), timeouts ?? ClientTimeouts.Default))
     {
         ArgumentNullException.ThrowIfNull(verifier);
-        if (inner.SslOptions.RemoteCertificateValidationCallback is not null)
-        {
-            throw new ArgumentException("the inner handler already validates certificates; attestation replaces that callback", nameof(inner));
-        }
-
         _verifier = verifier;
         inner.SslOptions.RemoteCertificateValidationCallback = Validate;
     }
@@ -99,6 +99,10 @@ public sealed class AttestingHttpHandler : DelegatingHandler
     /// The URI is not <c>https://</c>, or the server failed attestation (the inner exception is an
     /// <see cref="AttestedTlsException"/>), or the request failed as any request can.
     /// </exception>
+    /// <exception cref="NetworkTimeoutException">
+    /// A step exceeded its <see cref="ClientTimeouts"/> bound: connect, TLS handshake, writing the request or waiting for
+    /// the response headers; reading the body later throws it from the content stream (<see cref="NetworkStep.ResponseBody"/>).
+    /// </exception>
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -131,6 +135,14 @@ public sealed class AttestingHttpHandler : DelegatingHandler
         {
             _freshResults.TryRemove(serverName, out _);
         }
+    }
+
+    private static SocketsHttpHandler WithoutValidation(SocketsHttpHandler? inner)
+    {
+        ArgumentNullException.ThrowIfNull(inner);
+        return inner.SslOptions.RemoteCertificateValidationCallback is null
+            ? inner
+            : throw new ArgumentException("the inner handler already validates certificates; attestation replaces that callback", nameof(inner));
     }
 
     private bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors sslPolicyErrors)

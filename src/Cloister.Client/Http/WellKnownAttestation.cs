@@ -16,21 +16,29 @@ public static class WellKnownAttestation
     /// <summary>The path the document is served at.</summary>
     public const string Path = "/.well-known/attestation";
 
+    /// <summary>
+    /// The largest answer read. A document is at most about 16 KiB (nine fields, each bounded by the decoder), 22 KiB
+    /// in base64; the bound keeps a hostile server from filling memory with an endless answer.
+    /// </summary>
+    public const int MaxAnswerLength = 64 * 1024;
+
     private const string DocumentProperty = "attestation_doc";
 
     /// <summary>Fetches and verifies the server's document.</summary>
     /// <param name="server">The server's <c>https://host[:port]</c> address (any path is replaced).</param>
     /// <param name="verifier">What to require of the server; its cache is not used (the document comes with the answer).</param>
     /// <param name="nonce">A nonce the document must carry (sent as <c>?nonce=</c>), or <see langword="null"/>.</param>
+    /// <param name="timeouts">The bounds of each network step; <see cref="ClientTimeouts.Default"/> when <see langword="null"/>. The whole exchange is also bounded by <see cref="HttpClient.Timeout"/>'s default of 100 s.</param>
     /// <param name="cancellationToken">Cancels the request.</param>
     /// <returns>Success with the document, or the first failed check.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="server"/> or <paramref name="verifier"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException"><paramref name="server"/> is not an absolute <c>https://</c> address.</exception>
-    /// <exception cref="HttpRequestException">The request failed, or the answer is not 200 OK.</exception>
+    /// <exception cref="HttpRequestException">The request failed, the answer is not 200 OK, or it is longer than <see cref="MaxAnswerLength"/>.</exception>
+    /// <exception cref="NetworkTimeoutException">A step exceeded its <see cref="ClientTimeouts"/> bound (the exception names it).</exception>
     /// <exception cref="FormatException">The answer is not <c>{"attestation_doc":"&lt;base64&gt;"}</c> (the message names what is wrong).</exception>
-    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled, or the exchange took over 100 s.</exception>
     public static async Task<AttestedTlsResult> FetchAsync(
-        Uri server, AttestedTlsVerifier verifier, byte[]? nonce = null, CancellationToken cancellationToken = default)
+        Uri server, AttestedTlsVerifier verifier, byte[]? nonce = null, ClientTimeouts? timeouts = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(server);
         ArgumentNullException.ThrowIfNull(verifier);
@@ -48,7 +56,7 @@ public static class WellKnownAttestation
             MaxConnectionsPerServer = 1,
             SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = served.Capture },
         };
-        using var client = new HttpClient(handler);
+        using var client = new HttpClient(new TimeoutHandler(handler, timeouts ?? ClientTimeouts.Default)) { MaxResponseContentBufferSize = MaxAnswerLength };
         using var response = await client.GetAsync(address, cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {

@@ -21,6 +21,11 @@ public static class AttestedTlsClient
     /// <param name="port">The TCP port.</param>
     /// <param name="verifier">What to require of the server.</param>
     /// <param name="nonce">A nonce for a fresh document (<see cref="CreateNonce"/>), or <see langword="null"/>.</param>
+    /// <param name="timeouts">
+    /// <see cref="ClientTimeouts.Connect"/> bounds the TCP connect and TLS handshake together;
+    /// <see cref="ClientTimeouts.Default"/> when <see langword="null"/>. Reads and writes on the returned stream are the
+    /// caller's to bound (a cancellation token, or <see cref="Stream.ReadTimeout"/> for synchronous reads).
+    /// </param>
     /// <param name="cancellationToken">Cancels the connection and handshake.</param>
     /// <returns>The attested connection; the caller disposes it.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="host"/> or <paramref name="verifier"/> is <see langword="null"/>.</exception>
@@ -30,23 +35,27 @@ public static class AttestedTlsClient
     /// <exception cref="SocketException">The host cannot be resolved or reached.</exception>
     /// <exception cref="AuthenticationException">The TLS handshake failed for a reason other than attestation.</exception>
     /// <exception cref="IOException">The connection broke during the handshake.</exception>
+    /// <exception cref="NetworkTimeoutException">The connect or the handshake exceeded <see cref="ClientTimeouts.Connect"/> (<see cref="NetworkStep.Connect"/> or <see cref="NetworkStep.TlsHandshake"/>).</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public static async Task<AttestedTlsConnection> ConnectAsync(
-        string host, int port, AttestedTlsVerifier verifier, byte[]? nonce = null, CancellationToken cancellationToken = default)
+        string host, int port, AttestedTlsVerifier verifier, byte[]? nonce = null, ClientTimeouts? timeouts = null, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(port, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
         var validation = new AttestedTlsValidation(verifier, host, nonce);
+        var connectTimeout = (timeouts ?? ClientTimeouts.Default).Connect;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(connectTimeout);
         var client = new TcpClient();
         SslStream? stream = null;
         try
         {
-            await client.ConnectAsync(host, port, cancellationToken).ConfigureAwait(false);
+            await client.ConnectAsync(host, port, deadline.Token).ConfigureAwait(false);
             stream = new SslStream(client.GetStream(), leaveInnerStreamOpen: false);
-            await stream.AuthenticateAsClientAsync(validation.CreateOptions(), cancellationToken).ConfigureAwait(false);
+            await stream.AuthenticateAsClientAsync(validation.CreateOptions(), deadline.Token).ConfigureAwait(false);
             return new AttestedTlsConnection(stream, validation.Result!);
         }
-        catch
+        catch (Exception ex)
         {
             if (stream is not null)
             {
@@ -54,6 +63,12 @@ public static class AttestedTlsClient
             }
 
             client.Dispose();
+            if (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                var step = stream is null ? NetworkStep.Connect : NetworkStep.TlsHandshake;
+                throw new NetworkTimeoutException(step, NetworkTimeoutException.FormatEndpoint(host, port), connectTimeout, ex);
+            }
+
             throw;
         }
     }
@@ -66,6 +81,7 @@ public static class AttestedTlsClient
     /// <param name="port">The TCP port.</param>
     /// <param name="verifier">What to require of the server.</param>
     /// <param name="nonce">A nonce for a fresh document, or <see langword="null"/>.</param>
+    /// <param name="timeouts"><see cref="ClientTimeouts.Connect"/> bounds the TCP connect and TLS handshake together; <see cref="ClientTimeouts.Default"/> when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the connection and handshake.</param>
     /// <returns>Success with the document, or the reason the server was refused.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="host"/> or <paramref name="verifier"/> is <see langword="null"/>.</exception>
@@ -75,13 +91,14 @@ public static class AttestedTlsClient
     /// <exception cref="SocketException">The host cannot be resolved or reached.</exception>
     /// <exception cref="AuthenticationException">The TLS handshake failed for a reason other than attestation.</exception>
     /// <exception cref="IOException">The connection broke during the handshake.</exception>
+    /// <exception cref="NetworkTimeoutException">The connect or the handshake exceeded <see cref="ClientTimeouts.Connect"/>.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public static async Task<AttestedTlsResult> AttestAsync(
-        string host, int port, AttestedTlsVerifier verifier, byte[]? nonce = null, CancellationToken cancellationToken = default)
+        string host, int port, AttestedTlsVerifier verifier, byte[]? nonce = null, ClientTimeouts? timeouts = null, CancellationToken cancellationToken = default)
     {
         try
         {
-            await using var connection = await ConnectAsync(host, port, verifier, nonce, cancellationToken).ConfigureAwait(false);
+            await using var connection = await ConnectAsync(host, port, verifier, nonce, timeouts, cancellationToken).ConfigureAwait(false);
             return connection.Result;
         }
         catch (AttestedTlsException ex) when (ex.Result is not null)

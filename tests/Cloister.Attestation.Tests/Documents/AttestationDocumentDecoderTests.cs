@@ -211,6 +211,74 @@ public sealed class AttestationDocumentDecoderTests
         Assert.Contains("unknown key 'debug'", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void An_unknown_key_is_quoted_only_when_short_and_printable()
+    {
+        var hostile = CoseEdit.Of(s_sample).Append("x\u001b[31m\n", w => w.WriteNull()).ToCose();
+        var longKey = CoseEdit.Of(s_sample).Append(new string('k', 33), w => w.WriteNull()).ToCose();
+
+        var hostileEx = Assert.Throws<AttestationFormatException>(() => AttestationDocumentDecoder.Decode(hostile));
+        var longEx = Assert.Throws<AttestationFormatException>(() => AttestationDocumentDecoder.Decode(longKey));
+
+        Assert.Contains("unknown key of 7 bytes that are not a short printable ASCII name", hostileEx.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\u001b', hostileEx.Message);
+        Assert.Contains("unknown key of 33 bytes", longEx.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>module_id bytes, and the index of the first byte to refuse.</summary>
+    public static TheoryData<byte[], int> UnprintableModuleIds => new()
+    {
+        { [.. "i-0abc"u8, 0xFF, 0xFE], 6 },          // invalid UTF-8, which a lax reader shows as U+FFFD
+        { [.. "a\0b\nc\u001b[31m"u8], 1 },          // NUL, LF and a terminal escape
+        { [.. "i-0\u001b[2J"u8], 3 },                // a terminal escape that clears the screen
+        { [.. "i-0\u007f"u8], 3 },                   // DEL
+        { [.. "i-é"u8], 2 },                         // valid UTF-8, but not what AWS writes
+    };
+
+    [Theory]
+    [MemberData(nameof(UnprintableModuleIds))]
+    public void A_module_id_that_is_not_printable_ascii_is_refused_at_its_first_bad_byte(byte[] moduleId, int badIndex)
+    {
+        var bytes = CoseEdit.Of(s_sample).SetRawText("module_id", moduleId).ToCose();
+
+        var ex = Assert.Throws<AttestationFormatException>(() => AttestationDocumentDecoder.Decode(bytes));
+
+        Assert.Equal("payload.module_id", ex.Field);
+        Assert.Contains($"character {badIndex} is byte 0x{moduleId[badIndex]:x2}", ex.Reason, StringComparison.Ordinal);
+        Assert.Equal(moduleId[badIndex], bytes[(int)ex.Offset!.Value]);
+    }
+
+    [Fact]
+    public void A_module_id_of_256_bytes_fits_and_longer_ones_or_an_empty_one_are_refused()
+    {
+        var longest = new string('i', AttestationDocumentDecoder.MaxModuleIdLength);
+
+        var fits = AttestationDocumentDecoder.Decode(CoseEdit.Of(s_sample).Set("module_id", w => w.WriteTextString(longest)).ToCose());
+        var tooLong = Assert.Throws<AttestationFieldTooLargeException>(
+            () => AttestationDocumentDecoder.Decode(CoseEdit.Of(s_sample).Set("module_id", w => w.WriteTextString(longest + "i")).ToCose()));
+        var megabyte = Assert.Throws<AttestationFieldTooLargeException>(
+            () => AttestationDocumentDecoder.Decode(CoseEdit.Of(s_sample).Set("module_id", w => w.WriteTextString(new string('i', 1 << 20))).ToCose()));
+        var empty = Assert.Throws<AttestationFormatException>(
+            () => AttestationDocumentDecoder.Decode(CoseEdit.Of(s_sample).Set("module_id", w => w.WriteTextString("")).ToCose()));
+
+        Assert.Equal(longest, fits.Document.ModuleId);
+        Assert.Equal(("payload.module_id", 257, 256), (tooLong.Field, tooLong.Length, tooLong.MaxLength));
+        Assert.Equal(1 << 20, megabyte.Length);
+        Assert.Equal(("payload.module_id", "is empty"), (empty.Field, empty.Reason));
+    }
+
+    [Fact]
+    public void The_digest_is_held_to_the_same_alphabet_and_a_short_bound()
+    {
+        var escape = CoseEdit.Of(s_sample).SetRawText("digest", [.. "SHA\u001b[0m"u8]).ToCose();
+        var tooLong = CoseEdit.Of(s_sample).Set("digest", w => w.WriteTextString(new string('S', AttestationDocumentDecoder.MaxDigestLength + 1))).ToCose();
+        var other = CoseEdit.Of(s_sample).Set("digest", w => w.WriteTextString("SHA512")).ToCose();
+
+        Assert.Equal("payload.digest", Assert.Throws<AttestationFormatException>(() => AttestationDocumentDecoder.Decode(escape)).Field);
+        Assert.Equal("payload.digest", Assert.Throws<AttestationFieldTooLargeException>(() => AttestationDocumentDecoder.Decode(tooLong)).Field);
+        Assert.Equal("SHA512", AttestationDocumentDecoder.Decode(other).Document.Digest);
+    }
+
     [Theory]
     [InlineData("module_id", "payload.module_id")]
     [InlineData("digest", "payload.digest")]

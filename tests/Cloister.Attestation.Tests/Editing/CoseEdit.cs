@@ -54,6 +54,15 @@ internal sealed class CoseEdit
 
     public CoseEdit SetBytes(string key, byte[] value) => Set(key, w => w.WriteByteString(value));
 
+    /// <summary>Sets a text string of exactly these bytes, valid UTF-8 or not (a .NET string cannot carry invalid UTF-8).</summary>
+    public CoseEdit SetRawText(string key, byte[] utf8)
+    {
+        var encoded = Encode(w => w.WriteByteString(utf8));
+        // A text string's header differs from a byte string's only in the major type: 3 (0x60) instead of 2 (0x40).
+        encoded[0] += 0x20;
+        return Set(key, w => w.WriteEncodedValue(encoded));
+    }
+
     public CoseEdit SetCaBundle(IEnumerable<byte[]> certificates) => Set("cabundle", w =>
     {
         w.WriteStartArray(null);

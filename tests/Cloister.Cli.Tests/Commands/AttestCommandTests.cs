@@ -194,6 +194,100 @@ public sealed class AttestCommandTests : IClassFixture<SimulatedRootFixture>, ID
         Assert.StartsWith("cloister: attestation refused: NotTls: ", plaintext.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_server_that_accepts_and_never_speaks_exits_1_naming_the_tls_handshake()
+    {
+        using var listener = StalledListener.Silent();
+
+        var result = CliRunner.Run("attest", $"https://localhost:{listener.Port}", "--pcrs", _measurements, "--connect-timeout", "1s");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal($"cloister: the TLS handshake with localhost:{listener.Port} timed out after 1 s (--connect-timeout){Environment.NewLine}", result.Stderr);
+        Assert.Empty(result.Stdout);
+    }
+
+    [Fact]
+    public async Task Get_streams_an_endless_body_and_max_body_bytes_stops_it_at_the_limit()
+    {
+        await using var server = Serve(RawResponses.Endless);
+
+        var result = CliRunner.Run("attest", Address(server), "--pcrs", _measurements, "--root", _rootPem, "--get", "/", "--max-body-bytes", "1000000");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.EndsWith("\n" + new string('x', 1_000_000), result.Stdout, StringComparison.Ordinal);
+        Assert.Equal($"cloister: GET /: the body exceeds --max-body-bytes 1000000; stopped after printing that many bytes{Environment.NewLine}", result.Stderr);
+    }
+
+    [Fact]
+    public async Task Get_of_an_endless_body_prints_what_arrives_until_max_time()
+    {
+        await using var server = Serve(RawResponses.Endless);
+
+        var result = CliRunner.Run("attest", Address(server), "--pcrs", _measurements, "--root", _rootPem, "--get", "/", "--max-time", "5s");
+
+        // The server never finishes: whatever of the body is on stdout was streamed, and the message says how much.
+        Assert.Equal(1, result.ExitCode);
+        var printed = result.Stdout.Length - result.Stdout.TrimEnd('x').Length;
+        Assert.Contains(
+            result.Stderr,
+            new[] { $"during GET /, after {printed} bytes of the body", $"while attesting localhost:{server.Port}" }
+                .Select(when => $"cloister: --max-time 5s reached {when}{Environment.NewLine}"));
+    }
+
+    [Fact]
+    public async Task Get_of_a_body_that_stalls_exits_1_naming_the_read_and_keeps_what_came()
+    {
+        await using var server = Serve(RawResponses.StallingBody("partial"));
+
+        var result = CliRunner.Run("attest", Address(server), "--pcrs", _measurements, "--root", _rootPem, "--get", "/", "--timeout", "1s");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.EndsWith("\npartial", result.Stdout, StringComparison.Ordinal);
+        Assert.Equal(
+            $"cloister: reading the response body from localhost:{server.Port} stalled: no data for 1 s (--timeout); 7 bytes of the body were printed{Environment.NewLine}",
+            result.Stderr);
+    }
+
+    [Fact]
+    public async Task Get_of_a_server_that_never_answers_exits_1_naming_the_headers()
+    {
+        await using var server = Serve(RawResponses.Silent);
+
+        var result = CliRunner.Run("attest", Address(server), "--pcrs", _measurements, "--root", _rootPem, "--get", "/", "--timeout", "1s");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal($"cloister: waiting for the response headers from localhost:{server.Port} timed out after 1 s (--timeout){Environment.NewLine}", result.Stderr);
+    }
+
+    [Fact]
+    public async Task Get_refuses_endless_headers_and_an_announced_body_over_the_limit()
+    {
+        await using var headers = Serve(RawResponses.EndlessHeaders);
+        using var certificate = _enclave.Certificate();
+        await using var large = new TestTlsServer(certificate) { Respond = (_, _) => (200, "text/plain", new string('y', 5000)) };
+
+        var endless = CliRunner.Run("attest", Address(headers), "--pcrs", _measurements, "--root", _rootPem, "--get", "/");
+        var announced = CliRunner.Run("attest", Address(large), "--pcrs", _measurements, "--root", _rootPem, "--get", "/", "--max-body-bytes", "100");
+
+        Assert.Equal(1, endless.ExitCode);
+        Assert.StartsWith("cloister: GET / failed: ", endless.Stderr, StringComparison.Ordinal);
+        Assert.Contains("65536", endless.Stderr, StringComparison.Ordinal);
+        Assert.Equal(1, announced.ExitCode);
+        Assert.DoesNotContain("yyyy", announced.Stdout, StringComparison.Ordinal);
+        Assert.Equal($"cloister: GET /: the body is 5000 bytes, more than --max-body-bytes 100; nothing printed{Environment.NewLine}", announced.Stderr);
+    }
+
+    [Fact]
+    public async Task What_a_server_says_reaches_the_terminal_escaped()
+    {
+        await using var server = Serve((_, tls, stop) => tls.WriteAsync("HTTP/1.1 503 \u001b[31mdown\u001b]0;owned\u0007\r\nContent-Length: 0\r\n\r\n"u8.ToArray(), stop).AsTask());
+
+        var result = CliRunner.Run("attest", Address(server), "--pcrs", _measurements, "--root", _rootPem, "--get", "/");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal($"cloister: GET / over the attested connection answered 503 \\x1b[31mdown\\x1b]0;owned\\x07{Environment.NewLine}", result.Stderr);
+    }
+
     [Theory]
     [InlineData("attest", "https://localhost:4433")]
     [InlineData("attest", "localhost:4433", "--pcrs", "MEASUREMENTS")]
@@ -202,6 +296,12 @@ public sealed class AttestCommandTests : IClassFixture<SimulatedRootFixture>, ID
     [InlineData("attest", "https://localhost", "--pcrs", "MEASUREMENTS", "--nonce", "xyz")]
     [InlineData("attest", "https://localhost", "--pcrs", "MEASUREMENTS", "--root", "/nonexistent/root.pem")]
     [InlineData("attest", "https://localhost", "--pcrs", "/nonexistent/measurements.json")]
+    [InlineData("attest", "https://localhost", "--pcrs", "MEASUREMENTS", "--connect-timeout", "soon")]
+    [InlineData("attest", "https://localhost", "--pcrs", "MEASUREMENTS", "--timeout", "0s")]
+    [InlineData("attest", "https://localhost", "--pcrs", "MEASUREMENTS", "--max-time", "-1s")]
+    [InlineData("attest", "https://localhost", "--pcrs", "MEASUREMENTS", "--get", "/", "--max-body-bytes", "0")]
+    [InlineData("attest", "https://localhost", "--pcrs", "MEASUREMENTS", "--max-body-bytes", "10")]
+    [InlineData("attest", "https://localhost", "--pcrs", "MEASUREMENTS", "--get", "/", "--max-body-bytes", "lots")]
     public void Usage_errors_exit_2(params string[] args)
     {
         var result = CliRunner.Run([.. args.Select(a => a == "MEASUREMENTS" ? _measurements : a)]);
@@ -218,6 +318,9 @@ public sealed class AttestCommandTests : IClassFixture<SimulatedRootFixture>, ID
     }
 
     private static string Address(TestTlsServer server) => $"https://localhost:{server.Port}";
+
+    /// <summary>The enclave's certificate, and <paramref name="respond"/> for every request.</summary>
+    private TestTlsServer Serve(Func<string, Stream, CancellationToken, Task> respond) => new(_enclave.Certificate()) { RespondRaw = respond };
 
     private string Write(string name, string content)
     {

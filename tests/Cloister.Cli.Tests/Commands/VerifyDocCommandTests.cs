@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
+using Cloister.Attestation.Tests;
+using Cloister.Attestation.Tests.Editing;
 using Cloister.Testing;
 
 namespace Cloister.Cli.Tests.Commands;
@@ -191,7 +193,53 @@ public sealed class VerifyDocCommandTests : IDisposable
         Assert.Contains("--root", result.Stderr, StringComparison.Ordinal);
     }
 
+    public static TheoryData<byte[], string> HostileModuleIds => new()
+    {
+        { [.. "a\0b\nc\u001b[31m"u8], "Malformed: payload.module_id: character 1 is byte 0x00" },
+        { [.. "i-0abc"u8, 0xFF, 0xFE], "Malformed: payload.module_id: character 6 is byte 0xff" },
+        { [.. Enumerable.Repeat((byte)'i', 1 << 20)], "FieldTooLarge: payload.module_id: 1048576 exceeds the limit of 256" },
+    };
+
+    [Theory]
+    [MemberData(nameof(HostileModuleIds))]
+    public void A_correctly_signed_document_with_a_hostile_module_id_is_refused(byte[] moduleId, string reason)
+    {
+        using var pki = TestPki.Create();
+        var document = Write("hostile.cbor", pki.Sign(CoseEdit.Of(pki.Sign()).SetRawText("module_id", moduleId).Payload()));
+
+        var result = CliRunner.Run("verify-doc", document, "--root", Write("root.pem", pki.Root.ExportCertificatePem()), "--at", TestPkiTime);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.StartsWith($"cloister: invalid attestation document: {reason}", result.Stderr, StringComparison.Ordinal);
+        Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Empty(result.Stdout);
+    }
+
+    [Fact]
+    public void Certificate_names_are_printed_with_their_control_characters_escaped()
+    {
+        using var pki = TestPki.Create(new PkiShape { RootSubject = "CN=\"evil\u001b[31m\nroot\"" });
+        var document = Write("signed.cbor", pki.Sign());
+
+        var result = CliRunner.Run("verify-doc", document, "--root", Write("root.pem", pki.Root.ExportCertificatePem()), "--at", TestPkiTime);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("evil\\x1b[31m\\nroot", result.Stdout, StringComparison.Ordinal);
+        Assert.DoesNotContain('\u001b', result.Stdout);
+    }
+
     public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private static string TestPkiTime => TestPki.NotBefore.AddMinutes(2).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private string Write(string name, byte[] content)
+    {
+        var path = Path.Combine(_directory, name);
+        File.WriteAllBytes(path, content);
+        return path;
+    }
+
+    private string Write(string name, string content) => Write(name, System.Text.Encoding.UTF8.GetBytes(content));
 
     private static string Pin(AttestationVector vector) => vector.PinTime.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 

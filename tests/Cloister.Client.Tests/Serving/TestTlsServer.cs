@@ -10,7 +10,8 @@ namespace Cloister.Testing;
 /// <summary>
 /// A real TLS server on 127.0.0.1 for attested-TLS tests: it picks its certificate per connection from the server name
 /// the client sent (SNI), records every name and every request it receives, and answers HTTP/1.1 requests (keep-alive)
-/// with <c>200 hello &lt;path&gt;</c>, or what <see cref="Respond"/> returns. Linked into the CLI tests as well.
+/// with <c>200 hello &lt;path&gt;</c>, or what <see cref="Respond"/> returns, or whatever <see cref="RespondRaw"/>
+/// writes (see <see cref="RawResponses"/>). Linked into the CLI tests as well.
 /// </summary>
 internal sealed class TestTlsServer : IAsyncDisposable
 {
@@ -46,6 +47,9 @@ internal sealed class TestTlsServer : IAsyncDisposable
 
     /// <summary>Answers a request: (request target, server name) → (status, content type, body); null for the default.</summary>
     public Func<string, string, (int Status, string ContentType, string Body)?>? Respond { get; set; }
+
+    /// <summary>Answers a request by writing raw bytes: (request target, TLS stream, stop token); takes precedence over <see cref="Respond"/>.</summary>
+    public Func<string, Stream, CancellationToken, Task>? RespondRaw { get; set; }
 
     public async ValueTask DisposeAsync()
     {
@@ -118,7 +122,14 @@ internal sealed class TestTlsServer : IAsyncDisposable
                     var head = pending.ToString(0, end);
                     pending.Remove(0, end + 4);
                     _requests.Enqueue(head);
-                    await tls.WriteAsync(Answer(head, tls.TargetHostName), _stop.Token);
+                    if (RespondRaw is { } raw)
+                    {
+                        await raw(head.Split(' ')[1], tls, _stop.Token);
+                    }
+                    else
+                    {
+                        await tls.WriteAsync(Answer(head, tls.TargetHostName), _stop.Token);
+                    }
                 }
             }
         }
