@@ -3,6 +3,7 @@ using Cloister.Build.Cpio;
 using Cloister.Build.Eif;
 using Cloister.Build.Images;
 using Cloister.Build.Layers;
+using Cloister.Build.Manifests;
 using Cloister.Build.Ramdisks;
 using Cloister.Build.Streams;
 using Cloister.Build.Supervisor;
@@ -36,7 +37,10 @@ public static class EnclaveImageBuilder
     /// <returns>The paths and measurements.</returns>
     /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">The runtime needs a supervisor executable and none was given.</exception>
-    /// <exception cref="EnclaveBuildException">The image names nothing to run, or the blobs are for another architecture.</exception>
+    /// <exception cref="EnclaveBuildException">
+    /// The manifest sets a section this version does not build yet (<see cref="UnbuiltSections"/>), the image names
+    /// nothing to run, or the blobs are for another architecture.
+    /// </exception>
     /// <exception cref="ImageSourceException">The image cannot be resolved, fetched or verified.</exception>
     /// <exception cref="LayerException">A layer is hostile, truncated or malformed.</exception>
     /// <exception cref="IOException">Reading or writing failed.</exception>
@@ -48,6 +52,12 @@ public static class EnclaveImageBuilder
         if (options.Runtime == EnclaveRuntime.Cloister && options.SupervisorExecutable is null)
         {
             throw new ArgumentException("the Cloister runtime needs the published cloister-enclave executable", nameof(options));
+        }
+
+        // The CLI refuses these with their line and column; a manifest built in code must not slip past either.
+        if (UnbuiltSections.In(manifest) is { Count: > 0 } unbuilt)
+        {
+            throw new EnclaveBuildException(string.Join("; ", unbuilt));
         }
 
         var reference = ImageReference.Parse(ResolveLocalPath(manifest.Image, options.BaseDirectory));

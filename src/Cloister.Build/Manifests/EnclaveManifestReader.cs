@@ -29,8 +29,13 @@ public sealed partial class EnclaveManifestReader
     };
 
     private readonly YamlNodeReader _yaml;
+    private readonly bool _refuseUnbuilt;
 
-    private EnclaveManifestReader(string source) => _yaml = new YamlNodeReader(source);
+    private EnclaveManifestReader(string source, bool refuseUnbuilt)
+    {
+        _yaml = new YamlNodeReader(source);
+        _refuseUnbuilt = refuseUnbuilt;
+    }
 
     /// <summary>Parses and validates a manifest.</summary>
     /// <param name="yaml">The manifest text.</param>
@@ -38,11 +43,24 @@ public sealed partial class EnclaveManifestReader
     /// <returns>The manifest.</returns>
     /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
     /// <exception cref="ManifestException">The manifest is not valid YAML or breaks a rule; every error is listed.</exception>
-    public static EnclaveManifest Parse(string yaml, string source = "enclave.yaml")
+    public static EnclaveManifest Parse(string yaml, string source = "enclave.yaml") => Read(yaml, source, refuseUnbuilt: false);
+
+    /// <summary>
+    /// Parses and validates a manifest to build it: as <see cref="Parse"/>, and each section this version reads but
+    /// does not build yet (<see cref="UnbuiltSections"/>) is an error at its key.
+    /// </summary>
+    /// <param name="yaml">The manifest text.</param>
+    /// <param name="source">The name errors are reported under, normally the file's path.</param>
+    /// <returns>The manifest.</returns>
+    /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
+    /// <exception cref="ManifestException">The manifest is not valid YAML, breaks a rule or sets a section not built yet; every error is listed.</exception>
+    public static EnclaveManifest ParseBuildable(string yaml, string source = "enclave.yaml") => Read(yaml, source, refuseUnbuilt: true);
+
+    private static EnclaveManifest Read(string yaml, string source, bool refuseUnbuilt)
     {
         ArgumentNullException.ThrowIfNull(yaml);
         ArgumentNullException.ThrowIfNull(source);
-        var reader = new EnclaveManifestReader(source);
+        var reader = new EnclaveManifestReader(source, refuseUnbuilt);
         var manifest = reader.Read(yaml);
         return reader._yaml.Errors.Count > 0 || manifest is null ? throw new ManifestException(reader._yaml.Errors) : manifest;
     }
@@ -55,7 +73,12 @@ public sealed partial class EnclaveManifestReader
         var stream = new YamlStream();
         try
         {
-            stream.Load(new StringReader(yaml));
+            stream.Load(new BoundedYamlParser(new Parser(new StringReader(yaml))));
+        }
+        catch (YamlLimitException ex)
+        {
+            _yaml.Error(ex.Start, "", ex.Message);
+            return null;
         }
         catch (YamlException ex)
         {
@@ -111,6 +134,14 @@ public sealed partial class EnclaveManifestReader
             Restart = Optional(fields, "restart", (node, path) => _yaml.Enum(node, path, s_restartPolicies)) ?? RestartPolicy.Never,
         };
         CheckCrossRules(manifest, fields);
+        if (_refuseUnbuilt)
+        {
+            foreach (var section in UnbuiltSections.In(manifest))
+            {
+                _yaml.Error(KeyNode(root, section.Key) ?? root, section.Key, section.Message);
+            }
+        }
+
         return _yaml.Errors.Count == 0 ? manifest : null;
     }
 

@@ -156,6 +156,29 @@ internal sealed class YamlNodeReader(string source)
         return null;
     }
 
+    /// <summary>The key of <paramref name="keyPath"/> (mapping keys joined by '.') below <paramref name="root"/>, where an error about the whole entry points.</summary>
+    /// <returns>The key node, or <see langword="null"/> when the path is not there.</returns>
+    public static YamlNode? KeyNode(YamlNode root, string keyPath)
+    {
+        YamlNode? key = null;
+        var node = root;
+        foreach (var name in keyPath.Split('.'))
+        {
+            if (node is not YamlMappingNode map)
+            {
+                return null;
+            }
+
+            (key, node) = map.Children.FirstOrDefault(entry => entry.Key is YamlScalarNode { Value: var text } && text == name);
+            if (key is null)
+            {
+                return null;
+            }
+        }
+
+        return key;
+    }
+
     /// <summary>Records a problem at <paramref name="node"/>'s line and column.</summary>
     public void Error(YamlNode node, string path, string message) => Error(node.Start, path, message);
 
