@@ -26,9 +26,6 @@ public static class EnclaveImageBuilder
     /// <summary>The kernel command line of a simulation-only image.</summary>
     public const string SimulationOnlyCmdline = "cloister.simulation_only=1";
 
-    /// <summary>Where the build puts the launch spec inside the image's root filesystem.</summary>
-    public const string LaunchSpecPath = SupervisorBundle.RootPath + "/enclave.json";
-
     /// <summary>Builds the EIF and <c>measurements.json</c>.</summary>
     /// <param name="manifest">The validated manifest.</param>
     /// <param name="options">Where to write, the blobs, the runtime and the rest.</param>
@@ -174,7 +171,7 @@ public static class EnclaveImageBuilder
             .Select(entry => entry.IsDirectory
                 ? RamdiskEntry.Directory("rootfs/" + entry.Path, entry.Mode, 0, 0, mtime)
                 : RamdiskEntry.File("rootfs/" + entry.Path, entry.OpenRead, entry.Length, entry.Mode, 0, 0, mtime))
-            .Append(RamdiskEntry.File("rootfs" + LaunchSpecPath, EnclaveLaunchSpecJson.Serialize(spec), (UnixFileMode)0b110_100_100, 0, 0, mtime))
+            .Append(RamdiskEntry.File("rootfs" + EnclavePaths.LaunchSpec, EnclaveLaunchSpecJson.Serialize(spec), (UnixFileMode)0b110_100_100, 0, 0, mtime))
             .ToList();
         return new CustomerRamdiskOptions
         {
