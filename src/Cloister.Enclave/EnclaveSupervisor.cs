@@ -22,9 +22,6 @@ namespace Cloister.Enclave;
 /// </summary>
 internal sealed class EnclaveSupervisor
 {
-    /// <summary>Where <c>cloister build</c> puts the launch spec (<c>EnclaveImageBuilder.LaunchSpecPath</c>).</summary>
-    public const string LaunchSpecPath = "/cloister/enclave.json";
-
     /// <summary>EX_CONFIG: the launch spec is missing, invalid, or asks for what this supervisor cannot do.</summary>
     public const int ConfigurationError = 78;
 
@@ -54,7 +51,7 @@ internal sealed class EnclaveSupervisor
         uint? simulatedCid;
         try
         {
-            spec = EnclaveLaunchSpecJson.Deserialize(await File.ReadAllBytesAsync(LaunchSpecPath));
+            spec = EnclaveLaunchSpecJson.Deserialize(await File.ReadAllBytesAsync(EnclavePaths.LaunchSpec));
             simulatedCid = SimulatedCid(Environment.GetEnvironmentVariable(SimulatedEnclaveContract.CidVariable));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)

@@ -3,6 +3,7 @@ using Cloister.Build.Cpio;
 using Cloister.Build.Eif;
 using Cloister.Build.Images;
 using Cloister.Build.Layers;
+using Cloister.Build.Manifests;
 using Cloister.Build.Ramdisks;
 using Cloister.Build.Streams;
 using Cloister.Build.Supervisor;
@@ -25,9 +26,6 @@ public static class EnclaveImageBuilder
     /// <summary>The kernel command line of a simulation-only image.</summary>
     public const string SimulationOnlyCmdline = "cloister.simulation_only=1";
 
-    /// <summary>Where the build puts the launch spec inside the image's root filesystem.</summary>
-    public const string LaunchSpecPath = SupervisorBundle.RootPath + "/enclave.json";
-
     /// <summary>Builds the EIF and <c>measurements.json</c>.</summary>
     /// <param name="manifest">The validated manifest.</param>
     /// <param name="options">Where to write, the blobs, the runtime and the rest.</param>
@@ -36,7 +34,10 @@ public static class EnclaveImageBuilder
     /// <returns>The paths and measurements.</returns>
     /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">The runtime needs a supervisor executable and none was given.</exception>
-    /// <exception cref="EnclaveBuildException">The image names nothing to run, or the blobs are for another architecture.</exception>
+    /// <exception cref="EnclaveBuildException">
+    /// The manifest sets a section this version does not build yet (<see cref="UnbuiltSections"/>), the image names
+    /// nothing to run, or the blobs are for another architecture.
+    /// </exception>
     /// <exception cref="ImageSourceException">The image cannot be resolved, fetched or verified.</exception>
     /// <exception cref="LayerException">A layer is hostile, truncated or malformed.</exception>
     /// <exception cref="IOException">Reading or writing failed.</exception>
@@ -48,6 +49,12 @@ public static class EnclaveImageBuilder
         if (options.Runtime == EnclaveRuntime.Cloister && options.SupervisorExecutable is null)
         {
             throw new ArgumentException("the Cloister runtime needs the published cloister-enclave executable", nameof(options));
+        }
+
+        // The CLI refuses these with their line and column; a manifest built in code must not slip past either.
+        if (UnbuiltSections.In(manifest) is { Count: > 0 } unbuilt)
+        {
+            throw new EnclaveBuildException(string.Join("; ", unbuilt));
         }
 
         var reference = ImageReference.Parse(ResolveLocalPath(manifest.Image, options.BaseDirectory));
@@ -164,7 +171,7 @@ public static class EnclaveImageBuilder
             .Select(entry => entry.IsDirectory
                 ? RamdiskEntry.Directory("rootfs/" + entry.Path, entry.Mode, 0, 0, mtime)
                 : RamdiskEntry.File("rootfs/" + entry.Path, entry.OpenRead, entry.Length, entry.Mode, 0, 0, mtime))
-            .Append(RamdiskEntry.File("rootfs" + LaunchSpecPath, EnclaveLaunchSpecJson.Serialize(spec), (UnixFileMode)0b110_100_100, 0, 0, mtime))
+            .Append(RamdiskEntry.File("rootfs" + EnclavePaths.LaunchSpec, EnclaveLaunchSpecJson.Serialize(spec), (UnixFileMode)0b110_100_100, 0, 0, mtime))
             .ToList();
         return new CustomerRamdiskOptions
         {

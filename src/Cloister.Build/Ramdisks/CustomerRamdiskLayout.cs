@@ -2,6 +2,7 @@ using System.Formats.Tar;
 using System.Text;
 using Cloister.Build.Cpio;
 using Cloister.Build.Layers;
+using Cloister.Runtime.Manifest;
 
 namespace Cloister.Build.Ramdisks;
 
@@ -18,7 +19,7 @@ namespace Cloister.Build.Ramdisks;
 public static class CustomerRamdiskLayout
 {
     private const string Prefix = "rootfs/";
-    private const string SupervisorDirectory = "rootfs/cloister";
+    private const string SupervisorDirectory = "rootfs" + EnclavePaths.Root;
     private const UnixFileMode Mode0755 = (UnixFileMode)0b111_101_101;
     private const UnixFileMode Mode0644 = (UnixFileMode)0b110_100_100;
 

@@ -1,5 +1,6 @@
 using System.Runtime.Versioning;
 using System.Text;
+using Cloister.Runtime.Manifest;
 using Cloister.Runtime.Relay;
 
 namespace Cloister.Build.Supervisor;
@@ -16,14 +17,11 @@ namespace Cloister.Build.Supervisor;
 /// </remarks>
 public sealed class SupervisorBundle
 {
-    /// <summary>The tree's root inside the image.</summary>
-    public const string RootPath = "/cloister";
-
     /// <summary>The supervisor executable inside the image.</summary>
-    public const string ExecutablePath = RootPath + "/bin/cloister-enclave";
+    public const string ExecutablePath = EnclavePaths.Root + "/bin/cloister-enclave";
 
     /// <summary>The directory holding the loader and the libraries.</summary>
-    public const string LibraryDirectory = RootPath + "/lib";
+    public const string LibraryDirectory = EnclavePaths.Root + "/lib";
 
     /// <summary>glibc's dynamic loader inside the image; it is what AWS init actually executes.</summary>
     public const string LoaderPath = LibraryDirectory + "/" + LoaderName;
@@ -33,14 +31,14 @@ public sealed class SupervisorBundle
     /// <c>/usr/lib/ssl/openssl.cnf</c> from the image, and a config that activates a provider this OpenSSL does not have
     /// (a FIPS image, a newer OpenSSL's modules) makes every hash and signature fail.
     /// </summary>
-    public const string OpenSslConfigPath = RootPath + "/etc/openssl.cnf";
+    public const string OpenSslConfigPath = EnclavePaths.Root + "/etc/openssl.cnf";
 
     /// <summary>
     /// The supervisor's <c>HOME</c>. AWS init passes only the image's environment, which rarely sets <c>HOME</c>, and
     /// without it .NET looks the user up in <c>/etc/passwd</c> — absent in <c>scratch</c> — and its X.509 store, which
     /// every TLS handshake opens, throws.
     /// </summary>
-    public const string HomePath = RootPath + "/home";
+    public const string HomePath = EnclavePaths.Root + "/home";
 
     private const string LoaderName = "ld-linux-x86-64.so.2";
 
@@ -103,8 +101,8 @@ public sealed class SupervisorBundle
 
         var entries = new List<SupervisorBundleEntry>
         {
-            SupervisorBundleEntry.Directory(Relative(RootPath), time),
-            SupervisorBundleEntry.Directory(Relative(RootPath + "/bin"), time),
+            SupervisorBundleEntry.Directory(Relative(EnclavePaths.Root), time),
+            SupervisorBundleEntry.Directory(Relative(EnclavePaths.Root + "/bin"), time),
             SupervisorBundleEntry.CopyOf(Relative(ExecutablePath), executable, ExecutableMode, time),
             SupervisorBundleEntry.Directory(Relative(Path.GetDirectoryName(OpenSslConfigPath)!), time),
             SupervisorBundleEntry.Generated(Relative(OpenSslConfigPath), s_openSslConfig, time),

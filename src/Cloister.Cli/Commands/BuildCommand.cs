@@ -4,6 +4,7 @@ using Cloister.Build.Enclaves;
 using Cloister.Build.Images;
 using Cloister.Build.Images.Registry;
 using Cloister.Build.Manifests;
+using Cloister.Runtime.Files;
 using Spectre.Console;
 
 namespace Cloister.Cli.Commands;
@@ -53,7 +54,8 @@ internal static class BuildCommand
             throw CommandFailedException.Usage($"no manifest at {manifestFile.FullName} (write one with `cloister init`)");
         }
 
-        var manifest = EnclaveManifestReader.Parse(await File.ReadAllTextAsync(manifestFile.FullName, cancellationToken), manifestFile.Name);
+        var bytes = await BoundedFile.ReadAllBytesAsync(manifestFile.FullName, FileSizeLimits.Manifest, "the manifest", cancellationToken);
+        var manifest = EnclaveManifestReader.ParseBuildable(ManifestText.Decode(bytes, manifestFile.Name), manifestFile.Name);
         var platform = ParsePlatform(platformText);
         var sourceDateEpoch = Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH");
         var buildTime = EifMetadata.ResolveBuildTime(sourceDateEpoch, TimeProvider.System);

@@ -12,7 +12,7 @@ namespace Cloister.Host.Simulation;
 public sealed class UnpackedEnclaveImage
 {
     /// <summary>Where <c>cloister build</c> puts the launch spec, relative to the customer ramdisk's root.</summary>
-    internal const string LaunchSpecInRoot = "rootfs/cloister/enclave.json";
+    internal const string LaunchSpecInRoot = "rootfs" + EnclavePaths.LaunchSpec;
 
     private UnpackedEnclaveImage(string root, EifMeasurements measurements, IReadOnlyList<string> command, IReadOnlyList<string> environment, EnclaveLaunchSpec? launchSpec)
     {

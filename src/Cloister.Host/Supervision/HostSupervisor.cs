@@ -103,7 +103,7 @@ public static class HostSupervisor
         var forwarders = new List<IngressForwarder>();
         if (enclave.LaunchSpec is not { } spec)
         {
-            notice("the image carries no /cloister/enclave.json (built with --runtime none, or by nitro-cli): no ingress ports to open");
+            notice($"the image carries no {EnclavePaths.LaunchSpec} (built with --runtime none, or by nitro-cli): no ingress ports to open");
             return forwarders;
         }
 

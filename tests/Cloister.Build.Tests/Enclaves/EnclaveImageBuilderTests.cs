@@ -82,7 +82,7 @@ public sealed class EnclaveImageBuilderTests : IDisposable
         Assert.Equal(File.ReadAllBytes(Supervisor), ramdisk.Data["rootfs" + SupervisorBundle.ExecutablePath]);
         Assert.Contains(ramdisk.Entries, e => e.Name == "rootfs" + SupervisorBundle.LoaderPath);
 
-        var spec = EnclaveLaunchSpecJson.Deserialize(ramdisk.Data["rootfs" + EnclaveImageBuilder.LaunchSpecPath]);
+        var spec = EnclaveLaunchSpecJson.Deserialize(ramdisk.Data["rootfs" + EnclavePaths.LaunchSpec]);
         Assert.Equal(["/usr/bin/tool", "--serve", "9090"], spec.ResolveArguments());
         Assert.Equal(["PATH=/usr/bin:/bin", "MODE=test"], spec.ResolveEnvironment());
         Assert.Equal(("/app", "1000:1000"), (spec.Image.WorkingDir, spec.Image.User));

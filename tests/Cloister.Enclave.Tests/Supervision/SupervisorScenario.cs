@@ -1,4 +1,3 @@
-using Cloister.Build.Enclaves;
 using Cloister.Build.Supervisor;
 using Cloister.Enclave.Tests.Sandbox;
 using Cloister.Runtime.Manifest;
@@ -24,7 +23,7 @@ internal sealed class SupervisorScenario : IAsyncDisposable
     {
         var rootfs = BusyboxImage.AddTo(Rootfs.WithBundle(bundle));
         var spec = new EnclaveLaunchSpec { Manifest = manifest, Image = image ?? new ImageRunConfig { Env = [$"PATH={BusyboxImage.Path}"] } };
-        await File.WriteAllBytesAsync(rootfs.At(EnclaveImageBuilder.LaunchSpecPath.TrimStart('/')), EnclaveLaunchSpecJson.Serialize(spec));
+        await File.WriteAllBytesAsync(rootfs.At(EnclavePaths.LaunchSpec.TrimStart('/')), EnclaveLaunchSpecJson.Serialize(spec));
         var host = await SimulatedHost.StartAsync();
         host.Attach(rootfs);
         return new SupervisorScenario(rootfs, host);

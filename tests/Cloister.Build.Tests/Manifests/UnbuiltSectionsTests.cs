@@ -1,0 +1,111 @@
+using System.Text.Json;
+using Cloister.Build.Enclaves;
+using Cloister.Build.Images.Registry;
+using Cloister.Build.Manifests;
+using Cloister.Testing;
+
+namespace Cloister.Build.Tests.Manifests;
+
+/// <summary>
+/// Sections that are validated but not built yet are refused by the build at their key, so nobody gets a standalone
+/// enclave after configuring a provisioner; validation alone still accepts them.
+/// </summary>
+public sealed class UnbuiltSectionsTests
+{
+    private const string Head = "name: app\nimage: oci-layout:./absent:v1\n";
+    private const string Provisioning = "provisioning:\n  url: https://p.example\n  pinned_sha256: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n  token_audience: t\n";
+    private const string NotBuilt = "not built yet in this version of Cloister; ";
+
+    [Theory]
+    [InlineData(Provisioning, "provisioning", 3, 1, "remove the section")]
+    [InlineData("kms_proxy: {region: eu-west-1}\n", "kms_proxy", 3, 1, "remove the section")]
+    [InlineData("resources: {cpus: 2}\nhealth:\n  path: /healthz\n  port: 8080\n", "health", 4, 1, "remove the section")]
+    public void A_section_not_built_yet_is_refused_at_its_key(string section, string key, int line, int column, string remedy)
+    {
+        var yaml = Head + section;
+
+        var error = Assert.Single(Assert.Throws<ManifestException>(() => EnclaveManifestReader.ParseBuildable(yaml)).Errors);
+
+        Assert.Equal((key, line, column), (error.Path, error.Line, error.Column));
+        Assert.Equal($"enclave.yaml:{line}:{column}: {key}: {NotBuilt}{remedy} (see docs/build.md, 'Sections not built yet')", error.ToString());
+        Assert.NotNull(EnclaveManifestReader.Parse(yaml));
+    }
+
+    [Fact]
+    public void The_crypto_api_is_refused_at_its_own_key_and_its_provisioner_at_its_own()
+    {
+        var yaml = Head + "api:\n  attestation: true\n  crypto: true\n" + Provisioning;
+
+        var errors = Assert.Throws<ManifestException>(() => EnclaveManifestReader.ParseBuildable(yaml)).Errors;
+
+        Assert.Equal([("api.crypto", 5, 3), ("provisioning", 6, 1)], errors.Select(e => (e.Path, e.Line, e.Column)));
+        Assert.StartsWith(NotBuilt + "remove it or set it to false", errors[0].Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_crypto_api_switched_off_builds()
+    {
+        var manifest = EnclaveManifestReader.ParseBuildable(Head + "api: {attestation: true, crypto: false}\n");
+
+        Assert.False(manifest.Api.Crypto);
+        Assert.Empty(UnbuiltSections.In(manifest));
+    }
+
+    [Theory]
+    [InlineData("samples/hello/enclave.yaml")]
+    public void The_sample_manifests_build(string path)
+    {
+        var manifest = EnclaveManifestReader.ParseBuildable(File.ReadAllText(Path.Combine(RepositoryPaths.Root, path)), path);
+
+        Assert.Empty(UnbuiltSections.In(manifest));
+    }
+
+    [Fact]
+    public void The_starter_manifest_from_init_builds() =>
+        Assert.Equal("hello", EnclaveManifestReader.ParseBuildable(EnclaveManifestTemplate.Render("hello", "oci-layout:./image:latest")).Name);
+
+    [Fact]
+    public async Task The_builder_refuses_them_before_it_touches_the_image()
+    {
+        var manifest = EnclaveManifestReader.Parse(Head + Provisioning + "kms_proxy: {region: eu-west-1}\n");
+        var scratch = Directory.CreateTempSubdirectory("cloister-unbuilt-").FullName;
+        try
+        {
+            var options = new EnclaveBuildOptions
+            {
+                OutputDirectory = Path.Combine(scratch, "out"),
+                TemporaryDirectory = scratch,
+                Registry = new RegistryOptions(Path.Combine(scratch, "cache")),
+                BaseDirectory = scratch,
+                Runtime = EnclaveRuntime.None,
+                BuildTime = DateTimeOffset.UnixEpoch,
+            };
+
+            // The image does not exist: without the check this would fail on the image instead.
+            var ex = await Assert.ThrowsAsync<EnclaveBuildException>(() => EnclaveImageBuilder.BuildAsync(manifest, options));
+
+            Assert.Equal($"provisioning: {NotBuilt}remove the section (see docs/build.md, 'Sections not built yet'); kms_proxy: {NotBuilt}remove the section (see docs/build.md, 'Sections not built yet')", ex.Message);
+            Assert.False(Directory.Exists(options.OutputDirectory));
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void The_schema_says_which_sections_are_not_built_yet()
+    {
+        var everything = EnclaveManifestReader.Parse(Head + "api: {crypto: true}\n" + Provisioning + "kms_proxy: {region: eu-west-1}\nhealth: {path: /h, port: 80}\n");
+        using var schema = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepositoryPaths.Root, "docs", "enclave.schema.json")));
+
+        var keys = UnbuiltSections.In(everything).Select(section => section.Key).ToList();
+
+        Assert.Equal(["api.crypto", "provisioning", "kms_proxy", "health"], keys);
+        foreach (var key in keys)
+        {
+            var property = key.Split('.').Aggregate(schema.RootElement, (node, name) => node.GetProperty("properties").GetProperty(name));
+            Assert.Contains("Not built yet", property.GetProperty("description").GetString(), StringComparison.Ordinal);
+        }
+    }
+}
