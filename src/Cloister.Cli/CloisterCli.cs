@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Security.Cryptography;
 using Cloister.Build.Enclaves;
 using Cloister.Build.Images;
+using Cloister.Build.Manifests;
 using Cloister.Cli.Commands;
 
 namespace Cloister.Cli;
@@ -9,6 +10,8 @@ namespace Cloister.Cli;
 /// <summary>Builds the command tree and turns every outcome into an exit code and a message, never a stack trace.</summary>
 internal static class CloisterCli
 {
+    private const int MaxManifestLines = 20;
+
     public static RootCommand CreateRootCommand() => new("Cloister: build, run and verify AWS Nitro Enclaves.")
     {
         InitCommand.Create(),
@@ -65,7 +68,21 @@ internal static class CloisterCli
             _ => ($"internal error ({ex.GetType().Name}): {ex.Message}. Please report this.", ExitCodes.InternalError),
         };
         // Messages echo what servers, documents and certificates said; none of it may reach the terminal raw.
-        Console.Error.WriteLine($"cloister: {TerminalText.Escape(message)}");
+        foreach (var line in ex is ManifestException manifest ? ManifestLines(manifest.Errors) : [message])
+        {
+            Console.Error.WriteLine($"cloister: {TerminalText.Escape(line)}");
+        }
+
         return code;
     }
+
+    /// <summary>
+    /// A manifest's problems one per line, as a compiler lists them, but never more than <see cref="MaxManifestLines"/>:
+    /// a hostile manifest can hold a hundred thousand mistakes.
+    /// </summary>
+    private static IEnumerable<string> ManifestLines(IReadOnlyList<ManifestError> errors) =>
+        errors.Count <= MaxManifestLines
+            ? errors.Select(error => error.ToString())
+            : errors.Take(MaxManifestLines - 1).Select(error => error.ToString())
+                .Append($"… and {errors.Count - (MaxManifestLines - 1)} more problems in the manifest");
 }

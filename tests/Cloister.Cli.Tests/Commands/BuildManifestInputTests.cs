@@ -87,4 +87,18 @@ public sealed class BuildManifestInputTests : IDisposable
             "cloister: enclave.yaml:3:1: kms_proxy: not built yet in this version of Cloister; remove the section (see docs/build.md, 'Sections not built yet')",
             line);
     }
+
+    [Fact]
+    public void A_manifest_with_many_problems_lists_each_on_its_line_up_to_twenty()
+    {
+        File.WriteAllText(Manifest, "name: hello\nimage: oci-layout:./image:v1\n" + string.Concat(Enumerable.Range(0, 50).Select(i => $"unknown{i}: x\n")));
+
+        var result = Build();
+
+        Assert.True(result.ExitCode == 1, result.ToString());
+        var lines = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(20, lines.Length);
+        Assert.All(lines[..19], line => Assert.StartsWith("cloister: enclave.yaml:", line, StringComparison.Ordinal));
+        Assert.Equal("cloister: … and 31 more problems in the manifest", lines[19]);
+    }
 }
