@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using Cloister.Attestation.Verification;
+using Cloister.Runtime.Files;
 
 namespace Cloister.Cli;
 
@@ -24,7 +25,7 @@ internal static class AttestationText
     {
         try
         {
-            return PcrPolicy.ReadMeasurements(Read(file, option));
+            return PcrPolicy.ReadMeasurements(Read(file, option, FileSizeLimits.Json));
         }
         catch (FormatException ex)
         {
@@ -38,7 +39,7 @@ internal static class AttestationText
         var collection = new X509Certificate2Collection();
         try
         {
-            collection.ImportFromPem(Encoding.UTF8.GetString(Read(file, option)));
+            collection.ImportFromPem(Encoding.UTF8.GetString(Read(file, option, FileSizeLimits.KeyOrCertificate)));
         }
         catch (CryptographicException ex)
         {
@@ -48,13 +49,19 @@ internal static class AttestationText
         return collection.Count > 0 ? [.. collection] : throw CommandFailedException.Usage($"{option} {file.Name}: no certificate in the PEM file");
     }
 
-    public static byte[] Read(FileInfo file, string what)
+    /// <summary>
+    /// The whole file, at most <paramref name="maxBytes"/> (<see cref="FileSizeLimits"/>). One that cannot be opened or
+    /// read is a usage error naming <paramref name="what"/>.
+    /// </summary>
+    /// <exception cref="CommandFailedException">The file cannot be read (exit 2).</exception>
+    /// <exception cref="FileTooLargeException">The file is larger than <paramref name="maxBytes"/> (exit 1, as any invalid input).</exception>
+    public static byte[] Read(FileInfo file, string what, int maxBytes)
     {
         try
         {
-            return File.ReadAllBytes(file.FullName);
+            return BoundedFile.ReadAllBytes(file.FullName, maxBytes, what);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is (IOException and not FileTooLargeException) or UnauthorizedAccessException)
         {
             throw CommandFailedException.Usage($"{what}: cannot read {file.FullName}: {ex.Message}");
         }

@@ -7,6 +7,7 @@ using Cloister.Enclave.Ingress;
 using Cloister.Enclave.LocalApi;
 using Cloister.Enclave.Nitro;
 using Cloister.Runtime.Egress;
+using Cloister.Runtime.Files;
 using Cloister.Runtime.Manifest;
 using Cloister.Runtime.Messages;
 using Cloister.Runtime.Nsm;
@@ -51,7 +52,7 @@ internal sealed class EnclaveSupervisor
         uint? simulatedCid;
         try
         {
-            spec = EnclaveLaunchSpecJson.Deserialize(await File.ReadAllBytesAsync(EnclavePaths.LaunchSpec));
+            spec = EnclaveLaunchSpecJson.Deserialize(await BoundedFile.ReadAllBytesAsync(EnclavePaths.LaunchSpec, FileSizeLimits.Json, "the launch spec"));
             simulatedCid = SimulatedCid(Environment.GetEnvironmentVariable(SimulatedEnclaveContract.CidVariable));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)

@@ -27,4 +27,59 @@ internal static class TestVectors
         using var certificate = request.CreateSelfSigned(new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2034, 1, 1, 0, 0, 0, TimeSpan.Zero));
         return (System.Text.Encoding.ASCII.GetBytes(certificate.ExportCertificatePem() + "\n"), key);
     }
+
+    /// <summary>
+    /// A signing identity as <c>openssl req -x509</c> makes it: self-signed P-384 with subject and authority key
+    /// identifiers (the authority one names its own key), or issued by <paramref name="issuer"/> when given.
+    /// </summary>
+    public static (byte[] CertificatePem, ECDsa Key) CreateSigningIdentityWithKeyIdentifiers(string subject, X509Certificate2? issuer = null)
+    {
+        var key = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA384);
+        var subjectKeyIdentifier = new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false);
+        request.CertificateExtensions.Add(subjectKeyIdentifier);
+        request.CertificateExtensions.Add(issuer is null
+            ? X509AuthorityKeyIdentifierExtension.CreateFromSubjectKeyIdentifier(subjectKeyIdentifier)
+            : X509AuthorityKeyIdentifierExtension.CreateFromCertificate(issuer, includeKeyIdentifier: true, includeIssuerAndSerial: false));
+        using var certificate = issuer is null
+            ? request.CreateSelfSigned(NotBefore, NotAfter)
+            : request.Create(issuer, NotBefore, NotAfter, RandomNumberGenerator.GetBytes(16));
+        return (System.Text.Encoding.ASCII.GetBytes(certificate.ExportCertificatePem() + "\n"), key);
+    }
+
+    /// <summary>A self-signed P-384 CA that can issue signing certificates; the certificate holds its private key.</summary>
+    public static X509Certificate2 CreateCertificateAuthority(string subject)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA384);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, hasPathLengthConstraint: false, pathLengthConstraint: 0, critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
+        return request.CreateSelfSigned(NotBefore, NotAfter);
+    }
+
+    /// <summary>
+    /// The PEM with one base64 character changed so that the DER byte inside the authority key identifier's key id
+    /// changes: the certificate still parses and is still canonical DER, but it is no longer what its issuer signed.
+    /// </summary>
+    public static byte[] TamperAuthorityKeyIdentifier(byte[] certificatePem)
+    {
+        var pem = System.Text.Encoding.ASCII.GetString(certificatePem);
+        var der = X509Certificate2.CreateFromPem(pem).RawData;
+        // extnID 2.5.29.35, then OCTET STRING { SEQUENCE { [0] keyIdentifier (20 bytes) } }.
+        var extension = der.AsSpan().IndexOf((ReadOnlySpan<byte>)[0x06, 0x03, 0x55, 0x1D, 0x23]);
+        var keyIdentifier = extension + der.AsSpan(extension).IndexOf((ReadOnlySpan<byte>)[0x80, 0x14]) + 2;
+        var derByte = keyIdentifier + 10;
+        // The first base64 character whose 6 bits lie inside that byte or the next, both in the key id.
+        var character = ((8 * derByte) + 5) / 6;
+        var body = pem.IndexOf('\n', StringComparison.Ordinal) + 1;
+        var position = body + character + (character / 64);
+        var chars = pem.ToCharArray();
+        chars[position] = chars[position] == 'A' ? 'B' : 'A';
+        return System.Text.Encoding.ASCII.GetBytes(chars);
+    }
+
+    private static DateTimeOffset NotBefore => new(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static DateTimeOffset NotAfter => new(2034, 1, 1, 0, 0, 0, TimeSpan.Zero);
 }

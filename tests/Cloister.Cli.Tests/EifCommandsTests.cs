@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using Cloister.Build.Eif;
@@ -199,12 +200,7 @@ public sealed class EifCommandsTests : IDisposable
             image[reader.Sections[0].DataOffset] ^= 1;
         }
 
-        var crc = new System.IO.Hashing.Crc32();
-        crc.Append(image.AsSpan(0, 544));
-        crc.Append(image.AsSpan(548));
-        BinaryPrimitives.WriteUInt32BigEndian(image.AsSpan(544), crc.GetCurrentHashAsUInt32());
-
-        var result = CliRunner.Run("describe", Write("tampered.eif", image));
+        var result = CliRunner.Run("describe", Write("tampered.eif", FixCrc(image)));
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("\"SignatureCheck\": false", result.Stdout, StringComparison.Ordinal);
@@ -251,6 +247,198 @@ public sealed class EifCommandsTests : IDisposable
         Assert.Contains("exactly one", result.Stderr, StringComparison.Ordinal);
     }
 
+    public static TheoryData<string, string[], string> EndlessBuildInputs => new()
+    {
+        { "--kernel", ["--kernel", "/dev/zero"], "--kernel /dev/zero: not a regular file: it holds more than the 0 bytes its size says" },
+        { "--ramdisk", ["--ramdisk", "/dev/zero"], "--ramdisk /dev/zero: not a regular file: it holds more than the 0 bytes its size says" },
+        { "--private-key", ["--signing-certificate", "{certificate}", "--private-key", "/dev/zero"], "the private key /dev/zero: larger than the 1 MiB limit for it" },
+        { "--signing-certificate", ["--signing-certificate", "/dev/zero", "--private-key", "{key}"], "the signing certificate /dev/zero: larger than the 1 MiB limit for it" },
+        { "--metadata", ["--metadata", "/dev/zero"], "--metadata /dev/zero: larger than the 4 KiB limit for it" },
+        { "--kernel-config", ["--kernel-config", "/dev/zero"], "--kernel-config /dev/zero: larger than the 16 MiB limit for it" },
+    };
+
+    [Theory]
+    [MemberData(nameof(EndlessBuildInputs))]
+    public void Build_refuses_an_endless_input_with_one_line_and_writes_nothing(string option, string[] args, string expected)
+    {
+        var inputs = ExtractFixtureInputs();
+        var (certificate, key) = WriteSigningIdentity("endless");
+        var output = Path.Combine(_work.FullName, option.TrimStart('-') + ".eif");
+        var arguments = BuildArguments(inputs, output);
+        for (var i = 0; i < args.Length; i += 2)
+        {
+            SetOption(arguments, args[i], args[i + 1].Replace("{certificate}", certificate, StringComparison.Ordinal).Replace("{key}", key, StringComparison.Ordinal));
+        }
+
+        var result = CliRunner.Run([.. arguments]);
+
+        CliAssert.OneLineError(result, 1, expected);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public void Build_refuses_an_empty_kernel()
+    {
+        var inputs = ExtractFixtureInputs();
+        var empty = Write("empty-kernel", []);
+        var output = Path.Combine(_work.FullName, "empty.eif");
+
+        var arguments = BuildArguments(inputs, output);
+        SetOption(arguments, "--kernel", empty);
+
+        var result = CliRunner.Run([.. arguments]);
+
+        CliAssert.OneLineError(result, 1, $"--kernel {empty} is empty: an enclave needs a kernel to boot");
+        Assert.False(File.Exists(output));
+    }
+
+    [Theory]
+    [InlineData("--signing-certificate")]
+    [InlineData("--private-key")]
+    public void Sign_refuses_an_endless_certificate_or_key_and_leaves_the_image_alone(string option)
+    {
+        var image = Write("unsigned.eif", File.ReadAllBytes(TestVectors.Derived("synthetic-unsigned.eif")));
+        var (certificate, key) = WriteSigningIdentity("endless");
+        string[] signing = option == "--private-key"
+            ? ["--signing-certificate", certificate, "--private-key", "/dev/zero"]
+            : ["--signing-certificate", "/dev/zero", "--private-key", key];
+
+        var result = CliRunner.Run(["sign", image, .. signing]);
+
+        CliAssert.OneLineError(result, 1, "/dev/zero: larger than the 1 MiB limit for it");
+        Assert.Equal(File.ReadAllBytes(TestVectors.Derived("synthetic-unsigned.eif")), File.ReadAllBytes(image));
+    }
+
+    [Fact]
+    public void Describe_refuses_a_signature_byte_out_of_range_naming_the_field_and_offset()
+    {
+        // [{"signing_certificate": [-1], "signature": [1]}] appended as a signature section, CRC fixed.
+        var image = AppendSection(File.ReadAllBytes(TestVectors.Derived("synthetic-unsigned.eif")), EifSectionType.Signature,
+            Convert.FromHexString("81a2737369676e696e675f63657274696669636174658120697369676e61747572658101"), out var dataOffset);
+
+        var result = CliRunner.Run("describe", Write("negative.eif", image));
+
+        CliAssert.OneLineError(result, 1, $"malformed EIF (BadSignatureSection) at byte offset {dataOffset + 23}: signature[0].signing_certificate[0] is -1, not a byte (0 to 255)");
+    }
+
+    [Fact]
+    public void Describe_reports_a_section_larger_than_the_file_at_a_positive_offset()
+    {
+        var image = File.ReadAllBytes(TestVectors.Derived("synthetic-unsigned.eif"));
+        var last = BinaryPrimitives.ReadUInt16BigEndian(image.AsSpan(0x1A)) - 1;
+        var header = (int)BinaryPrimitives.ReadUInt64BigEndian(image.AsSpan(0x1C + (8 * last)));
+        BinaryPrimitives.WriteUInt64BigEndian(image.AsSpan(0x11C + (8 * last)), long.MaxValue);
+        BinaryPrimitives.WriteUInt64BigEndian(image.AsSpan(header + 4), long.MaxValue);
+
+        var result = CliRunner.Run("describe", Write("huge.eif", FixCrc(image)));
+
+        CliAssert.OneLineError(result, 1, $"malformed EIF (Truncated) at byte offset {image.Length}: the file ends inside section {last} (Ramdisk), which needs {long.MaxValue} bytes");
+    }
+
+    [Fact]
+    public void Describe_fails_a_signed_image_whose_self_signed_certificate_was_tampered()
+    {
+        var (certificate, key) = WriteSigningIdentityWithKeyIdentifiers("tampered", issuer: null);
+        var image = Write("signed.eif", File.ReadAllBytes(TestVectors.Derived("synthetic-unsigned.eif")));
+        Assert.Equal(0, CliRunner.Run("sign", image, "--signing-certificate", certificate, "--private-key", key).ExitCode);
+        var before = CliRunner.Run("describe", image);
+        var tampered = Write("tampered.eif", TamperCertificate(File.ReadAllBytes(image), File.ReadAllBytes(certificate)));
+
+        var result = CliRunner.Run("describe", tampered);
+
+        Assert.Equal(0, before.ExitCode);
+        Assert.Contains("\"SignatureCheck\": true", before.Stdout, StringComparison.Ordinal);
+        Assert.Contains("\"CheckCRC\": true", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("\"SignatureCheck\": false", result.Stdout, StringComparison.Ordinal);
+        Assert.NotEqual(Pcr8(before), Pcr8(result));
+        CliAssert.OneLineError(result, 1, "the signing certificate (CN=tampered) names itself as its issuer, but its signature does not verify");
+    }
+
+    [Fact]
+    public void Describe_checks_a_ca_issued_certificate_only_against_the_signing_ca_it_is_given()
+    {
+        using var ca = TestVectors.CreateCertificateAuthority("CN=cloister-cli-test-ca");
+        using var otherCa = TestVectors.CreateCertificateAuthority("CN=cloister-cli-other-ca");
+        var caFile = Write("ca.pem", Encoding.ASCII.GetBytes(ca.ExportCertificatePem()));
+        var otherCaFile = Write("other-ca.pem", Encoding.ASCII.GetBytes(otherCa.ExportCertificatePem()));
+        var (certificate, key) = WriteSigningIdentityWithKeyIdentifiers("issued", ca);
+        var image = Write("issued.eif", File.ReadAllBytes(TestVectors.Derived("synthetic-unsigned.eif")));
+        Assert.Equal(0, CliRunner.Run("sign", image, "--signing-certificate", certificate, "--private-key", key).ExitCode);
+        var tampered = Write("issued-tampered.eif", TamperCertificate(File.ReadAllBytes(image), File.ReadAllBytes(certificate)));
+
+        var unanchored = CliRunner.Run("describe", image);
+        var anchored = CliRunner.Run("describe", image, "--signing-ca", caFile);
+        var foreign = CliRunner.Run("describe", image, "--signing-ca", otherCaFile);
+        var tamperedAnchored = CliRunner.Run("describe", tampered, "--signing-ca", caFile);
+
+        Assert.True(unanchored.ExitCode == 0, unanchored.ToString());
+        Assert.Contains("\"SignatureCheck\": true", unanchored.Stdout, StringComparison.Ordinal);
+        Assert.Equal(
+            "cloister: note: the signing certificate (CN=issued) is issued by 'CN=cloister-cli-test-ca', whose certificate was not given, so its own signature was not checked; give --signing-ca to check it\n",
+            unanchored.Stderr);
+        Assert.True(anchored.ExitCode == 0, anchored.ToString());
+        Assert.Empty(anchored.Stderr);
+        Assert.Contains("\"SignatureCheck\": true", anchored.Stdout, StringComparison.Ordinal);
+        Assert.Contains("\"SignatureCheck\": false", foreign.Stdout, StringComparison.Ordinal);
+        CliAssert.OneLineError(foreign, 1, "the signing certificate (CN=issued) does not chain to a given trust anchor");
+        Assert.Contains("\"SignatureCheck\": false", tamperedAnchored.Stdout, StringComparison.Ordinal);
+        CliAssert.OneLineError(tamperedAnchored, 1, "the signing certificate (CN=issued) does not chain to a given trust anchor");
+    }
+
+    [Fact]
+    public void Describe_refuses_an_endless_signing_ca()
+    {
+        CliAssert.OneLineError(CliRunner.Run("describe", TestVectors.Derived("synthetic-signed.eif"), "--signing-ca", "/dev/zero"), 1, "--signing-ca /dev/zero: larger than the 1 MiB limit for it");
+    }
+
+    private static string? Pcr8(ProcessResult describe)
+    {
+        using var json = JsonDocument.Parse(describe.Stdout);
+        return json.RootElement.GetProperty("Measurements").GetProperty("PCR8").GetString();
+    }
+
+    /// <summary>
+    /// Changes one base64 character of the certificate PEM where the signature section stores it (each byte a CBOR
+    /// unsigned integer), inside the authority key identifier, and fixes the CRC: what an attacker with the file can do.
+    /// </summary>
+    private static byte[] TamperCertificate(byte[] image, byte[] certificatePem)
+    {
+        var original = SerdeBytes(certificatePem);
+        var replacement = SerdeBytes(TestVectors.TamperAuthorityKeyIdentifier(certificatePem));
+        Assert.Equal(original.Length, replacement.Length);
+        var at = image.AsSpan().IndexOf(original);
+        Assert.True(at > 0);
+        replacement.CopyTo(image, at);
+        return FixCrc(image);
+    }
+
+    // serde_cbor's Vec<u8>: every byte an unsigned integer, 0-23 in one byte, 24-255 as 0x18 and the byte.
+    private static byte[] SerdeBytes(byte[] bytes) => [.. bytes.SelectMany(b => b < 24 ? new[] { b } : [(byte)0x18, b])];
+
+    private static byte[] AppendSection(byte[] image, EifSectionType type, byte[] data, out long dataOffset)
+    {
+        var count = BinaryPrimitives.ReadUInt16BigEndian(image.AsSpan(0x1A));
+        var result = new byte[image.Length + 12 + data.Length];
+        image.CopyTo(result, 0);
+        BinaryPrimitives.WriteUInt16BigEndian(result.AsSpan(image.Length), (ushort)type);
+        BinaryPrimitives.WriteUInt64BigEndian(result.AsSpan(image.Length + 4), (ulong)data.Length);
+        data.CopyTo(result, image.Length + 12);
+        BinaryPrimitives.WriteUInt16BigEndian(result.AsSpan(0x1A), (ushort)(count + 1));
+        BinaryPrimitives.WriteUInt64BigEndian(result.AsSpan(0x1C + (8 * count)), (ulong)image.Length);
+        BinaryPrimitives.WriteUInt64BigEndian(result.AsSpan(0x11C + (8 * count)), (ulong)data.Length);
+        dataOffset = image.Length + 12;
+        return FixCrc(result);
+    }
+
+    private static byte[] FixCrc(byte[] image)
+    {
+        var crc = new System.IO.Hashing.Crc32();
+        crc.Append(image.AsSpan(0, 544));
+        crc.Append(image.AsSpan(548));
+        BinaryPrimitives.WriteUInt32BigEndian(image.AsSpan(544), crc.GetCurrentHashAsUInt32());
+        return image;
+    }
+
     private static void AssertNoStackTrace(ProcessResult result)
     {
         Assert.DoesNotContain("   at ", result.Stderr, StringComparison.Ordinal);
@@ -263,6 +451,20 @@ public sealed class EifCommandsTests : IDisposable
         "--ramdisk", inputs["bootstrap"], "--ramdisk", inputs["customer"], "--name", "synthetic", "--version", "1.0",
         "--metadata", inputs["metadata"], "--output", output,
     ];
+
+    /// <summary>Replaces the value of a single-valued option, or adds the option; --ramdisk is always added (one more ramdisk).</summary>
+    private static void SetOption(List<string> arguments, string option, string value)
+    {
+        var at = option == "--ramdisk" ? -1 : arguments.IndexOf(option);
+        if (at < 0)
+        {
+            arguments.AddRange([option, value]);
+        }
+        else
+        {
+            arguments[at + 1] = value;
+        }
+    }
 
     private string Write(string name, byte[] bytes)
     {
@@ -291,12 +493,17 @@ public sealed class EifCommandsTests : IDisposable
         return paths;
     }
 
-    private (string Certificate, string Key) WriteSigningIdentity(string name)
+    private (string Certificate, string Key) WriteSigningIdentityWithKeyIdentifiers(string name, X509Certificate2? issuer) =>
+        WriteIdentity(name, TestVectors.CreateSigningIdentityWithKeyIdentifiers($"CN={name}", issuer));
+
+    private (string Certificate, string Key) WriteSigningIdentity(string name) =>
+        WriteIdentity(name, TestVectors.CreateSigningIdentity(ECCurve.NamedCurves.nistP384, $"CN={name}"));
+
+    private (string Certificate, string Key) WriteIdentity(string name, (byte[] CertificatePem, ECDsa Key) identity)
     {
-        var (pem, key) = TestVectors.CreateSigningIdentity(ECCurve.NamedCurves.nistP384, $"CN={name}");
-        using (key)
+        using (identity.Key)
         {
-            return (Write(name + ".crt.pem", pem), Write(name + ".key.pem", Encoding.ASCII.GetBytes(key.ExportECPrivateKeyPem())));
+            return (Write(name + ".crt.pem", identity.CertificatePem), Write(name + ".key.pem", Encoding.ASCII.GetBytes(identity.Key.ExportECPrivateKeyPem())));
         }
     }
 }

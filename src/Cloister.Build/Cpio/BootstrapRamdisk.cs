@@ -1,3 +1,5 @@
+using Cloister.Runtime.Files;
+
 namespace Cloister.Build.Cpio;
 
 /// <summary>
@@ -28,12 +30,12 @@ public static class BootstrapRamdisk
     /// <param name="blobsDirectory">The directory, e.g. <c>/usr/share/nitro_enclaves/blobs</c>.</param>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="FileNotFoundException"><c>init</c> or <c>nsm.ko</c> is missing.</exception>
-    /// <exception cref="IOException">Reading or writing failed.</exception>
+    /// <exception cref="IOException">Reading or writing failed, or a blob is not a file that says its size (<see cref="StreamedFile"/>).</exception>
     public static void WriteFromBlobs(Stream output, string blobsDirectory)
     {
         ArgumentNullException.ThrowIfNull(blobsDirectory);
-        using var init = File.OpenRead(Path.Combine(blobsDirectory, "init"));
-        using var nsmModule = File.OpenRead(Path.Combine(blobsDirectory, "nsm.ko"));
+        using var init = StreamedFile.OpenRead(Path.Combine(blobsDirectory, "init"), "the blobs init");
+        using var nsmModule = StreamedFile.OpenRead(Path.Combine(blobsDirectory, "nsm.ko"), "the blobs nsm.ko");
         Write(output, init, nsmModule);
     }
 }

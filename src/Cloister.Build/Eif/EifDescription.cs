@@ -126,9 +126,10 @@ public static class EifDescription
         return string.Create(CultureInfo.InvariantCulture, $"{utc:MMM} {utc.Day,2} {utc:HH:mm:ss yyyy} GMT");
     }
 
+    // BER, not DER: a certificate that is not canonical DER is still described (and fails SignatureCheck).
     private static byte[] SignatureValue(byte[] certificateDer)
     {
-        var certificate = new AsnReader(certificateDer, AsnEncodingRules.DER).ReadSequence();
+        var certificate = new AsnReader(certificateDer, AsnEncodingRules.BER).ReadSequence();
         certificate.ReadEncodedValue();
         certificate.ReadEncodedValue();
         return certificate.ReadBitString(out _);

@@ -3,13 +3,14 @@ namespace Cloister.Build.Eif;
 /// <summary>The result of reading every byte of an image once: its PCRs, its CRC check and, if signed, its signature check.</summary>
 public sealed class EifInspection : IDisposable
 {
-    internal EifInspection(EifMeasurements measurements, uint storedCrc, uint computedCrc, EifSignature? signature, bool? signatureValid)
+    internal EifInspection(EifMeasurements measurements, uint storedCrc, uint computedCrc, EifSignature? signature, bool? coseSignatureValid, EifCertificateCheck? certificateCheck)
     {
         Measurements = measurements;
         StoredCrc = storedCrc;
         ComputedCrc = computedCrc;
         Signature = signature;
-        SignatureValid = signatureValid;
+        CoseSignatureValid = coseSignatureValid;
+        CertificateCheck = certificateCheck;
     }
 
     /// <summary>PCR0, PCR1, PCR2 and, when signed, PCR8.</summary>
@@ -27,8 +28,18 @@ public sealed class EifInspection : IDisposable
     /// <summary>The decoded signature section, or null for an unsigned image.</summary>
     public EifSignature? Signature { get; }
 
-    /// <summary>nitro-cli's <c>SignatureCheck</c>: null when unsigned, else whether the signature covers this PCR0 and verifies.</summary>
-    public bool? SignatureValid { get; }
+    /// <summary>nitro-cli's <c>SignatureCheck</c>: null when unsigned, else whether the COSE signature covers this PCR0 and verifies with the certificate's key.</summary>
+    public bool? CoseSignatureValid { get; }
+
+    /// <summary>The check of the signing certificate itself (nitro-cli makes none), or null when unsigned.</summary>
+    public EifCertificateCheck? CertificateCheck { get; }
+
+    /// <summary>
+    /// What <c>describe</c> reports as <c>SignatureCheck</c>: null when unsigned, else <see cref="CoseSignatureValid"/>
+    /// and a certificate that did not fail its own check (<see cref="EifCertificateCheck.Failed"/>). Stricter than
+    /// nitro-cli, which would pass a certificate edited after signing.
+    /// </summary>
+    public bool? SignatureValid => CoseSignatureValid is { } cose ? cose && CertificateCheck?.Failed != true : null;
 
     /// <summary>Throws unless the CRC matches.</summary>
     /// <exception cref="EifFormatException">The CRC does not match (<see cref="EifError.CrcMismatch"/>).</exception>

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Security.Cryptography.X509Certificates;
 
 namespace Cloister.Build.Eif;
 
@@ -91,13 +92,15 @@ public sealed class EifReader : IDisposable
     }
 
     /// <summary>
-    /// Reads every section once, in file order, computing the CRC, PCR0/1/2, PCR8 and the signature check.
-    /// A CRC mismatch is reported in the result, not thrown, so that <c>describe</c> can still show it.
+    /// Reads every section once, in file order, computing the CRC, PCR0/1/2, PCR8, the signature check and the check of
+    /// the signing certificate itself. A CRC mismatch or a failed check is reported in the result, not thrown, so that
+    /// <c>describe</c> can still show it.
     /// </summary>
+    /// <param name="signingAnchors">Trust anchors the signing certificate must chain to, or null to check only a self-signed one (<see cref="EifSignature.CheckCertificate"/>).</param>
     /// <returns>The inspection.</returns>
     /// <exception cref="EifFormatException">The stream ended early or the signature section is malformed.</exception>
     /// <exception cref="IOException">Reading failed.</exception>
-    public EifInspection Inspect()
+    public EifInspection Inspect(IReadOnlyCollection<X509Certificate2>? signingAnchors = null)
     {
         using var digest = new EifDigest();
         EifSignature? signature = null;
@@ -124,7 +127,8 @@ public sealed class EifReader : IDisposable
             }
 
             var measurements = digest.Complete(signature?.Pcr8);
-            return new EifInspection(measurements, Header.Crc32, digest.FileCrc(_headerBytes), signature, signature?.Verify(measurements.Pcr0));
+            return new EifInspection(
+                measurements, Header.Crc32, digest.FileCrc(_headerBytes), signature, signature?.Verify(measurements.Pcr0), signature?.CheckCertificate(signingAnchors));
         }
         catch
         {
@@ -180,11 +184,14 @@ public sealed class EifReader : IDisposable
                 throw new EifFormatException(EifError.SectionSizeMismatch, position + 4, $"section {i} ({(EifSectionType)type}) header says {size} bytes, section_sizes[{i}] says {header.SectionSizes[i]}");
             }
 
-            var section = new EifSection((EifSectionType)type, position, (long)size);
-            if (section.End > length)
+            // Compared with what is left, never added to an offset: a size near 2^63 would overflow the sum.
+            var dataOffset = position + EifSection.HeaderSize;
+            if (size > (ulong)(length - dataOffset))
             {
-                throw Truncated(length, $"section {i} ({section.Type}), which needs {section.Size} bytes from offset {section.DataOffset}");
+                throw Truncated(length, $"section {i} ({(EifSectionType)type}), which needs {size} bytes from offset {dataOffset}, but {length - dataOffset} are left");
             }
+
+            var section = new EifSection((EifSectionType)type, position, (long)size);
 
             if (section.Type is not EifSectionType.Ramdisk && sections.Exists(s => s.Type == section.Type))
             {

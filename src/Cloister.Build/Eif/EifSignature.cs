@@ -39,9 +39,9 @@ public sealed class EifSignature : IDisposable
         {
             signatures = SerdeCbor.DecodeSignatureSection(section);
         }
-        catch (Exception ex) when (ex is CborContentException or InvalidOperationException or FormatException)
+        catch (SerdeCborException ex)
         {
-            throw new EifFormatException(EifError.BadSignatureSection, offset, $"the signature section is not a CBOR array of {{signing_certificate, signature}}: {ex.Message}", ex);
+            throw new EifFormatException(EifError.BadSignatureSection, offset + ex.Offset, $"{ex.Field} {ex.Detail}; the signature section is a CBOR array of {{signing_certificate, signature}}", ex);
         }
 
         if (signatures.Count == 0)
@@ -54,6 +54,11 @@ public sealed class EifSignature : IDisposable
             ?? throw new EifFormatException(EifError.BadSignatureSection, offset, "signing_certificate is not a PEM certificate");
         return new EifSignature(pem, cose, certificate);
     }
+
+    /// <summary>Checks the signing certificate itself: its encoding, and its own signature or its chain to <paramref name="anchors"/>.</summary>
+    /// <param name="anchors">The certificates it must chain to, or null to check a self-signed one against its own key.</param>
+    /// <returns>What is known of the certificate.</returns>
+    public EifCertificateCheck CheckCertificate(IReadOnlyCollection<X509Certificate2>? anchors) => SigningCertificateVerifier.Check(Certificate, anchors);
 
     /// <summary>
     /// What nitro-cli reports as <c>SignatureCheck</c>: the COSE payload is <c>PcrInfo{0, pcr0}</c> and the COSE

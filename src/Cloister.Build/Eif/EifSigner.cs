@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.Cose;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using Cloister.Runtime.Files;
 
 namespace Cloister.Build.Eif;
 
@@ -21,12 +22,18 @@ public sealed class EifSigner : IDisposable
     /// <param name="certificatePem">The certificate PEM exactly as stored in the image (nitro-cli stores the file's bytes).</param>
     /// <param name="privateKey">The private key; the signer takes ownership and disposes it.</param>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
-    /// <exception cref="ArgumentException">The PEM holds no certificate, the key is not on P-256/P-384/P-521, or it does not match the certificate.</exception>
+    /// <exception cref="ArgumentException">The PEM holds no certificate or one that is not canonical DER, the key is not on P-256/P-384/P-521, or it does not match the certificate.</exception>
     public EifSigner(byte[] certificatePem, ECDsa privateKey)
     {
         ArgumentNullException.ThrowIfNull(certificatePem);
         ArgumentNullException.ThrowIfNull(privateKey);
         Certificate = ParseCertificatePem(certificatePem) ?? throw new ArgumentException("the signing certificate PEM holds no certificate", nameof(certificatePem));
+        if (CertificateDer.FindProblem(Certificate.RawDataMemory) is { } problem)
+        {
+            // describe would refuse the image: its PCR8 would depend on who re-encodes the certificate.
+            throw new ArgumentException($"the signing certificate is malformed: {problem}", nameof(certificatePem));
+        }
+
         _hash = privateKey.KeySize switch
         {
             256 => HashAlgorithmName.SHA256,
@@ -53,14 +60,17 @@ public sealed class EifSigner : IDisposable
     /// <param name="privateKeyPath">The EC private key PEM file.</param>
     /// <returns>The signer.</returns>
     /// <exception cref="FileNotFoundException">A file does not exist.</exception>
+    /// <exception cref="FileTooLargeException">A file is larger than <see cref="FileSizeLimits.KeyOrCertificate"/>.</exception>
+    /// <exception cref="IOException">A file cannot be read.</exception>
     /// <exception cref="ArgumentException">The files hold no certificate or no EC private key, or they do not match.</exception>
     public static EifSigner FromPemFiles(string certificatePath, string privateKeyPath)
     {
-        var certificatePem = File.ReadAllBytes(certificatePath);
+        var certificatePem = BoundedFile.ReadAllBytes(certificatePath, FileSizeLimits.KeyOrCertificate, "the signing certificate");
+        var privateKeyPem = BoundedFile.ReadAllText(privateKeyPath, FileSizeLimits.KeyOrCertificate, "the private key");
         var key = ECDsa.Create();
         try
         {
-            key.ImportFromPem(File.ReadAllText(privateKeyPath));
+            key.ImportFromPem(privateKeyPem);
             return new EifSigner(certificatePem, key);
         }
         catch

@@ -26,27 +26,28 @@ internal static class SerdeCbor
         return writer.Encode();
     }
 
-    /// <summary>Decodes <c>PcrInfo</c>; throws <see cref="CborContentException"/> or <see cref="InvalidOperationException"/> on other shapes.</summary>
+    /// <summary>Decodes <c>PcrInfo</c>; throws <see cref="SerdeCborException"/> on any other shape.</summary>
     public static (int RegisterIndex, byte[] RegisterValue) DecodePcrInfo(ReadOnlyMemory<byte> encoded)
     {
-        var reader = new CborReader(encoded, CborConformanceMode.Lax);
+        const string Struct = "PcrInfo";
+        var reader = new SerdeCborReader(encoded);
         int? index = null;
         byte[]? value = null;
-        var count = reader.ReadStartMap();
-        for (var i = 0; count is null ? reader.PeekState() != CborReaderState.EndMap : i < count; i++)
+        var count = reader.ReadStartMap(Struct);
+        for (var i = 0; reader.HasMore(Struct, count, i); i++)
         {
-            switch (reader.ReadTextString())
+            switch (reader.ReadTextString($"{Struct} key {i}"))
             {
-                case RegisterIndexKey: index = reader.ReadInt32(); break;
-                case RegisterValueKey: value = ReadBytes(reader); break;
-                default: reader.SkipValue(); break;
+                case RegisterIndexKey: index = reader.ReadInt32($"{Struct}.{RegisterIndexKey}"); break;
+                case RegisterValueKey: value = reader.ReadBytes($"{Struct}.{RegisterValueKey}"); break;
+                default: reader.SkipValue($"{Struct} value {i}"); break;
             }
         }
 
-        reader.ReadEndMap();
-        EnsureEnd(reader);
-        return (index ?? throw new CborContentException($"PcrInfo has no {RegisterIndexKey}"),
-            value ?? throw new CborContentException($"PcrInfo has no {RegisterValueKey}"));
+        reader.ReadEndMap(Struct);
+        reader.EnsureEnd(Struct);
+        return (index ?? throw new SerdeCborException(Struct, 0, $"has no {RegisterIndexKey}"),
+            value ?? throw new SerdeCborException(Struct, 0, $"has no {RegisterValueKey}"));
     }
 
     /// <summary>Encodes the signature section: <c>Vec&lt;PcrSignature { signing_certificate, signature }&gt;</c>.</summary>
@@ -68,35 +69,38 @@ internal static class SerdeCbor
         return writer.Encode();
     }
 
-    /// <summary>Decodes the signature section; throws <see cref="CborContentException"/> or <see cref="InvalidOperationException"/> on other shapes.</summary>
+    /// <summary>Decodes the signature section; throws <see cref="SerdeCborException"/> on any other shape.</summary>
     public static List<(byte[] CertificatePem, byte[] CoseSign1)> DecodeSignatureSection(ReadOnlyMemory<byte> encoded)
     {
-        var reader = new CborReader(encoded, CborConformanceMode.Lax);
+        const string Section = "the signature section";
+        var reader = new SerdeCborReader(encoded);
         var signatures = new List<(byte[], byte[])>();
-        var count = reader.ReadStartArray();
-        for (var i = 0; count is null ? reader.PeekState() != CborReaderState.EndArray : i < count; i++)
+        var count = reader.ReadStartArray(Section);
+        for (var i = 0; reader.HasMore(Section, count, i); i++)
         {
+            var entry = $"signature[{i}]";
+            var start = reader.Offset;
             byte[]? certificate = null;
             byte[]? signature = null;
-            var fields = reader.ReadStartMap();
-            for (var j = 0; fields is null ? reader.PeekState() != CborReaderState.EndMap : j < fields; j++)
+            var fields = reader.ReadStartMap(entry);
+            for (var j = 0; reader.HasMore(entry, fields, j); j++)
             {
-                switch (reader.ReadTextString())
+                switch (reader.ReadTextString($"{entry} key {j}"))
                 {
-                    case SigningCertificateKey: certificate = ReadBytes(reader); break;
-                    case SignatureKey: signature = ReadBytes(reader); break;
-                    default: reader.SkipValue(); break;
+                    case SigningCertificateKey: certificate = reader.ReadBytes($"{entry}.{SigningCertificateKey}"); break;
+                    case SignatureKey: signature = reader.ReadBytes($"{entry}.{SignatureKey}"); break;
+                    default: reader.SkipValue($"{entry} value {j}"); break;
                 }
             }
 
-            reader.ReadEndMap();
+            reader.ReadEndMap(entry);
             signatures.Add((
-                certificate ?? throw new CborContentException($"signature {i} has no {SigningCertificateKey}"),
-                signature ?? throw new CborContentException($"signature {i} has no {SignatureKey}")));
+                certificate ?? throw new SerdeCborException(entry, start, $"has no {SigningCertificateKey}"),
+                signature ?? throw new SerdeCborException(entry, start, $"has no {SignatureKey}")));
         }
 
-        reader.ReadEndArray();
-        EnsureEnd(reader);
+        reader.ReadEndArray(Section);
+        reader.EnsureEnd(Section);
         return signatures;
     }
 
@@ -109,32 +113,5 @@ internal static class SerdeCbor
         }
 
         writer.WriteEndArray();
-    }
-
-    private static byte[] ReadBytes(CborReader reader)
-    {
-        if (reader.PeekState() == CborReaderState.ByteString)
-        {
-            return reader.ReadByteString();
-        }
-
-        var bytes = new List<byte>();
-        var count = reader.ReadStartArray();
-        for (var i = 0; count is null ? reader.PeekState() != CborReaderState.EndArray : i < count; i++)
-        {
-            var value = reader.ReadUInt32();
-            bytes.Add(value <= byte.MaxValue ? (byte)value : throw new CborContentException($"byte array element {i} is {value}, above 255"));
-        }
-
-        reader.ReadEndArray();
-        return [.. bytes];
-    }
-
-    private static void EnsureEnd(CborReader reader)
-    {
-        if (reader.BytesRemaining != 0)
-        {
-            throw new CborContentException($"{reader.BytesRemaining} bytes follow the CBOR value");
-        }
     }
 }

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using Cloister.Build.Cpio;
 using Cloister.Build.Eif;
@@ -7,6 +8,7 @@ using Cloister.Build.Manifests;
 using Cloister.Build.Ramdisks;
 using Cloister.Build.Streams;
 using Cloister.Build.Supervisor;
+using Cloister.Runtime.Files;
 using Cloister.Runtime.Manifest;
 
 namespace Cloister.Build.Enclaves;
@@ -36,7 +38,7 @@ public static class EnclaveImageBuilder
     /// <exception cref="ArgumentException">The runtime needs a supervisor executable and none was given.</exception>
     /// <exception cref="EnclaveBuildException">
     /// The manifest sets a section this version does not build yet (<see cref="UnbuiltSections"/>), the image names
-    /// nothing to run, or the blobs are for another architecture.
+    /// nothing to run, the blobs are for another architecture, or their kernel is empty.
     /// </exception>
     /// <exception cref="ImageSourceException">The image cannot be resolved, fetched or verified.</exception>
     /// <exception cref="LayerException">A layer is hostile, truncated or malformed.</exception>
@@ -186,9 +188,7 @@ public static class EnclaveImageBuilder
         using var output = File.Create(path);
         if (blobs is not null)
         {
-            using var init = File.OpenRead(blobs.InitPath);
-            using var nsm = File.OpenRead(blobs.NsmModulePath);
-            BootstrapRamdisk.Write(output, init, nsm);
+            BootstrapRamdisk.WriteFromBlobs(output, blobs.Directory);
             return;
         }
 
@@ -204,7 +204,8 @@ public static class EnclaveImageBuilder
     {
         var blobs = options.Blobs;
         var (operatingSystem, kernelVersion) = blobs?.KernelConfigPath is { } config
-            ? EifMetadata.ReadKernelConfig(new StringReader(await File.ReadAllTextAsync(config, cancellationToken)))
+            ? EifMetadata.ReadKernelConfig(new StringReader(Encoding.UTF8.GetString(
+                await BoundedFile.ReadAllBytesAsync(config, FileSizeLimits.KernelConfig, "the blobs kernel config", cancellationToken))))
             : blobs is null ? ("none", "none") : ("Linux", "unknown");
         var imageDigest = image.Config.Digest;
         var metadata = new EifMetadata
@@ -221,7 +222,7 @@ public static class EnclaveImageBuilder
 
         Directory.CreateDirectory(options.OutputDirectory);
         var eifPath = Path.Combine(options.OutputDirectory, manifest.Name + ".eif");
-        await using var kernel = blobs is null ? new MemoryStream() : (Stream)File.OpenRead(blobs.KernelPath);
+        await using var kernel = blobs is null ? new MemoryStream() : (Stream)OpenBlobsKernel(blobs);
         await using var bootstrapStream = File.OpenRead(bootstrap);
         await using var customerStream = File.OpenRead(customer);
         var builder = new EifBuilder(kernel, blobs?.ReadCmdline() ?? SimulationOnlyCmdline, metadata)
@@ -236,6 +237,18 @@ public static class EnclaveImageBuilder
         var measurementsPath = Path.Combine(options.OutputDirectory, "measurements.json");
         await File.WriteAllTextAsync(measurementsPath, measurements.ToBuildEnclaveJson() + "\n", cancellationToken);
         return new EnclaveBuildResult(eifPath, measurementsPath, measurements, blobs is null, imageDigest);
+    }
+
+    private static FileStream OpenBlobsKernel(NitroBlobs blobs)
+    {
+        var kernel = StreamedFile.OpenRead(blobs.KernelPath, "the blobs kernel");
+        if (kernel.Length == 0)
+        {
+            kernel.Dispose();
+            throw new EnclaveBuildException($"the blobs kernel {blobs.KernelPath} is empty: an enclave needs a kernel to boot");
+        }
+
+        return kernel;
     }
 
     private static JsonElement CustomMetadata(EnclaveManifest manifest, ContainerImage image, EnclaveBuildOptions options)

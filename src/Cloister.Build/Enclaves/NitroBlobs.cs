@@ -1,4 +1,5 @@
 using Cloister.Build.Eif;
+using Cloister.Runtime.Files;
 
 namespace Cloister.Build.Enclaves;
 
@@ -82,6 +83,6 @@ public sealed class NitroBlobs
 
     /// <summary>The kernel command line, trimmed as nitro-cli trims the blob file.</summary>
     /// <returns>The command line.</returns>
-    /// <exception cref="IOException">The file cannot be read.</exception>
-    public string ReadCmdline() => File.ReadAllText(CmdlinePath).Trim();
+    /// <exception cref="IOException">The file cannot be read, or it is larger than <see cref="FileSizeLimits.Text"/>.</exception>
+    public string ReadCmdline() => BoundedFile.ReadAllText(CmdlinePath, FileSizeLimits.Text, "the blobs cmdline").Trim();
 }

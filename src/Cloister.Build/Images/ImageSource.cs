@@ -1,4 +1,5 @@
 using Cloister.Build.Images.Registry;
+using Cloister.Runtime.Files;
 
 namespace Cloister.Build.Images;
 
@@ -73,22 +74,27 @@ public abstract class ImageSource : IDisposable
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw new ImageSourceException(ImageSourceError.NotFound, $"{what} not found: {path}", ex);
+            throw NotFound(path, what, ex);
         }
     }
 
-    /// <summary>Reads a small local JSON file (index.json, oci-layout) whole, refusing one over 4 MiB.</summary>
+    /// <summary>Reads a small local JSON file (index.json, oci-layout) whole, refusing one over <see cref="FileSizeLimits.Json"/>.</summary>
     private protected static async Task<byte[]> ReadLocalJsonAsync(string path, string what, CancellationToken cancellationToken)
     {
-        const int MaxLength = 4 << 20;
-        await using var file = OpenLocalFile(path, what);
-        if (file.Length > MaxLength)
+        try
         {
-            throw new ImageSourceException(ImageSourceError.Malformed, $"{path} has {file.Length} bytes; more than {MaxLength} is not a {what}");
+            return await BoundedFile.ReadAllBytesAsync(path, FileSizeLimits.Json, $"the {what}", cancellationToken);
         }
-
-        var content = new byte[file.Length];
-        await file.ReadExactlyAsync(content, cancellationToken);
-        return content;
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw NotFound(path, what, ex);
+        }
+        catch (FileTooLargeException ex)
+        {
+            throw new ImageSourceException(ImageSourceError.Malformed, ex.Message, ex);
+        }
     }
+
+    private static ImageSourceException NotFound(string path, string what, Exception ex) =>
+        new(ImageSourceError.NotFound, $"{what} not found: {path}", ex);
 }

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Cloister.Build.Eif;
 using Cloister.Build.Streams;
+using Cloister.Runtime.Files;
 
 namespace Cloister.Cli.Commands;
 
@@ -14,12 +15,12 @@ namespace Cloister.Cli.Commands;
 /// Defaults where eif_build has nothing to copy: <c>--name</c> is the output file name without extension,
 /// <c>--version</c> is <c>1.0</c>; the OS and kernel version come from <c>--kernel-config</c>, else from
 /// <c>KERNEL.config</c> beside the kernel (nitro-cli's blobs ship <c>bzImage.config</c>), else <c>Unknown</c>.
-/// BuildTime is <c>SOURCE_DATE_EPOCH</c> when set, so a build is reproducible byte for byte.
+/// BuildTime is <c>SOURCE_DATE_EPOCH</c> when set, so a build is reproducible byte for byte. The kernel and the
+/// ramdisks are streamed, so they must be files that say their size (<see cref="StreamedFile"/>), and the kernel
+/// cannot be empty; eif_build takes whatever its size says (docs/build.md).
 /// </remarks>
 internal static class EifCommand
 {
-    // nitro-cli's limit for --metadata files (identity.rs).
-    private const int MaxCustomMetadataSize = 4096;
     private const string Unknown = "Unknown";
 
     public static Command Create() => new("eif", "Enclave image files.") { CreateBuild() };
@@ -68,11 +69,15 @@ internal static class EifCommand
                 CustomMetadata = custom?.RootElement,
             };
 
-            Console.Error.WriteLine("Start building the Enclave Image...");
             var inputs = new List<FileStream>();
             try
             {
-                var kernelStream = OpenInput(kernelFile, inputs);
+                var kernelStream = OpenInput(kernelFile, "--kernel", inputs);
+                if (kernelStream.Length == 0)
+                {
+                    throw new CommandFailedException($"--kernel {kernelFile.FullName} is empty: an enclave needs a kernel to boot");
+                }
+
                 var builder = new EifBuilder(kernelStream, parseResult.GetRequiredValue(cmdline), identity)
                 {
                     Architecture = parseResult.GetRequiredValue(arch) == "aarch64" ? EifArchitecture.Arm64 : EifArchitecture.X64,
@@ -80,9 +85,11 @@ internal static class EifCommand
                 };
                 foreach (var ramdisk in parseResult.GetRequiredValue(ramdisks))
                 {
-                    builder.AddRamdisk(OpenInput(ramdisk, inputs));
+                    builder.AddRamdisk(OpenInput(ramdisk, "--ramdisk", inputs));
                 }
 
+                // Announced once every input has opened, so that a bad one is the only line on stderr.
+                Console.Error.WriteLine("Start building the Enclave Image...");
                 var measurements = AtomicFile.Write(outputFile.FullName, builder.WriteTo);
                 Console.Out.WriteLine(MeasurementsJson.Build(measurements));
                 Console.Error.WriteLine("Enclave Image successfully created.");
@@ -96,9 +103,9 @@ internal static class EifCommand
         return command;
     }
 
-    private static FileStream OpenInput(FileInfo file, List<FileStream> opened)
+    private static FileStream OpenInput(FileInfo file, string option, List<FileStream> opened)
     {
-        var stream = new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
+        var stream = StreamedFile.OpenRead(file.FullName, option);
         opened.Add(stream);
         return stream;
     }
@@ -111,10 +118,10 @@ internal static class EifCommand
             return (Unknown, Unknown);
         }
 
-        using var reader = new StreamReader(path);
+        var text = BoundedFile.ReadAllText(path, FileSizeLimits.KernelConfig, kernelConfig is null ? "the kernel config" : "--kernel-config");
         try
         {
-            return EifMetadata.ReadKernelConfig(reader);
+            return EifMetadata.ReadKernelConfig(new StringReader(text));
         }
         catch (FormatException ex)
         {
@@ -129,12 +136,7 @@ internal static class EifCommand
             return null;
         }
 
-        var bytes = File.ReadAllBytes(file.FullName);
-        if (bytes.Length > MaxCustomMetadataSize)
-        {
-            throw CommandFailedException.Usage($"{file.FullName} is {bytes.Length} bytes; custom metadata is limited to {MaxCustomMetadataSize}");
-        }
-
+        var bytes = BoundedFile.ReadAllBytes(file.FullName, FileSizeLimits.CustomMetadata, "--metadata");
         try
         {
             return JsonDocument.Parse(bytes);

@@ -2,13 +2,15 @@ using System.CommandLine;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Cloister.Build.Eif;
+using Cloister.Runtime.Files;
 
 namespace Cloister.Cli.Commands;
 
 /// <summary>
 /// <c>cloister pcr --input F | --signing-certificate F</c>: <c>nitro-cli pcr</c>. Prints <c>{"PCR": hex}</c> (the
 /// extend of the file's SHA-384) or <c>{"PCR8": hex}</c> (the extend of the certificate's DER SHA-384), the keys
-/// nitro-cli uses.
+/// nitro-cli uses. <c>--input</c> is streamed, so it must be a file that says its size (<see cref="StreamedFile"/>):
+/// nitro-cli would hash <c>/dev/zero</c> forever.
 /// </summary>
 internal static class PcrCommand
 {
@@ -27,7 +29,8 @@ internal static class PcrCommand
 
             if (inputFile is not null)
             {
-                using var stream = new FileStream(inputFile.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 20, FileOptions.SequentialScan);
+                // SHA384.HashData reads in small chunks: the buffer turns them into 1 MiB system calls.
+                using var stream = new BufferedStream(StreamedFile.OpenRead(inputFile.FullName, "--input"), 1 << 20);
                 Console.Out.WriteLine(MeasurementsJson.Single("PCR", Pcr.ForContent(stream)));
             }
             else
@@ -43,7 +46,7 @@ internal static class PcrCommand
 
     private static X509Certificate2 LoadCertificate(string path)
     {
-        var bytes = File.ReadAllBytes(path);
+        var bytes = BoundedFile.ReadAllBytes(path, FileSizeLimits.KeyOrCertificate, "--signing-certificate");
         try
         {
             return bytes.AsSpan().StartsWith("-----"u8)

@@ -7,6 +7,7 @@ using System.Text;
 using System.Text.Json;
 using Cloister.Attestation.Documents;
 using Cloister.Attestation.Verification;
+using Cloister.Runtime.Files;
 
 namespace Cloister.Cli.Commands;
 
@@ -44,7 +45,7 @@ internal static class VerifyDocCommand
 
         command.SetAction(parseResult =>
         {
-            var document = AttestationText.Read(parseResult.GetRequiredValue(file), "the document");
+            var document = AttestationText.Read(parseResult.GetRequiredValue(file), "the document", FileSizeLimits.AttestationDocument);
             var options = new AttestationVerifierOptions
             {
                 TrustedRoots = parseResult.GetValue(root) is { } rootFile ? AttestationText.ReadCertificates(rootFile, "--root") : null,

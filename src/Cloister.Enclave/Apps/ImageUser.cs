@@ -1,4 +1,5 @@
 using System.Globalization;
+using Cloister.Runtime.Files;
 
 namespace Cloister.Enclave.Apps;
 
@@ -81,6 +82,16 @@ internal static class ImageUser
             return [];
         }
 
-        return [.. File.ReadLines(path).Where(line => line.Length > 0 && line[0] != '#').Select(line => line.Split(':'))];
+        string text;
+        try
+        {
+            text = BoundedFile.ReadAllText(path, FileSizeLimits.Text, $"the image's /{relativePath}");
+        }
+        catch (IOException ex)
+        {
+            throw new AppLaunchException($"USER cannot be resolved: {ex.Message}", ex);
+        }
+
+        return [.. text.ReplaceLineEndings("\n").Split('\n').Where(line => line.Length > 0 && line[0] != '#').Select(line => line.Split(':'))];
     }
 }

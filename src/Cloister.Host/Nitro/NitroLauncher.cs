@@ -2,8 +2,8 @@ using Cloister.Build.Cpio;
 using Cloister.Build.Eif;
 using Cloister.Host.Simulation;
 using Cloister.Host.Supervision;
+using Cloister.Runtime.Files;
 using Cloister.Runtime.Manifest;
-
 using Cloister.Runtime.Vsock;
 
 namespace Cloister.Host.Nitro;
@@ -59,6 +59,11 @@ public static class NitroLauncher
         {
             if (entry.Name == UnpackedEnclaveImage.LaunchSpecInRoot && entry.DataStream is { } data)
             {
+                if (entry.Size > FileSizeLimits.Json)
+                {
+                    throw new InvalidDataException($"{entry.Name} is {entry.Size} bytes, more than the {FileSizeLimits.Json >> 20} MiB limit for a launch spec");
+                }
+
                 using var json = new MemoryStream();
                 data.CopyTo(json);
                 return UnpackedEnclaveImage.ParseLaunchSpec(json.ToArray());

@@ -1,4 +1,5 @@
 using Cloister.Attestation.Simulation;
+using Cloister.Runtime.Files;
 
 namespace Cloister.Host.Simulation;
 
@@ -40,7 +41,9 @@ public static class SimulatedRootStore
         if (hasCertificate)
         {
             created = false;
-            return SimulatedNitroRoot.ImportFromPem(File.ReadAllText(certificatePath), File.ReadAllText(keyPath));
+            return SimulatedNitroRoot.ImportFromPem(
+                BoundedFile.ReadAllText(certificatePath, FileSizeLimits.KeyOrCertificate, "the simulated root certificate"),
+                BoundedFile.ReadAllText(keyPath, FileSizeLimits.KeyOrCertificate, "the simulated root key"));
         }
 
         var root = SimulatedNitroRoot.Create();

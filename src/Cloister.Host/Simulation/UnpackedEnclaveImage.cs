@@ -1,6 +1,6 @@
-using System.Text;
 using Cloister.Build.Cpio;
 using Cloister.Build.Eif;
+using Cloister.Runtime.Files;
 using Cloister.Runtime.Manifest;
 
 namespace Cloister.Host.Simulation;
@@ -52,7 +52,7 @@ public sealed class UnpackedEnclaveImage
     /// <exception cref="EifFormatException">The CRC does not match or a section is malformed.</exception>
     /// <exception cref="CpioFormatException">A ramdisk is malformed.</exception>
     /// <exception cref="InvalidDataException">The image has no ramdisk, no or an empty <c>cmd</c>, a ramdisk entry would escape the root, or the launch spec is invalid.</exception>
-    /// <exception cref="IOException">Reading or writing failed.</exception>
+    /// <exception cref="IOException">Reading or writing failed, or <c>cmd</c>, <c>env</c> or the launch spec is larger than its limit (<see cref="FileTooLargeException"/>).</exception>
     public static UnpackedEnclaveImage Unpack(EifReader image, string root)
     {
         ArgumentNullException.ThrowIfNull(image);
@@ -95,7 +95,7 @@ public sealed class UnpackedEnclaveImage
         }
 
         // nitro-cli writes one element per line, each followed by '\n'.
-        return [.. File.ReadAllText(path, Encoding.UTF8).Split('\n').Where(line => line.Length > 0)];
+        return [.. BoundedFile.ReadAllText(path, FileSizeLimits.Text, $"the image's {name}").Split('\n').Where(line => line.Length > 0)];
     }
 
     private static EnclaveLaunchSpec? ReadLaunchSpec(string root)
@@ -106,7 +106,7 @@ public sealed class UnpackedEnclaveImage
             return null;
         }
 
-        return ParseLaunchSpec(File.ReadAllBytes(path));
+        return ParseLaunchSpec(BoundedFile.ReadAllBytes(path, FileSizeLimits.Json, "the image's launch spec"));
     }
 
     /// <summary>Parses the launch spec found in an image.</summary>

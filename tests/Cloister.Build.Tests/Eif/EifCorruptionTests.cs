@@ -76,6 +76,26 @@ public sealed class EifCorruptionTests
         Assert.Equal(cmdline + 4, error.Offset);
     }
 
+    [Theory]
+    [InlineData(long.MaxValue)]
+    [InlineData(long.MaxValue - 12)]
+    [InlineData(1L << 40)]
+    public void A_section_claiming_more_than_the_file_holds_is_truncation_at_the_end_of_the_file(long size)
+    {
+        var image = EifCorruption.UnsignedFixture();
+        var last = BinaryPrimitives.ReadUInt16BigEndian(image.AsSpan(0x1A)) - 1;
+        var header = EifCorruption.SectionOffset(image, last);
+        BinaryPrimitives.WriteUInt64BigEndian(image.AsSpan(0x11C + (8 * last)), (ulong)size);
+        BinaryPrimitives.WriteUInt64BigEndian(image.AsSpan((int)header + 4), (ulong)size);
+
+        var error = OpenFails(EifCorruption.FixCrc(image));
+
+        Assert.Equal(EifError.Truncated, error.Error);
+        Assert.Equal(image.Length, error.Offset);
+        Assert.Contains($"needs {size} bytes from offset {header + 12}, but {image.Length - header - 12} are left", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("-", error.Message.Split(':')[0], StringComparison.Ordinal);
+    }
+
     [Fact]
     public void More_than_32_sections_are_refused()
     {

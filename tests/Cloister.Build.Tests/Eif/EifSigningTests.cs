@@ -130,6 +130,19 @@ public sealed class EifSigningTests
     }
 
     [Fact]
+    public void A_negative_byte_in_the_signature_section_is_refused_at_its_file_offset()
+    {
+        var image = SignedImage(out var signature);
+
+        var error = Assert.Throws<EifFormatException>(() =>
+            InspectWithSignature(image, TestVectors.Hex("81a2737369676e696e675f63657274696669636174658120697369676e61747572658101")));
+
+        Assert.Equal(EifError.BadSignatureSection, error.Error);
+        Assert.Equal(signature.Section.DataOffset + 23, error.Offset);
+        Assert.Contains("signature[0].signing_certificate[0] is -1, not a byte (0 to 255)", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Garbage_in_the_signature_section_is_a_bad_signature_section_error()
     {
         var image = SignedImage(out _);

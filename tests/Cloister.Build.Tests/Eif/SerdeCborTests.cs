@@ -57,10 +57,49 @@ public sealed class SerdeCborTests
         Assert.Equal([1, 2, 10], value);
     }
 
-    [Fact]
-    public void Array_elements_above_255_are_refused()
+    [Theory]
+    [InlineData("19012c", "is 300, not a byte (0 to 255)")]
+    [InlineData("20", "is -1, not a byte (0 to 255)")]
+    [InlineData("3bffffffffffffffff", "is -18446744073709551616, not a byte (0 to 255)")]
+    [InlineData("1bffffffffffffffff", "is 18446744073709551615, not a byte (0 to 255)")]
+    [InlineData("6141", "is a CBOR TextString, not a byte (0 to 255)")]
+    public void Array_elements_that_are_not_bytes_are_refused_naming_the_field_and_offset(string element, string detail)
     {
-        Assert.Throws<System.Formats.Cbor.CborContentException>(() =>
-            SerdeCbor.DecodePcrInfo(TestVectors.Hex("a26e72656769737465725f696e646578006e72656769737465725f76616c75658119012c")));
+        // register_value = [element]: the map header, two 15-byte keys, index 0 and the array header come first.
+        var error = Assert.Throws<SerdeCborException>(() =>
+            SerdeCbor.DecodePcrInfo(TestVectors.Hex("a26e72656769737465725f696e646578006e72656769737465725f76616c756581" + element)));
+
+        Assert.Equal("PcrInfo.register_value[0]", error.Field);
+        Assert.Equal(33, error.Offset);
+        Assert.Equal(detail, error.Detail);
+    }
+
+    [Fact]
+    public void A_negative_certificate_byte_in_the_signature_section_is_refused_at_its_offset()
+    {
+        // [{"signing_certificate": [-1], "signature": [1]}]
+        var error = Assert.Throws<SerdeCborException>(() =>
+            SerdeCbor.DecodeSignatureSection(TestVectors.Hex("81a2737369676e696e675f63657274696669636174658120697369676e61747572658101")));
+
+        Assert.Equal("signature[0].signing_certificate[0]", error.Field);
+        Assert.Equal(23, error.Offset);
+        Assert.Equal("signature[0].signing_certificate[0] at CBOR byte 23: is -1, not a byte (0 to 255)", error.Message);
+    }
+
+    [Theory]
+    [InlineData("81a2737369676e696e675f63657274696669636174659f01", "signature[0].signing_certificate")]
+    [InlineData("81a2737369676e696e675f636572746966696361746581", "signature[0].signing_certificate")]
+    [InlineData("81a2737369676e696e675f63657274696669636174659a7fffffff01", "signature[0].signing_certificate")]
+    [InlineData("81a1737369676e696e675f63657274696669636174658101", "signature[0]")]
+    [InlineData("81a0", "signature[0]")]
+    [InlineData("82a0", "the signature section")]
+    [InlineData("8100", "signature[0]")]
+    [InlineData("80ff", "the signature section")]
+    public void A_malformed_or_truncated_signature_section_names_the_field(string hex, string field)
+    {
+        var error = Assert.Throws<SerdeCborException>(() => SerdeCbor.DecodeSignatureSection(TestVectors.Hex(hex)));
+
+        Assert.Equal(field, error.Field);
+        Assert.InRange(error.Offset, 0, hex.Length / 2);
     }
 }

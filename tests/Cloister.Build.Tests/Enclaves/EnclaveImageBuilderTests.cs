@@ -135,6 +135,38 @@ public sealed class EnclaveImageBuilderTests : IDisposable
         Assert.False(Directory.Exists(_scratch.Combine("out")));
     }
 
+    [Theory]
+    [InlineData("bzImage", "the blobs kernel")]
+    [InlineData("init", "the blobs init")]
+    [InlineData("nsm.ko", "the blobs nsm.ko")]
+    [InlineData("cmdline", "the blobs cmdline")]
+    [InlineData("bzImage.config", "the blobs kernel config")]
+    public async Task A_blob_that_is_an_endless_device_is_refused_naming_it_and_no_image_is_written(string blob, string what)
+    {
+        var blobs = FakeBlobs();
+        File.Delete(Path.Combine(blobs, blob));
+        File.CreateSymbolicLink(Path.Combine(blobs, blob), "/dev/zero");
+
+        var ex = await Assert.ThrowsAnyAsync<IOException>(
+            () => BuildAsync("name: endless\nimage: oci-layout:./image:v1\n", EnclaveRuntime.None, NitroBlobs.Open(blobs, EifArchitecture.X64)));
+
+        Assert.StartsWith($"{what} {Path.Combine(blobs, blob)}: ", ex.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(_scratch.Combine("out", "endless.eif")));
+    }
+
+    [Fact]
+    public async Task An_empty_blobs_kernel_is_refused()
+    {
+        var blobs = FakeBlobs();
+        File.WriteAllBytes(Path.Combine(blobs, "bzImage"), []);
+
+        var ex = await Assert.ThrowsAsync<EnclaveBuildException>(
+            () => BuildAsync("name: empty\nimage: oci-layout:./image:v1\n", EnclaveRuntime.None, NitroBlobs.Open(blobs, EifArchitecture.X64)));
+
+        Assert.Contains("is empty: an enclave needs a kernel to boot", ex.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(_scratch.Combine("out", "empty.eif")));
+    }
+
     [Fact]
     public async Task Builds_of_the_same_inputs_are_identical_and_the_build_time_changes_no_pcr()
     {

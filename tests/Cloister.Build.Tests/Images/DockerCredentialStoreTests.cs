@@ -1,6 +1,7 @@
 using System.Text;
 using Cloister.Build.Images;
 using Cloister.Build.Images.Registry;
+using Cloister.Runtime.Files;
 
 namespace Cloister.Build.Tests.Images;
 
@@ -65,5 +66,24 @@ public sealed class DockerCredentialStoreTests
         Assert.Equal(ImageSourceError.Malformed, ex.Error);
         Assert.Contains(why, ex.Message, StringComparison.Ordinal);
         Assert.StartsWith("config.json", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_config_linked_to_an_endless_device_is_refused_at_its_limit()
+    {
+        var directory = Directory.CreateTempSubdirectory("cloister-docker-config-").FullName;
+        try
+        {
+            var path = Path.Combine(directory, "config.json");
+            File.CreateSymbolicLink(path, "/dev/zero");
+
+            var ex = Assert.Throws<FileTooLargeException>(() => DockerCredentialStore.Load(path));
+
+            Assert.Equal($"the Docker config {path}: larger than the 4 MiB limit for it", ex.Message);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 }

@@ -103,6 +103,23 @@ public sealed class LocalImageSourceTests(RegistryFixture fixture) : IDisposable
         Assert.Equal(ImageSourceError.NotFound, archive.Error);
     }
 
+    [Theory]
+    [InlineData("oci-layout")]
+    [InlineData("index.json")]
+    public async Task A_layout_file_linked_to_an_endless_device_is_malformed_at_its_limit(string file)
+    {
+        var layout = Directory.CreateDirectory(Path.Combine(fixture.WorkDirectory, $"endless-{file}")).FullName;
+        File.WriteAllText(Path.Combine(layout, "oci-layout"), """{"imageLayoutVersion":"1.0.0"}""");
+        File.WriteAllText(Path.Combine(layout, "index.json"), """{"schemaVersion":2,"manifests":[]}""");
+        File.Delete(Path.Combine(layout, file));
+        File.CreateSymbolicLink(Path.Combine(layout, file), "/dev/zero");
+
+        var ex = await Assert.ThrowsAsync<ImageSourceException>(() => ResolveAsync($"oci-layout:{layout}:v1"));
+
+        Assert.Equal(ImageSourceError.Malformed, ex.Error);
+        Assert.EndsWith($"{Path.Combine(layout, file)}: larger than the 4 MiB limit for it", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_corrupted_layer_blob_fails_the_end_of_its_stream_and_a_corrupted_config_fails_resolution()
     {

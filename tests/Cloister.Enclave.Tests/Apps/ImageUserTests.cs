@@ -61,4 +61,17 @@ public sealed class ImageUserTests : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    [Theory]
+    [InlineData("etc/passwd")]
+    [InlineData("etc/group")]
+    public void An_account_file_linked_to_an_endless_device_is_a_launch_failure_at_its_limit(string file)
+    {
+        File.Delete(Path.Combine(_root, file));
+        File.CreateSymbolicLink(Path.Combine(_root, file), "/dev/zero");
+
+        var ex = Assert.Throws<AppLaunchException>(() => ImageUser.Resolve("app:app", _root));
+
+        Assert.Equal($"USER cannot be resolved: the image's /{file} {Path.Combine(_root, file)}: larger than the 4 MiB limit for it", ex.Message);
+    }
 }

@@ -3,6 +3,7 @@ using Cloister.Build.Cpio;
 using Cloister.Build.Eif;
 using Cloister.Host.Simulation;
 using Cloister.Host.Tests.TestEnclave;
+using Cloister.Runtime.Files;
 using Cloister.Testing;
 
 namespace Cloister.Host.Tests.Simulation;
@@ -131,6 +132,48 @@ public sealed class RamdiskUnpackerTests
         {
             Directory.Delete(root, recursive: true);
             Directory.Delete(outside, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("cmd")]
+    [InlineData("env")]
+    [InlineData("rootfs/cloister/enclave.json")]
+    public void A_list_file_linked_to_an_endless_device_is_refused_at_its_limit(string name)
+    {
+        var root = Directory.CreateTempSubdirectory("cloister-unpack-").FullName;
+        try
+        {
+            using var customer = Archive(writer =>
+            {
+                writer.WriteDirectory("rootfs", 0b111_101_101);
+                writer.WriteDirectory("rootfs/cloister", 0b111_101_101);
+                if (name != "cmd")
+                {
+                    writer.WriteFile("cmd", 0b110_100_100, new MemoryStream("/bin/app\n"u8.ToArray()));
+                }
+
+                writer.WriteEntry(new CpioEntry { Name = name, Type = CpioEntryType.SymbolicLink, Permissions = 0b111_111_111, LinkTarget = "/dev/zero" });
+            });
+            var builder = new EifBuilder(new MemoryStream([1]), "console=ttyS0", new EifMetadata
+            {
+                ImageName = "endless", ImageVersion = "1", BuildTime = "2024-01-01T00:00:00+00:00", BuildTool = "test",
+                BuildToolVersion = "1", OperatingSystem = "Linux", KernelVersion = "1",
+            });
+            builder.AddRamdisk(Archive(writer => writer.WriteDirectory("dev", 0b111_101_101)));
+            builder.AddRamdisk(customer);
+            using var eif = new MemoryStream();
+            builder.WriteTo(eif);
+            eif.Position = 0;
+            using var image = new EifReader(eif);
+
+            var error = Assert.Throws<FileTooLargeException>(() => UnpackedEnclaveImage.Unpack(image, root));
+
+            Assert.Contains("larger than the 4 MiB limit", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
         }
     }
 

@@ -1,4 +1,5 @@
 using Cloister.Host.Simulation;
+using Cloister.Runtime.Files;
 
 namespace Cloister.Host.Tests.Simulation;
 
@@ -82,6 +83,28 @@ public sealed class SimulatedRootStoreTests
         finally
         {
             Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData(SimulatedRootStore.CertificateFileName, "the simulated root certificate")]
+    [InlineData(SimulatedRootStore.KeyFileName, "the simulated root key")]
+    public void A_root_file_linked_to_an_endless_device_is_refused_at_its_limit(string name, string what)
+    {
+        var directory = Path.Combine(Directory.CreateTempSubdirectory("cloister-sim-").FullName, "sim");
+        try
+        {
+            SimulatedRootStore.LoadOrCreate(directory, out _).Dispose();
+            File.Delete(Path.Combine(directory, name));
+            File.CreateSymbolicLink(Path.Combine(directory, name), "/dev/zero");
+
+            var error = Assert.Throws<FileTooLargeException>(() => SimulatedRootStore.LoadOrCreate(directory, out _));
+
+            Assert.StartsWith(what, error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(directory)!, recursive: true);
         }
     }
 }

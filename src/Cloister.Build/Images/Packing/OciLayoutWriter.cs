@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Cloister.Runtime.Files;
 
 namespace Cloister.Build.Images.Packing;
 
@@ -90,7 +91,7 @@ internal sealed class OciLayoutWriter
     {
         try
         {
-            return JsonDocument.Parse(File.ReadAllBytes(path));
+            return JsonDocument.Parse(BoundedFile.ReadAllBytes(path, FileSizeLimits.Json, "the OCI layout index"));
         }
         catch (JsonException ex)
         {

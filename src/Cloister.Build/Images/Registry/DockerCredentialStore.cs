@@ -1,4 +1,5 @@
 using System.Text;
+using Cloister.Runtime.Files;
 
 namespace Cloister.Build.Images.Registry;
 
@@ -39,11 +40,13 @@ public sealed class DockerCredentialStore
     /// <param name="path">The file, e.g. <c>~/.docker/config.json</c> (the caller decides; nothing is looked up implicitly).</param>
     /// <exception cref="ArgumentNullException"><paramref name="path"/> is <see langword="null"/>.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="FileTooLargeException">The file is larger than <see cref="FileSizeLimits.Json"/>.</exception>
+    /// <exception cref="IOException">The file cannot be read.</exception>
     /// <exception cref="ImageSourceException">The file is not a valid Docker config (<see cref="ImageSourceError.Malformed"/>).</exception>
     public static DockerCredentialStore Load(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        return Parse(File.ReadAllBytes(path), path);
+        return Parse(BoundedFile.ReadAllBytes(path, FileSizeLimits.Json, "the Docker config"), path);
     }
 
     /// <summary>Parses the content of a Docker config file.</summary>

@@ -7,6 +7,7 @@ using Cloister.Build.Images.Packing;
 using Cloister.Build.Images.Registry;
 using Cloister.Build.Supervisor;
 using Cloister.Build.Tests.Layers;
+using Cloister.Runtime.Files;
 using Cloister.Testing;
 
 namespace Cloister.Build.Tests.Images.Packing;
@@ -233,6 +234,17 @@ public sealed class ImagePackerTests : IDisposable
         Assert.NotEqual(first.Manifest.Digest, moved.Manifest.Digest);
         using var index = JsonDocument.Parse(File.ReadAllText(Path.Combine(layout, "index.json")));
         Assert.Equal(2, index.RootElement.GetProperty("manifests").GetArrayLength());
+    }
+
+    [Fact]
+    public void Packing_into_a_layout_whose_index_is_an_endless_device_is_refused_at_its_limit()
+    {
+        var layout = Directory.CreateDirectory(_scratch.Combine("endless")).FullName;
+        File.CreateSymbolicLink(Path.Combine(layout, "index.json"), "/dev/zero");
+
+        var ex = Assert.Throws<FileTooLargeException>(() => Pack(layout, "x", Options()));
+
+        Assert.Equal($"the OCI layout index {Path.Combine(layout, "index.json")}: larger than the 4 MiB limit for it", ex.Message);
     }
 
     [Fact]
