@@ -51,7 +51,7 @@ public sealed class UnpackedEnclaveImage
     /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
     /// <exception cref="EifFormatException">The CRC does not match or a section is malformed.</exception>
     /// <exception cref="CpioFormatException">A ramdisk is malformed.</exception>
-    /// <exception cref="InvalidDataException">The image has no ramdisk, no or an empty <c>cmd</c>, a ramdisk entry would escape the root, or the launch spec is invalid.</exception>
+    /// <exception cref="InvalidDataException">The image has no ramdisk, no or an empty <c>cmd</c>, a ramdisk entry would escape the root, the launch spec is invalid, or <c>cmd</c>, <c>env</c> or the launch spec is reached through a symbolic link.</exception>
     /// <exception cref="IOException">Reading or writing failed, or <c>cmd</c>, <c>env</c> or the launch spec is larger than its limit (<see cref="FileTooLargeException"/>).</exception>
     public static UnpackedEnclaveImage Unpack(EifReader image, string root)
     {
@@ -82,14 +82,13 @@ public sealed class UnpackedEnclaveImage
             throw new InvalidDataException("the customer ramdisk's 'cmd' is missing or empty: nothing to start");
         }
 
-        var environment = File.Exists(Path.Combine(root, "env")) ? ReadLines(root, "env") : [];
+        var environment = ReadLines(root, "env");
         return new UnpackedEnclaveImage(root, measurements, command, environment, ReadLaunchSpec(root));
     }
 
     private static List<string> ReadLines(string root, string name)
     {
-        var path = Path.Combine(root, name);
-        if (!File.Exists(path))
+        if (ImageFile(root, name) is not { } path)
         {
             return [];
         }
@@ -100,13 +99,40 @@ public sealed class UnpackedEnclaveImage
 
     private static EnclaveLaunchSpec? ReadLaunchSpec(string root)
     {
-        var path = Path.Combine(root, LaunchSpecInRoot);
-        if (!File.Exists(path))
+        if (ImageFile(root, LaunchSpecInRoot) is not { } path)
         {
             return null;
         }
 
         return ParseLaunchSpec(BoundedFile.ReadAllBytes(path, FileSizeLimits.Json, "the image's launch spec"));
+    }
+
+    /// <summary>
+    /// The path of a file the host reads out of the unpacked image, or <see langword="null"/> when the image has none.
+    /// The image is its author's, and this process runs outside the sandbox: a symbolic link on the way (<c>cmd</c> →
+    /// <c>/etc/shadow</c>, <c>rootfs/cloister</c> → <c>/root</c>) would read this machine's files into the enclave's
+    /// command line, so none is followed. Inside the enclave the same links resolve in the enclave's own root.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A component of the path is a symbolic link, or the file is not a regular file.</exception>
+    private static string? ImageFile(string root, string relativePath)
+    {
+        var path = root;
+        foreach (var component in relativePath.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            path = Path.Combine(path, component);
+            var entry = new FileInfo(path);
+            if (entry.LinkTarget is not null)
+            {
+                throw new InvalidDataException($"the image's {relativePath}: {path[(root.Length + 1)..]} is a symbolic link, which the simulator does not follow out of the image");
+            }
+
+            if (!entry.Exists && !Directory.Exists(path))
+            {
+                return null;
+            }
+        }
+
+        return File.Exists(path) ? path : throw new InvalidDataException($"the image's {relativePath} is not a regular file");
     }
 
     /// <summary>Parses the launch spec found in an image.</summary>

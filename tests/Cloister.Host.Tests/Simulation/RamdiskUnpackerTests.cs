@@ -136,10 +136,30 @@ public sealed class RamdiskUnpackerTests
     }
 
     [Theory]
-    [InlineData("cmd")]
-    [InlineData("env")]
-    [InlineData("rootfs/cloister/enclave.json")]
-    public void A_list_file_linked_to_an_endless_device_is_refused_at_its_limit(string name)
+    [InlineData("cmd", "/dev/zero")]
+    [InlineData("env", "/etc/hostname")]
+    [InlineData("rootfs/cloister/enclave.json", "/etc/hostname")]
+    [InlineData("rootfs/cloister", "/etc")]
+    public void A_file_the_host_reads_is_never_reached_through_a_symbolic_link_out_of_the_image(string name, string target)
+    {
+        var error = Assert.Throws<InvalidDataException>(() => Unpack(
+            writer => writer.WriteEntry(new CpioEntry { Name = name, Type = CpioEntryType.SymbolicLink, Permissions = 0b111_111_111, LinkTarget = target }),
+            withCommand: name != "cmd"));
+
+        Assert.Contains($"{name} is a symbolic link", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_list_file_larger_than_its_limit_is_refused()
+    {
+        var error = Assert.Throws<FileTooLargeException>(() => Unpack(writer =>
+            writer.WriteFile("env", 0b110_100_100, new MemoryStream(new byte[FileSizeLimits.Text + 1]))));
+
+        Assert.Contains("larger than the 4 MiB limit", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Unpacks an image whose customer ramdisk has a root file system, what <paramref name="write"/> adds and a <c>cmd</c>.</summary>
+    private static void Unpack(Action<CpioWriter> write, bool withCommand = true)
     {
         var root = Directory.CreateTempSubdirectory("cloister-unpack-").FullName;
         try
@@ -147,17 +167,15 @@ public sealed class RamdiskUnpackerTests
             using var customer = Archive(writer =>
             {
                 writer.WriteDirectory("rootfs", 0b111_101_101);
-                writer.WriteDirectory("rootfs/cloister", 0b111_101_101);
-                if (name != "cmd")
+                write(writer);
+                if (withCommand)
                 {
                     writer.WriteFile("cmd", 0b110_100_100, new MemoryStream("/bin/app\n"u8.ToArray()));
                 }
-
-                writer.WriteEntry(new CpioEntry { Name = name, Type = CpioEntryType.SymbolicLink, Permissions = 0b111_111_111, LinkTarget = "/dev/zero" });
             });
             var builder = new EifBuilder(new MemoryStream([1]), "console=ttyS0", new EifMetadata
             {
-                ImageName = "endless", ImageVersion = "1", BuildTime = "2024-01-01T00:00:00+00:00", BuildTool = "test",
+                ImageName = "hostile", ImageVersion = "1", BuildTime = "2024-01-01T00:00:00+00:00", BuildTool = "test",
                 BuildToolVersion = "1", OperatingSystem = "Linux", KernelVersion = "1",
             });
             builder.AddRamdisk(Archive(writer => writer.WriteDirectory("dev", 0b111_101_101)));
@@ -166,10 +184,7 @@ public sealed class RamdiskUnpackerTests
             builder.WriteTo(eif);
             eif.Position = 0;
             using var image = new EifReader(eif);
-
-            var error = Assert.Throws<FileTooLargeException>(() => UnpackedEnclaveImage.Unpack(image, root));
-
-            Assert.Contains("larger than the 4 MiB limit", error.Message, StringComparison.Ordinal);
+            UnpackedEnclaveImage.Unpack(image, root);
         }
         finally
         {
