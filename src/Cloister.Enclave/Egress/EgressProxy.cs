@@ -289,7 +289,7 @@ internal sealed class EgressProxy : IAsyncDisposable
     // Refusals come as fast as the app can open connections: the log gets a line per interval, counting the rest.
     private async Task RefuseOverloadedAsync(ProxyRequest request, NetworkStream stream, PipeReader reader, string what, CancellationToken cancellationToken)
     {
-        var message = $"egress to {request.Target} is refused: {_limit.MaxOpen} connections are open through the proxy, its limit";
+        var message = string.Create(CultureInfo.InvariantCulture, $"egress to {request.Target} is refused: the proxy serves at most {_limit.MaxOpen} connections at once");
         if (_overloadLog.TryEnter(message, out var line))
         {
             Log(EgressProxyOutcome.Overloaded, what, line);

@@ -45,7 +45,7 @@ public sealed class EgressLimitsTests(OriginServer origin) : IClassFixture<Origi
             refusals.Add(await egress.SendRawAsync($"CONNECT origin.test:{origin.HttpPort} HTTP/1.1\r\n\r\n"));
         }
 
-        var reason = $"egress to origin.test:{origin.HttpPort} is refused: 2 connections are open through the proxy, its limit";
+        var reason = $"egress to origin.test:{origin.HttpPort} is refused: the proxy serves at most 2 connections at once";
         Assert.All(refusals, response => EgressHarness.AssertProxyAnswer(response, "503 Service Unavailable", reason));
         // Nothing reached the host for them, nothing of theirs is still open, and the log has one line for all three.
         Assert.Equal(2, egress.Log.Count(line => line.StartsWith("egress allowed ", StringComparison.Ordinal)));
