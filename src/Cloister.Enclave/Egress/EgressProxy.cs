@@ -240,7 +240,7 @@ internal sealed class EgressProxy : IAsyncDisposable
             var result = await DuplexRelay.RunAsync(RelayEnd.ForSocket(stream.Socket, reader), RelayEnd.ForVsock(upstream, upstreamReader), _relay, cancellationToken);
             if (result.IdledOut)
             {
-                Log(EgressProxyOutcome.Idle, what, $"nothing either way for {Seconds(_options.IdleTimeout)}, closed: {result}");
+                Log(EgressProxyOutcome.Idle, what, $"closed after {Seconds(_options.IdleTimeout)} without traffic: {result}");
             }
             else
             {

@@ -129,7 +129,7 @@ public sealed class EgressForwarder
                 var result = await DuplexRelay.RunAsync(RelayEnd.ForVsock(connection, reader), RelayEnd.ForSocket(socket), _relay, cancellationToken);
                 if (result.IdledOut)
                 {
-                    Log(EgressForwarderOutcome.Idle, request.ToString(), $"nothing either way for {Seconds(_options.IdleTimeout)}, closed: {result}");
+                    Log(EgressForwarderOutcome.Idle, request.ToString(), $"closed after {Seconds(_options.IdleTimeout)} without traffic: {result}");
                 }
                 else
                 {

@@ -36,9 +36,9 @@ public sealed class EgressForwarderOptions
 
     /// <summary>
     /// The most connections from the enclave served at once, from accept to close; one more is answered
-    /// <c>ERR too many connections: …</c> after its request line, without a lookup or a connect. 2048, twice the enclave proxy's own limit, for the
-    /// same reason as <see cref="IdleTimeout"/>: the proxy's precise 503 comes first, and the host's limit still holds
-    /// while closed tunnels are being torn down.
+    /// <c>ERR too many connections: …</c> after its request line, without a lookup or a connect. 2048, twice the enclave
+    /// proxy's own limit, for the same reason as <see cref="IdleTimeout"/>: the proxy's precise 503 comes first, and the
+    /// host's limit still holds while closed tunnels are being torn down.
     /// </summary>
     public int MaxTunnels { get; init; } = 2048;
 

@@ -16,12 +16,12 @@ public readonly record struct RelayResult(long FirstToSecond, long SecondToFirst
 {
     /// <summary>
     /// The result for a log line: <c>N bytes forward, M bytes back</c>, and <c>, ended abruptly</c> when
-    /// <see cref="Faulted"/> or <c>, closed idle</c> when <see cref="IdledOut"/>.
+    /// <see cref="Faulted"/>; a caller that sets an idle timeout says itself that it ended one.
     /// </summary>
     /// <returns>The text.</returns>
     public override string ToString() => string.Create(
         CultureInfo.InvariantCulture,
-        $"{FirstToSecond} bytes forward, {SecondToFirst} bytes back{(Faulted ? ", ended abruptly" : IdledOut ? ", closed idle" : "")}");
+        $"{FirstToSecond} bytes forward, {SecondToFirst} bytes back{(Faulted ? ", ended abruptly" : "")}");
 }
 
 /// <summary>

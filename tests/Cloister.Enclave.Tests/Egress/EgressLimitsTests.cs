@@ -22,7 +22,7 @@ public sealed class EgressLimitsTests(OriginServer origin) : IClassFixture<Origi
         Assert.Equal(0, await client.GetStream().ReadAsync(new byte[16], timeout.Token));
 
         Assert.Equal(
-            $"egress idle CONNECT origin.test:{origin.HttpPort}: nothing either way for 0.3 s, closed: 0 bytes forward, 0 bytes back, closed idle",
+            $"egress idle CONNECT origin.test:{origin.HttpPort}: closed after 0.3 s without traffic: 0 bytes forward, 0 bytes back",
             await egress.WaitForLogAsync(line => line.StartsWith("egress idle ", StringComparison.Ordinal)));
         // The host's relay ended too: the end travelled through to the destination and back.
         await egress.WaitForLogAsync(line => line.StartsWith($"egress closed origin.test:{origin.HttpPort}: 0 bytes forward, 0 bytes back", StringComparison.Ordinal));

@@ -222,7 +222,7 @@ public sealed class EgressForwarderTests : IAsyncLifetime, IDisposable
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         Assert.Equal(0, await accepted.ReceiveAsync(new byte[16], SocketFlags.None, timeout.Token));
         await WaitForLogAsync(EgressForwarderOutcome.Idle);
-        Assert.Contains(_log, e => e.Outcome == EgressForwarderOutcome.Idle && e.Detail == "nothing either way for 0.3 s, closed: 0 bytes forward, 0 bytes back, closed idle");
+        Assert.Contains(_log, e => e.Outcome == EgressForwarderOutcome.Idle && e.Detail == "closed after 0.3 s without traffic: 0 bytes forward, 0 bytes back");
     }
 
     [Fact]
