@@ -1,3 +1,10 @@
 using BenchmarkDotNet.Running;
+using Cloister.Benchmarks.Relay;
+
+if (args.Length > 0 && args[0] == IdleRelayMemory.Command)
+{
+    return await IdleRelayMemory.RunAsync(args);
+}
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;

@@ -19,6 +19,8 @@ namespace Cloister.Cli.Commands;
 internal static class RunCommand
 {
     private const string NitroDevice = "/dev/nitro_enclaves";
+    private const int MaxEgressIdleSeconds = 86_400;
+    private const int MaxEgressTunnels = 65_536;
 
     public static Command Create()
     {
@@ -39,6 +41,7 @@ internal static class RunCommand
         // that every way of starting the CLI gets it. The enclave does not inherit it: the sandbox clears its environment,
         // and the supervisor's own comes from the image.
         Environment.SetEnvironmentVariable(DuplexRelay.InlineCompletionsVariable, "1");
+        var egressDefaults = new EgressForwarderOptions();
         var supervisorOptions = new HostSupervisorOptions
         {
             Output = Console.Out,
@@ -56,6 +59,19 @@ internal static class RunCommand
             Egress = new EgressForwarder(new EgressForwarderOptions
             {
                 AllowPrivateDestinations = parseResult.GetValue(parameters.AllowPrivateEgress),
+                IdleTimeout = parseResult.GetValue(parameters.EgressIdleTimeout) switch
+                {
+                    null => egressDefaults.IdleTimeout,
+                    0 => Timeout.InfiniteTimeSpan,
+                    >= 1 and <= MaxEgressIdleSeconds and var idle => TimeSpan.FromSeconds(idle),
+                    _ => throw CommandFailedException.Usage($"--egress-idle-timeout must be 1–{MaxEgressIdleSeconds} seconds, or 0 for none"),
+                },
+                MaxTunnels = parseResult.GetValue(parameters.EgressMaxTunnels) switch
+                {
+                    null => egressDefaults.MaxTunnels,
+                    >= 1 and <= MaxEgressTunnels and var tunnels => tunnels,
+                    _ => throw CommandFailedException.Usage($"--egress-max-tunnels must be 1–{MaxEgressTunnels}"),
+                },
                 Log = egress => Notice(egress.ToString()),
             }).RunAsync,
         };
@@ -218,12 +234,16 @@ internal static class RunCommand
 
         public Option<bool> AllowPrivateEgress { get; } = new("--allow-private-egress") { Description = "Let egress the manifest allows reach loopback, private and link-local addresses (the metadata service too). For tests and demos only." };
 
+        public Option<int?> EgressIdleTimeout { get; } = new("--egress-idle-timeout") { Description = "Seconds an egress connection may carry nothing before the host closes it (default 600; 0: never). The enclave's own proxy closes idle tunnels after 300 s regardless." };
+
+        public Option<int?> EgressMaxTunnels { get; } = new("--egress-max-tunnels") { Description = "The most egress connections the host relays for the enclave at once (default 2048); more are refused. The enclave's own proxy allows 1024." };
+
         public Option<double> GracePeriod { get; } = new("--grace-period") { Description = "Seconds the app has to exit after SIGTERM before the enclave is killed.", DefaultValueFactory = _ => 10 };
 
         public void AddTo(Command command)
         {
             command.Arguments.Add(Image);
-            foreach (var option in new Option[] { Simulate, Cpus, Memory, Debug, ParentRole, ParentId, SimRoot, KeepRunDirectory, Publish, RelayIngress, IngressAddress, AllowPrivateEgress, GracePeriod })
+            foreach (var option in new Option[] { Simulate, Cpus, Memory, Debug, ParentRole, ParentId, SimRoot, KeepRunDirectory, Publish, RelayIngress, IngressAddress, AllowPrivateEgress, EgressIdleTimeout, EgressMaxTunnels, GracePeriod })
             {
                 command.Options.Add(option);
             }

@@ -34,6 +34,9 @@ internal sealed class EgressProxy : IAsyncDisposable
     private readonly VsockTransport _transport;
     private readonly EgressProxyOptions _options;
     private readonly Socket _listener;
+    private readonly ConnectionLimit _limit;
+    private readonly RelayOptions _relay;
+    private readonly LogThrottle _overloadLog;
     private readonly CancellationTokenSource _stop;
     private readonly Task _accepting;
 
@@ -44,12 +47,18 @@ internal sealed class EgressProxy : IAsyncDisposable
         _options = options;
         _listener = listener;
         LocalEndpoint = (IPEndPoint)listener.LocalEndPoint!;
+        _limit = new ConnectionLimit(options.MaxTunnels);
+        _relay = new RelayOptions { IdleTimeout = options.IdleTimeout };
+        _overloadLog = new LogThrottle(options.OverloadLogInterval);
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        _accepting = AcceptLoop.RunAsync(AcceptAsync, ServeAsync, _stop.Token);
+        _accepting = AcceptLoop.RunAsync(token => _limit.AcceptAsync(AcceptAsync, token), ServeAsync, _stop.Token);
     }
 
     /// <summary>The address the proxy listens on.</summary>
     public IPEndPoint LocalEndpoint { get; }
+
+    /// <summary>How many connections the proxy serves now (those being refused over the limit not counted).</summary>
+    public int OpenConnections => _limit.Open;
 
     /// <summary>The variables that point the app's HTTP clients at the proxy, in both spellings clients look for.</summary>
     public static IReadOnlyList<KeyValuePair<string, string>> GetAppEnvironment(IPEndPoint proxy)
@@ -71,11 +80,17 @@ internal sealed class EgressProxy : IAsyncDisposable
     /// <param name="cancellationToken">Stops the proxy, as <see cref="DisposeAsync"/> does.</param>
     /// <returns>The running proxy.</returns>
     /// <exception cref="SocketException">The port cannot be bound (e.g. already in use).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A limit is less than 1, a timeout not positive (the idle timeout may be infinite), or the log interval negative.</exception>
     public static Task<EgressProxy> StartAsync(EgressPolicy policy, VsockTransport transport, EgressProxyOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(transport);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxTunnels, 1, nameof(options.MaxTunnels));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.HeadTimeout, TimeSpan.Zero, nameof(options.HeadTimeout));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.HostTimeout, TimeSpan.Zero, nameof(options.HostTimeout));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.OverloadLogInterval, TimeSpan.Zero, nameof(options.OverloadLogInterval));
+        RelayOptions.ValidateIdleTimeout(options.IdleTimeout, nameof(options.IdleTimeout));
         cancellationToken.ThrowIfCancellationRequested();
         var listener = new Socket(options.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
@@ -105,6 +120,7 @@ internal sealed class EgressProxy : IAsyncDisposable
             // The listener was closed under a pending accept: that is how the loop ends here.
         }
 
+        _limit.Dispose();
         _stop.Dispose();
     }
 
@@ -129,8 +145,10 @@ internal sealed class EgressProxy : IAsyncDisposable
         }
     }
 
-    private async Task ServeAsync(Socket client, CancellationToken cancellationToken)
+    private async Task ServeAsync((Socket Client, ConnectionSlot Slot) accepted, CancellationToken cancellationToken)
     {
+        var (client, slot) = accepted;
+        using var slotHeld = slot;
         client.NoDelay = true;
         await using var stream = new NetworkStream(client, ownsSocket: true);
         var reader = PipeReader.Create(stream, new StreamPipeReaderOptions(leaveOpen: true));
@@ -139,7 +157,7 @@ internal sealed class EgressProxy : IAsyncDisposable
             using var request = await ReadRequestAsync(stream, reader, cancellationToken);
             if (request is not null)
             {
-                await ForwardAsync(request, stream, reader, cancellationToken);
+                await ForwardAsync(request, slot.IsAdmitted, stream, reader, cancellationToken);
             }
         }
         catch (IOException)
@@ -172,7 +190,8 @@ internal sealed class EgressProxy : IAsyncDisposable
         return null;
     }
 
-    private async Task ForwardAsync(ProxyRequest request, NetworkStream stream, PipeReader reader, CancellationToken cancellationToken)
+    // A request over the limit is still judged by the policy first: one that could never be a tunnel gets its 403.
+    private async Task ForwardAsync(ProxyRequest request, bool admitted, NetworkStream stream, PipeReader reader, CancellationToken cancellationToken)
     {
         var what = $"{request.Method} {request.Target}";
         switch (_policy.Evaluate(request.Target.Destination, request.Target.Port, out var rule))
@@ -184,6 +203,12 @@ internal sealed class EgressProxy : IAsyncDisposable
                 var why = _policy.Allow.Count == 0 ? "the manifest allows no egress at all" : "no allow rule matches";
                 await RejectAsync(stream, reader, what, 403, $"egress to {request.Target} is not allowed: {why}", EgressProxyOutcome.NotAllowed, cancellationToken);
                 return;
+        }
+
+        if (!admitted)
+        {
+            await RefuseOverloadedAsync(request, stream, reader, what, cancellationToken);
+            return;
         }
 
         Log(EgressProxyOutcome.Allowed, what, $"rule '{rule}'");
@@ -212,8 +237,15 @@ internal sealed class EgressProxy : IAsyncDisposable
                 await upstream.WriteAsync(request.ForwardedHead, cancellationToken);
             }
 
-            var result = await DuplexRelay.RunAsync(RelayEnd.ForSocket(stream.Socket, reader), RelayEnd.ForVsock(upstream, upstreamReader), cancellationToken);
-            Log(EgressProxyOutcome.Closed, what, result.ToString());
+            var result = await DuplexRelay.RunAsync(RelayEnd.ForSocket(stream.Socket, reader), RelayEnd.ForVsock(upstream, upstreamReader), _relay, cancellationToken);
+            if (result.IdledOut)
+            {
+                Log(EgressProxyOutcome.Idle, what, $"closed after {Seconds(_options.IdleTimeout)} without traffic: {result}");
+            }
+            else
+            {
+                Log(EgressProxyOutcome.Closed, what, result.ToString());
+            }
         }
         catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException)
         {
@@ -254,9 +286,26 @@ internal sealed class EgressProxy : IAsyncDisposable
         return null;
     }
 
+    // Refusals come as fast as the app can open connections: the log gets a line per interval, counting the rest.
+    private async Task RefuseOverloadedAsync(ProxyRequest request, NetworkStream stream, PipeReader reader, string what, CancellationToken cancellationToken)
+    {
+        var message = string.Create(CultureInfo.InvariantCulture, $"egress to {request.Target} is refused: the proxy serves at most {_limit.MaxOpen} connections at once");
+        if (_overloadLog.TryEnter(message, out var line))
+        {
+            Log(EgressProxyOutcome.Overloaded, what, line);
+        }
+
+        await AnswerAsync(stream, reader, 503, message, cancellationToken);
+    }
+
     private async Task RejectAsync(NetworkStream stream, PipeReader reader, string what, int statusCode, string message, EgressProxyOutcome outcome, CancellationToken cancellationToken)
     {
         Log(outcome, what, message);
+        await AnswerAsync(stream, reader, statusCode, message, cancellationToken);
+    }
+
+    private static async Task AnswerAsync(NetworkStream stream, PipeReader reader, int statusCode, string message, CancellationToken cancellationToken)
+    {
         try
         {
             await ProxyResponse.WriteErrorAsync(stream, statusCode, message, cancellationToken);

@@ -20,6 +20,12 @@ internal enum EgressProxyOutcome
 
     /// <summary>A tunnel or forwarded request ended.</summary>
     Closed,
+
+    /// <summary>A tunnel or forwarded request carried nothing for the idle timeout, and the proxy closed it.</summary>
+    Idle,
+
+    /// <summary>An allowed request came while the proxy already served its most connections: 503. Logged at most once per interval.</summary>
+    Overloaded,
 }
 
 /// <summary>One line of the proxy's log, for the supervisor to route to the host's log stream.</summary>

@@ -24,6 +24,24 @@ internal sealed class EgressProxyOptions
     /// </summary>
     public TimeSpan HostTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a tunnel or forwarded request may carry nothing, either way, before the proxy ends it cleanly (the app and
+    /// the host each read end of stream); <see cref="Timeout.InfiniteTimeSpan"/> for never. Five minutes: longer than any
+    /// keep-alive ping or long poll an app would rely on, shorter than the 350 s after which AWS NAT gateways and load
+    /// balancers silently forget a connection, so an idle tunnel ends with an orderly close rather than a later reset.
+    /// </summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// The most connections the proxy serves at once, from accept to close (reading the head, waiting for the host, or
+    /// relaying); one more gets a 503 naming the limit. Each costs two sockets and, while its bytes move, a 16 KiB buffer
+    /// per direction.
+    /// </summary>
+    public int MaxTunnels { get; init; } = 1024;
+
+    /// <summary>The least time between two log lines about connections refused over <see cref="MaxTunnels"/>; each line counts those held back.</summary>
+    public TimeSpan OverloadLogInterval { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Receives one record per decision and per closed connection; called concurrently.</summary>
     public Action<EgressProxyEvent>? Log { get; init; }
 }

@@ -36,6 +36,7 @@ internal static class ProxyResponse
         403 => "Forbidden",
         408 => "Request Timeout",
         502 => "Bad Gateway",
+        503 => "Service Unavailable",
         504 => "Gateway Timeout",
         _ => throw new ArgumentOutOfRangeException(nameof(statusCode), statusCode, "the proxy makes no such response"),
     };

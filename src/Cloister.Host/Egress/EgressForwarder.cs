@@ -23,11 +23,16 @@ namespace Cloister.Host.Egress;
 public sealed class EgressForwarder
 {
     private readonly EgressForwarderOptions _options;
+    private readonly RelayOptions _relay;
+    private readonly LogThrottle _overloadLog;
 
     /// <summary>Creates a forwarder.</summary>
     /// <param name="options">The host's egress configuration.</param>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> or one of its required members is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">A timeout is not positive.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// A timeout is not positive (the idle timeout may be infinite), <see cref="EgressForwarderOptions.MaxTunnels"/> is less
+    /// than 1, or the log interval is negative.
+    /// </exception>
     public EgressForwarder(EgressForwarderOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -35,7 +40,12 @@ public sealed class EgressForwarder
         ArgumentNullException.ThrowIfNull(options.AllowedPrivateNetworks, nameof(options.AllowedPrivateNetworks));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.ConnectTimeout, TimeSpan.Zero, nameof(options.ConnectTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.RequestTimeout, TimeSpan.Zero, nameof(options.RequestTimeout));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxTunnels, 1, nameof(options.MaxTunnels));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.OverloadLogInterval, TimeSpan.Zero, nameof(options.OverloadLogInterval));
+        RelayOptions.ValidateIdleTimeout(options.IdleTimeout, nameof(options.IdleTimeout));
         _options = options;
+        _relay = new RelayOptions { IdleTimeout = options.IdleTimeout };
+        _overloadLog = new LogThrottle(options.OverloadLogInterval);
     }
 
     /// <summary>Serves egress connections from <paramref name="listener"/> until <paramref name="cancellationToken"/> is cancelled.</summary>
@@ -44,10 +54,11 @@ public sealed class EgressForwarder
     /// <returns>A task that completes, without throwing, once cancelled and every connection is closed.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="listener"/> is <see langword="null"/>.</exception>
     /// <exception cref="ObjectDisposedException">The listener was disposed while the forwarder ran.</exception>
+    /// <remarks><see cref="EgressForwarderOptions.MaxTunnels"/> counts the connections of this run.</remarks>
     public Task RunAsync(VsockListener listener, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(listener);
-        return AcceptLoop.RunAsync(listener.AcceptAsync, ServeAsync, cancellationToken);
+        return ServeAllAsync(listener, cancellationToken);
     }
 
     /// <summary>Decides whether an address may be connected to under these options.</summary>
@@ -81,8 +92,16 @@ public sealed class EgressForwarder
         return false;
     }
 
-    private async Task ServeAsync(VsockStream connection, CancellationToken cancellationToken)
+    private async Task ServeAllAsync(VsockListener listener, CancellationToken cancellationToken)
     {
+        using var limit = new ConnectionLimit(_options.MaxTunnels);
+        await AcceptLoop.RunAsync(token => limit.AcceptAsync(listener.AcceptAsync, token), ServeAsync, cancellationToken);
+    }
+
+    private async Task ServeAsync((VsockStream Connection, ConnectionSlot Slot) accepted, CancellationToken cancellationToken)
+    {
+        var (connection, slot) = accepted;
+        using (slot)
         await using (connection)
         {
             var reader = PipeReader.Create(connection, new StreamPipeReaderOptions(leaveOpen: true));
@@ -94,6 +113,12 @@ public sealed class EgressForwarder
                     return;
                 }
 
+                if (!slot.IsAdmitted)
+                {
+                    await RefuseOverloadedAsync(connection, request.ToString(), cancellationToken);
+                    return;
+                }
+
                 using var socket = await ConnectAsync(connection, request, cancellationToken);
                 if (socket is null)
                 {
@@ -101,8 +126,15 @@ public sealed class EgressForwarder
                 }
 
                 await EgressResponse.Ok.WriteAsync(connection, cancellationToken);
-                var result = await DuplexRelay.RunAsync(RelayEnd.ForVsock(connection, reader), RelayEnd.ForSocket(socket), cancellationToken);
-                Log(EgressForwarderOutcome.Closed, request.ToString(), result.ToString());
+                var result = await DuplexRelay.RunAsync(RelayEnd.ForVsock(connection, reader), RelayEnd.ForSocket(socket), _relay, cancellationToken);
+                if (result.IdledOut)
+                {
+                    Log(EgressForwarderOutcome.Idle, request.ToString(), $"closed after {Seconds(_options.IdleTimeout)} without traffic: {result}");
+                }
+                else
+                {
+                    Log(EgressForwarderOutcome.Closed, request.ToString(), result.ToString());
+                }
             }
             catch (IOException ex)
             {
@@ -206,9 +238,26 @@ public sealed class EgressForwarder
         }
     }
 
+    // Refusals come as fast as the enclave can open connections: the log gets a line per interval, counting the rest.
+    private async Task RefuseOverloadedAsync(VsockStream connection, string destination, CancellationToken cancellationToken)
+    {
+        var reason = string.Create(CultureInfo.InvariantCulture, $"too many connections: the host relays at most {_options.MaxTunnels} at once for this enclave");
+        if (_overloadLog.TryEnter(reason, out var line))
+        {
+            Log(EgressForwarderOutcome.Overloaded, destination, line);
+        }
+
+        await AnswerErrorAsync(connection, reason, cancellationToken);
+    }
+
     private async Task RefuseAsync(VsockStream connection, EgressForwarderOutcome outcome, string destination, string reason, CancellationToken cancellationToken)
     {
         Log(outcome, destination, reason);
+        await AnswerErrorAsync(connection, reason, cancellationToken);
+    }
+
+    private static async Task AnswerErrorAsync(VsockStream connection, string reason, CancellationToken cancellationToken)
+    {
         try
         {
             await EgressResponse.Error(Printable(reason)).WriteAsync(connection, cancellationToken);

@@ -26,6 +26,25 @@ public sealed class EgressForwarderOptions
     /// <summary>How long the enclave may take to send its <c>host:port</c> line after connecting.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long a relayed connection may carry nothing, either way, before the host ends it cleanly;
+    /// <see cref="Timeout.InfiniteTimeSpan"/> for never. Ten minutes, twice the enclave proxy's own five: this is the
+    /// operator's backstop against an enclave that does not bound itself, so an enclave running Cloister's proxy meets its
+    /// own timeout first. Lower it to impose a shorter one; the shorter of the two applies.
+    /// </summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// The most connections from the enclave served at once, from accept to close; one more is answered
+    /// <c>ERR too many connections: …</c> after its request line, without a lookup or a connect. 2048, twice the enclave
+    /// proxy's own limit, for the same reason as <see cref="IdleTimeout"/>: the proxy's precise 503 comes first, and the
+    /// host's limit still holds while closed tunnels are being torn down.
+    /// </summary>
+    public int MaxTunnels { get; init; } = 2048;
+
+    /// <summary>The least time between two log lines about connections refused over <see cref="MaxTunnels"/>; each line counts those held back.</summary>
+    public TimeSpan OverloadLogInterval { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Resolves host names; <see cref="Dns.GetHostAddressesAsync(string, CancellationToken)"/> unless replaced (tests map names without a hosts file).</summary>
     public EgressHostResolver Resolve { get; init; } = Dns.GetHostAddressesAsync;
 

@@ -83,7 +83,7 @@ public sealed class VsockStream : Stream
     /// <inheritdoc/>
     public override int Read(Span<byte> buffer)
     {
-        if (!_preamble.IsEmpty && !buffer.IsEmpty)
+        if (!_preamble.IsEmpty)
         {
             return ReadPreamble(buffer);
         }
@@ -110,7 +110,7 @@ public sealed class VsockStream : Stream
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (!_preamble.IsEmpty && !buffer.Span.IsEmpty)
+        if (!_preamble.IsEmpty)
         {
             return ReadPreamble(buffer.Span);
         }
@@ -199,6 +199,8 @@ public sealed class VsockStream : Stream
         base.Dispose(disposing);
     }
 
+    // A zero-byte read asks whether the stream is readable without taking anything (a relay's wait that holds no buffer):
+    // with preamble bytes left it is, and the socket, which may stay silent, must not be asked.
     private int ReadPreamble(Span<byte> buffer)
     {
         var count = Math.Min(buffer.Length, _preamble.Length);

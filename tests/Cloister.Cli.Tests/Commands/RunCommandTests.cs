@@ -116,5 +116,17 @@ public sealed class RunCommandTests : IDisposable
         Assert.Contains("expected HOSTPORT:PORT", result.Stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--egress-idle-timeout", "-5", "--egress-idle-timeout must be 1–86400 seconds, or 0 for none")]
+    [InlineData("--egress-idle-timeout", "86401", "--egress-idle-timeout must be 1–86400 seconds, or 0 for none")]
+    [InlineData("--egress-max-tunnels", "0", "--egress-max-tunnels must be 1–65536")]
+    public void An_egress_limit_out_of_range_is_a_usage_error(string option, string value, string message)
+    {
+        var result = CliRunner.Run("run", _directory, option, value);
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains(message, result.Stderr, StringComparison.Ordinal);
+    }
+
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 }

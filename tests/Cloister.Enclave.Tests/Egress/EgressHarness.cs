@@ -37,22 +37,36 @@ internal sealed class EgressHarness : IAsyncDisposable
 
     public Task Forwarding => _forwarding ?? Task.CompletedTask;
 
-    /// <summary>Starts both ends; the forwarder resolves the tests' names through <paramref name="names"/> (no hosts file).</summary>
+    /// <summary>
+    /// Starts both ends; the forwarder resolves the tests' names through <paramref name="names"/> (no hosts file). The
+    /// proxy takes its limits and timeouts from <paramref name="limits"/>, on a free port and logging here.
+    /// </summary>
     public static async Task<EgressHarness> StartAsync(
         string[] allow,
         string[]? deny = null,
         bool allowPrivate = true,
         IReadOnlyDictionary<string, IPAddress>? names = null,
-        TimeSpan? headTimeout = null,
+        EgressProxyOptions? limits = null,
         bool withForwarder = true)
     {
+        limits ??= new EgressProxyOptions();
         var log = new ConcurrentQueue<string>();
         var run = new TempRunDirectory();
         var enclave = VsockTransport.Create(new VsockTransportOptions { Kind = VsockTransportKind.Simulated, RunDirectory = run.Path, LocalCid = EnclaveCid });
         var proxy = await EgressProxy.StartAsync(
             EgressPolicy.Parse(allow, deny ?? []),
             enclave,
-            new EgressProxyOptions { Port = 0, HeadTimeout = headTimeout ?? TimeSpan.FromSeconds(10), Log = e => log.Enqueue(e.ToString()) },
+            new EgressProxyOptions
+            {
+                Port = 0,
+                MaxHeadBytes = limits.MaxHeadBytes,
+                HeadTimeout = limits.HeadTimeout,
+                HostTimeout = limits.HostTimeout,
+                IdleTimeout = limits.IdleTimeout,
+                MaxTunnels = limits.MaxTunnels,
+                OverloadLogInterval = limits.OverloadLogInterval,
+                Log = e => log.Enqueue(e.ToString()),
+            },
             CancellationToken.None);
         var harness = new EgressHarness(proxy, run, log);
         if (withForwarder)
@@ -95,6 +109,39 @@ internal sealed class EgressHarness : IAsyncDisposable
         using var reader = new StreamReader(stream, Encoding.Latin1);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         return await reader.ReadToEndAsync(timeout.Token);
+    }
+
+    /// <summary>Opens a tunnel with a raw CONNECT and reads the proxy's 200; the caller owns the connection.</summary>
+    public async Task<TcpClient> OpenTunnelAsync(string target)
+    {
+        var client = new TcpClient();
+        try
+        {
+            await client.ConnectAsync(Proxy.LocalEndpoint);
+            var stream = client.GetStream();
+            await stream.WriteAsync(Encoding.ASCII.GetBytes($"CONNECT {target} HTTP/1.1\r\n\r\n"));
+            var established = "HTTP/1.1 200 Connection established\r\n\r\n";
+            var buffer = new byte[established.Length];
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await stream.ReadExactlyAsync(buffer, timeout.Token);
+            Assert.Equal(established, Encoding.ASCII.GetString(buffer));
+            return client;
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The proxy's own answers: the status line, a plain-text body with its exact length, and the promise to close (the
+    /// raw reader read until the proxy did close).
+    /// </summary>
+    public static void AssertProxyAnswer(string response, string status, string body)
+    {
+        var expected = $"HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {Encoding.UTF8.GetByteCount(body) + 1}\r\nConnection: close\r\n\r\n{body}\n";
+        Assert.Equal(expected, response);
     }
 
     /// <summary>Waits for a log line that is written after the client already has its answer (a relay's end).</summary>

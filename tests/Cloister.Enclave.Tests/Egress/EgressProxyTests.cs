@@ -80,7 +80,7 @@ public sealed class EgressProxyTests(OriginServer origin) : IClassFixture<Origin
 
         Assert.Equal(HttpStatusCode.Forbidden, plain.StatusCode);
         Assert.Equal($"egress to blocked.allowed.test:{origin.HttpPort} is denied by rule 'blocked.allowed.test'\n", await plain.Content.ReadAsStringAsync());
-        AssertProxyAnswer(tunnel, "403 Forbidden", $"egress to blocked.allowed.test:{origin.HttpsPort} is denied by rule 'blocked.allowed.test'");
+        EgressHarness.AssertProxyAnswer(tunnel, "403 Forbidden", $"egress to blocked.allowed.test:{origin.HttpsPort} is denied by rule 'blocked.allowed.test'");
         Assert.Contains($"egress denied GET blocked.allowed.test:{origin.HttpPort}: egress to blocked.allowed.test:{origin.HttpPort} is denied by rule 'blocked.allowed.test'", egress.Log);
     }
 
@@ -104,7 +104,7 @@ public sealed class EgressProxyTests(OriginServer origin) : IClassFixture<Origin
 
         var response = await egress.SendRawAsync($"CONNECT origin.test:{origin.HttpsPort} HTTP/1.1\r\n\r\n");
 
-        AssertProxyAnswer(response, "403 Forbidden", $"egress to origin.test:{origin.HttpsPort} is not allowed: the manifest allows no egress at all");
+        EgressHarness.AssertProxyAnswer(response, "403 Forbidden", $"egress to origin.test:{origin.HttpsPort} is not allowed: the manifest allows no egress at all");
     }
 
     [Theory]
@@ -134,7 +134,7 @@ public sealed class EgressProxyTests(OriginServer origin) : IClassFixture<Origin
 
         var response = await egress.SendRawAsync($"CONNECT origin.test:{origin.HttpsPort} HTTP/1.1\r\n\r\n");
 
-        AssertProxyAnswer(response, "502 Bad Gateway", $"the host's egress forwarder is unreachable: nothing listens on vsock 3:7002: no socket at {egress.SocketPath(3, 7002)}");
+        EgressHarness.AssertProxyAnswer(response, "502 Bad Gateway", $"the host's egress forwarder is unreachable: nothing listens on vsock 3:7002: no socket at {egress.SocketPath(3, 7002)}");
     }
 
     [Theory]
@@ -149,7 +149,7 @@ public sealed class EgressProxyTests(OriginServer origin) : IClassFixture<Origin
         // Reading to the end proves the proxy closed the connection after answering.
         var response = await egress.SendRawAsync(request);
 
-        AssertProxyAnswer(response, "400 Bad Request", message);
+        EgressHarness.AssertProxyAnswer(response, "400 Bad Request", message);
     }
 
     [Fact]
@@ -160,17 +160,17 @@ public sealed class EgressProxyTests(OriginServer origin) : IClassFixture<Origin
         // The app keeps sending well past the limit: the proxy answers, drains a little, and closes without a reset.
         var response = await egress.SendRawAsync($"GET http://origin.test/ HTTP/1.1\r\nX-Big: {new string('a', 40 * 1024)}\r\n\r\n");
 
-        AssertProxyAnswer(response, "400 Bad Request", "the request head is larger than 16384 bytes");
+        EgressHarness.AssertProxyAnswer(response, "400 Bad Request", "the request head is larger than 16384 bytes");
     }
 
     [Fact]
     public async Task A_slow_request_head_gets_408_and_the_connection_closes()
     {
-        await using var egress = await EgressHarness.StartAsync(["origin.test"], names: s_names, headTimeout: TimeSpan.FromMilliseconds(300));
+        await using var egress = await EgressHarness.StartAsync(["origin.test"], names: s_names, limits: new EgressProxyOptions { HeadTimeout = TimeSpan.FromMilliseconds(300) });
 
         var response = await egress.SendRawAsync("GET http://origin.test/ HTTP/1.1\r\nHost: origin");
 
-        AssertProxyAnswer(response, "408 Request Timeout", "no complete request head within 0.3 s");
+        EgressHarness.AssertProxyAnswer(response, "408 Request Timeout", "no complete request head within 0.3 s");
     }
 
     [Fact]
@@ -223,14 +223,9 @@ public sealed class EgressProxyTests(OriginServer origin) : IClassFixture<Origin
     public async Task Stopping_both_ends_closes_open_tunnels()
     {
         var egress = await EgressHarness.StartAsync(["origin.test"], names: s_names);
-        using var client = new TcpClient();
-        await client.ConnectAsync(egress.Proxy.LocalEndpoint);
+        using var client = await egress.OpenTunnelAsync($"origin.test:{origin.HttpPort}");
         var stream = client.GetStream();
-        await stream.WriteAsync(Encoding.ASCII.GetBytes($"CONNECT origin.test:{origin.HttpPort} HTTP/1.1\r\n\r\n"));
-        var established = "HTTP/1.1 200 Connection established\r\n\r\n";
-        var buffer = new byte[established.Length];
-        await stream.ReadExactlyAsync(buffer);
-        Assert.Equal(established, Encoding.ASCII.GetString(buffer));
+        var buffer = new byte[16];
 
         // The tunnel is open and idle; disposing stops the proxy, the forwarder and every relay, and returns.
         await egress.DisposeAsync();
@@ -252,13 +247,5 @@ public sealed class EgressProxyTests(OriginServer origin) : IClassFixture<Origin
                 new("NO_PROXY", "localhost,127.0.0.1"), new KeyValuePair<string, string>("no_proxy", "localhost,127.0.0.1"),
             ],
             environment);
-    }
-
-    // The proxy's own answers: the status line, a plain-text body with its exact length, and the promise to close
-    // (the raw reader read until the proxy did close).
-    private static void AssertProxyAnswer(string response, string status, string body)
-    {
-        var expected = $"HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {Encoding.UTF8.GetByteCount(body) + 1}\r\nConnection: close\r\n\r\n{body}\n";
-        Assert.Equal(expected, response);
     }
 }

@@ -203,6 +203,66 @@ public sealed class EgressForwarderTests : IAsyncLifetime, IDisposable
         Assert.Empty(await ReadToEndAsync(reader));
     }
 
+    [Fact]
+    public async Task Closes_an_idle_relay_with_an_orderly_end_on_both_sides()
+    {
+        await StartAsync(new EgressForwarderOptions { AllowPrivateDestinations = true, IdleTimeout = TimeSpan.FromMilliseconds(300) });
+        using var destination = new TcpListener(IPAddress.Loopback, 0);
+        destination.Start();
+        var port = ((IPEndPoint)destination.LocalEndpoint).Port;
+
+        await using var connection = await ConnectAsync();
+        await connection.WriteAsync(Encoding.ASCII.GetBytes($"127.0.0.1:{port}\n"));
+        var reader = PipeReader.Create(connection);
+        Assert.True((await EgressResponse.ReadAsync(reader)).IsSuccess);
+        using var accepted = await destination.AcceptSocketAsync();
+
+        // Neither side sends; each then reads end of stream (a reset would throw instead).
+        Assert.Empty(await ReadToEndAsync(reader).WaitAsync(TimeSpan.FromSeconds(30)));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        Assert.Equal(0, await accepted.ReceiveAsync(new byte[16], SocketFlags.None, timeout.Token));
+        await WaitForLogAsync(EgressForwarderOutcome.Idle);
+        Assert.Contains(_log, e => e.Outcome == EgressForwarderOutcome.Idle && e.Detail == "closed after 0.3 s without traffic: 0 bytes forward, 0 bytes back");
+    }
+
+    [Fact]
+    public async Task Refuses_a_connection_over_the_limit_with_err_connects_nothing_and_logs_once()
+    {
+        await StartAsync(new EgressForwarderOptions { AllowPrivateDestinations = true, MaxTunnels = 1, OverloadLogInterval = TimeSpan.FromHours(1) });
+        var open = await ConnectAsync();
+        await open.WriteAsync(Encoding.ASCII.GetBytes($"127.0.0.1:{_echo.Port}\n"));
+        var openReader = PipeReader.Create(open);
+        Assert.True((await EgressResponse.ReadAsync(openReader)).IsSuccess);
+
+        var first = await RequestAsync($"127.0.0.1:{_echo.Port}");
+        var second = await RequestAsync($"127.0.0.1:{_echo.Port}");
+
+        Assert.Equal("too many connections: the host relays at most 1 at once for this enclave", first.Reason);
+        Assert.Equal(first.Reason, second.Reason);
+        Assert.Equal(1, _echo.Accepted);
+        Assert.Single(_log, e => e.Outcome == EgressForwarderOutcome.Connected);
+        Assert.Equal(
+            [new EgressForwarderEvent(EgressForwarderOutcome.Overloaded, $"127.0.0.1:{_echo.Port}", first.Reason!)],
+            _log.Where(e => e.Outcome == EgressForwarderOutcome.Overloaded));
+
+        // Once the open relay ends, its place is free again.
+        open.CompleteWrites();
+        Assert.Empty(await ReadToEndAsync(openReader));
+        await open.DisposeAsync();
+        await WaitForLogAsync(EgressForwarderOutcome.Closed);
+        await using var next = await ConnectAsync();
+        await next.WriteAsync(Encoding.ASCII.GetBytes($"127.0.0.1:{_echo.Port}\n"));
+        Assert.True((await EgressResponse.ReadAsync(PipeReader.Create(next))).IsSuccess);
+    }
+
+    [Fact]
+    public void A_limit_below_one_or_a_non_positive_idle_timeout_is_refused()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new EgressForwarder(new EgressForwarderOptions { MaxTunnels = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new EgressForwarder(new EgressForwarderOptions { IdleTimeout = TimeSpan.Zero }));
+        _ = new EgressForwarder(new EgressForwarderOptions { IdleTimeout = Timeout.InfiniteTimeSpan });
+    }
+
     private async Task StartAsync(EgressForwarderOptions options)
     {
         var host = VsockTransport.Create(new VsockTransportOptions { Kind = VsockTransportKind.Simulated, RunDirectory = _run.Path, LocalCid = VsockEndpoint.HostCid });
@@ -213,6 +273,9 @@ public sealed class EgressForwarderTests : IAsyncLifetime, IDisposable
             AllowedPrivateNetworks = options.AllowedPrivateNetworks,
             ConnectTimeout = options.ConnectTimeout,
             RequestTimeout = options.RequestTimeout,
+            IdleTimeout = options.IdleTimeout,
+            MaxTunnels = options.MaxTunnels,
+            OverloadLogInterval = options.OverloadLogInterval,
             Resolve = options.Resolve,
             Log = _log.Enqueue,
         };

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Cloister.Runtime.Relay;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Cloister.Runtime.Tests.Relay;
 
@@ -92,6 +93,122 @@ public sealed class DuplexRelayTests
         Assert.True((await relaying).Faulted);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_relay_with_no_traffic_holds_no_buffer_and_rents_again_when_bytes_come(bool unixOnTheRight)
+    {
+        using var rig = await Rig.CreateAsync(unixOnTheRight);
+        var pool = new CountingArrayPool();
+        var relaying = rig.RunAsync(new RelayOptions { BufferPool = pool });
+
+        // Both directions have carried bytes, so each has rented its buffer at least once; now neither has anything to do.
+        await rig.Left.SendAsync("ping"u8.ToArray());
+        Assert.Equal("ping", await ReceiveAsync(rig.Right, 4));
+        await rig.Right.SendAsync("pong"u8.ToArray());
+        Assert.Equal("pong", await ReceiveAsync(rig.Left, 4));
+        await pool.WaitUntilAllReturnedAsync();
+        var rentedBeforeQuiet = pool.Rented;
+        Assert.True(rentedBeforeQuiet >= 2, $"{rentedBeforeQuiet} rented");
+
+        // Waking up rents again, and every byte still arrives, half-close included.
+        await rig.Left.SendAsync("again"u8.ToArray());
+        rig.Left.Shutdown(SocketShutdown.Send);
+        Assert.Equal("again", await ReadToEndAsync(rig.Right));
+        await rig.Right.SendAsync("back after EOF"u8.ToArray());
+        rig.Right.Shutdown(SocketShutdown.Send);
+        Assert.Equal("back after EOF", await ReadToEndAsync(rig.Left));
+
+        Assert.Equal(new RelayResult(9, 18, Faulted: false), await relaying);
+        Assert.True(pool.Rented > rentedBeforeQuiet);
+        Assert.Equal(0, pool.Outstanding);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_bulk_transfer_returns_every_buffer_it_rented(bool unixOnTheRight)
+    {
+        using var rig = await Rig.CreateAsync(unixOnTheRight);
+        var pool = new CountingArrayPool();
+        var relaying = rig.RunAsync(new RelayOptions { BufferPool = pool });
+        var forward = RandomBytes(2_000_003);
+        var backward = RandomBytes(1_000_033);
+
+        var leftReceiving = ReadAllAsync(rig.Left);
+        var rightReceiving = ReadAllAsync(rig.Right);
+        await Task.WhenAll(SendAndCloseAsync(rig.Left, forward), SendAndCloseAsync(rig.Right, backward));
+
+        Assert.Equal(forward, await rightReceiving);
+        Assert.Equal(backward, await leftReceiving);
+        Assert.Equal(new RelayResult(forward.Length, backward.Length, Faulted: false), await relaying);
+        Assert.Equal(0, pool.Outstanding);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_idle_timeout_ends_both_sides_with_end_of_stream(bool unixOnTheRight)
+    {
+        using var rig = await Rig.CreateAsync(unixOnTheRight);
+        var clock = new FakeTimeProvider();
+        var relaying = rig.RunAsync(new RelayOptions { IdleTimeout = TimeSpan.FromMinutes(1), TimeProvider = clock });
+
+        clock.Advance(TimeSpan.FromMinutes(1));
+
+        Assert.Equal(new RelayResult(0, 0, Faulted: false, IdledOut: true), await relaying.WaitAsync(TimeSpan.FromSeconds(30)));
+        // An orderly end on both sides: each reads end of stream, not a reset.
+        Assert.Empty(await ReadAllAsync(rig.Left));
+        Assert.Empty(await ReadAllAsync(rig.Right));
+    }
+
+    [Fact]
+    public async Task Traffic_either_way_postpones_the_idle_timeout()
+    {
+        using var rig = await Rig.CreateAsync();
+        var clock = new FakeTimeProvider();
+        var relaying = rig.RunAsync(new RelayOptions { IdleTimeout = TimeSpan.FromMinutes(1), TimeProvider = clock });
+
+        // 40 s, bytes, 40 s, bytes the other way, 40 s: never a whole minute without traffic, so the relay still carries.
+        clock.Advance(TimeSpan.FromSeconds(40));
+        await rig.Left.SendAsync("one"u8.ToArray());
+        Assert.Equal("one", await ReceiveAsync(rig.Right, 3));
+        clock.Advance(TimeSpan.FromSeconds(40));
+        await rig.Right.SendAsync("two"u8.ToArray());
+        Assert.Equal("two", await ReceiveAsync(rig.Left, 3));
+        clock.Advance(TimeSpan.FromSeconds(40));
+        await rig.Left.SendAsync("three"u8.ToArray());
+        Assert.Equal("three", await ReceiveAsync(rig.Right, 5));
+
+        clock.Advance(TimeSpan.FromMinutes(1));
+
+        Assert.Equal(new RelayResult(8, 3, Faulted: false, IdledOut: true), await relaying.WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public void An_idle_timeout_must_be_positive_or_infinite()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => RelayOptions.ValidateIdleTimeout(TimeSpan.Zero, "IdleTimeout"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => RelayOptions.ValidateIdleTimeout(TimeSpan.FromSeconds(-2), "IdleTimeout"));
+        RelayOptions.ValidateIdleTimeout(Timeout.InfiniteTimeSpan, "IdleTimeout");
+        RelayOptions.ValidateIdleTimeout(TimeSpan.FromMilliseconds(1), "IdleTimeout");
+    }
+
+    private static async Task<string> ReceiveAsync(Socket socket, int count)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var buffer = new byte[count];
+        var received = 0;
+        while (received < count)
+        {
+            var read = await socket.ReceiveAsync(buffer.AsMemory(received), SocketFlags.None, timeout.Token);
+            Assert.NotEqual(0, read);
+            received += read;
+        }
+
+        return Encoding.ASCII.GetString(buffer);
+    }
+
     private static async Task<string> ReadToEndAsync(Socket socket) => Encoding.ASCII.GetString(await ReadAllAsync(socket));
 
     private static async Task<byte[]> ReadAllAsync(Socket socket)
@@ -152,6 +269,9 @@ public sealed class DuplexRelayTests
 
         public Task<RelayResult> RunAsync(CancellationToken cancellationToken) =>
             DuplexRelay.RunAsync(RelayEnd.ForSocket(LeftRelay), RelayEnd.ForSocket(RightRelay), cancellationToken);
+
+        public Task<RelayResult> RunAsync(RelayOptions options) =>
+            DuplexRelay.RunAsync(RelayEnd.ForSocket(LeftRelay), RelayEnd.ForSocket(RightRelay), options, CancellationToken.None);
 
         public void Dispose()
         {

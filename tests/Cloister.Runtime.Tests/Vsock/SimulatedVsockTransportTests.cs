@@ -205,6 +205,38 @@ public sealed class SimulatedVsockTransportTests : IDisposable
     }
 
     [Fact]
+    public async Task A_zero_byte_read_completes_at_once_while_the_preamble_is_unread_and_takes_none_of_it()
+    {
+        await using var listener = await _enclave.ListenAsync(8080);
+        using var tcp = await LoopbackTcpPair.OpenAsync();
+        var accepting = listener.AcceptAsync().AsTask();
+        await _host.HandOverAsync(listener.LocalEndpoint, tcp.Server, "PROXY"u8.ToArray());
+        await using var server = await accepting;
+
+        // The client has sent nothing: only the preamble makes the stream readable, so asking the socket would wait forever.
+        Assert.Equal(0, await server.ReadAsync(Memory<byte>.Empty).AsTask().WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, server.Read([]));
+        var buffer = new byte[16];
+        Assert.Equal("PROXY", Encoding.ASCII.GetString(buffer, 0, await server.ReadAsync(buffer)));
+    }
+
+    [Fact]
+    public async Task A_zero_byte_read_waits_for_bytes_and_leaves_them_to_the_next_read()
+    {
+        await using var listener = await _host.ListenAsync(VsockEndpoint.EgressPort);
+        await using var client = await _enclave.ConnectAsync(listener.LocalEndpoint);
+        await using var server = await listener.AcceptAsync();
+
+        var readable = server.ReadAsync(Memory<byte>.Empty).AsTask();
+        Assert.False(readable.IsCompleted);
+        await client.WriteAsync("bytes"u8.ToArray());
+
+        Assert.Equal(0, await readable);
+        var buffer = new byte[16];
+        Assert.Equal("bytes", Encoding.ASCII.GetString(buffer, 0, await server.ReadAsync(buffer)));
+    }
+
+    [Fact]
     public async Task One_listener_accepts_connected_and_handed_over_connections_alike()
     {
         await using var listener = await _enclave.ListenAsync(8080);
