@@ -153,11 +153,10 @@ internal sealed class EnclaveSupervisor
             await host.LogAsync(ex.Message);
             return new AppExit(ex.ExitCode, null);
         }
-        catch (FormatException ex)
+        catch (SupervisorStartupException ex)
         {
-            // Only attested ingress throws it here: a hostname that a certificate cannot carry.
             await host.LogAsync(ex.Message);
-            return new AppExit(ConfigurationError, null);
+            return new AppExit(ex.Reason == StartupFailure.Configuration ? ConfigurationError : InternalError, null);
         }
         catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException)
         {

@@ -160,6 +160,7 @@ internal static class RunCommand
             MemoryMib = parseResult.GetValue(parameters.Memory),
             Debug = parseResult.GetValue(parameters.Debug),
             ConsoleLine = line => Console.Error.WriteLine("console: " + line),
+            Notice = Notice,
         });
         foreach (var warning in simulated.Warnings)
         {

@@ -13,8 +13,9 @@ namespace Cloister.Enclave.Ingress;
 /// <summary>
 /// Forwards a decrypted request to the app on 127.0.0.1 as plaintext HTTP/1.1, whatever the client spoke (HTTP/1.1 or
 /// HTTP/2), through one pooled <see cref="SocketsHttpHandler"/>: bodies stream both ways, headers are copied minus
-/// hop-by-hop ones, the forwarding headers are added, and an HTTP/1.1 <c>Upgrade</c> or an HTTP/2 extended CONNECT
-/// (WebSockets either way) becomes an opaque two-way tunnel after the app's 101. The app down is 502, the app too slow to answer is 504.
+/// hop-by-hop ones, the forwarding headers are added, the app's trailers follow its body (<see cref="ClientBody"/>), and
+/// an HTTP/1.1 <c>Upgrade</c> or an HTTP/2 extended CONNECT (WebSockets either way) becomes an opaque two-way tunnel after
+/// the app's 101. The app down is 502, the app too slow to answer is 504.
 /// </summary>
 internal sealed class AppForwarder : IDisposable
 {
@@ -135,8 +136,10 @@ internal sealed class AppForwarder : IDisposable
         var connection = response.Headers.NonValidated.TryGetValues("Connection", out var listed) ? ToStringValues(listed) : StringValues.Empty;
         foreach (var (name, values) in response.Headers.NonValidated)
         {
-            // Hop-by-hop headers stop here unless an accepted tunnel needs one; of the rest, only what a tunnel forbids does.
-            if (HopByHopHeaders.Contains(name, connection) ? tunnel?.PassesResponseHeader(name) != true : tunnel?.DropsResponseHeader(name) == true)
+            // Hop-by-hop headers stop here unless an accepted tunnel needs one, or it is the app's declaration of the
+            // trailers that are forwarded too (ClientBody); of the rest, only what a tunnel forbids does.
+            var hopByHop = HopByHopHeaders.Contains(name, connection) && !name.Equals("Trailer", StringComparison.OrdinalIgnoreCase);
+            if (hopByHop ? tunnel?.PassesResponseHeader(name) != true : tunnel?.DropsResponseHeader(name) == true)
             {
                 continue;
             }
@@ -158,30 +161,23 @@ internal sealed class AppForwarder : IDisposable
 
     private static async Task CopyBodyAsync(HttpContext context, HttpResponseMessage response)
     {
-        var output = context.Response.BodyWriter;
+        var client = new ClientBody(context, response);
         try
         {
             await using var body = await response.Content.ReadAsStreamAsync(context.RequestAborted);
-            if (!await CopyBufferedStartAsync(context, body))
+            if (!await CopyBufferedStartAsync(context, body, client, response))
             {
                 return;
             }
 
-            while (true)
+            while (await client.CopyOnceAsync(body))
             {
-                // Read straight into Kestrel's output buffer, and send what came at once: streaming, no copy.
-                var read = await body.ReadAsync(output.GetMemory(), context.RequestAborted);
-                if (read == 0)
-                {
-                    return;
-                }
+            }
 
-                output.Advance(read);
-                var flush = await output.FlushAsync(context.RequestAborted);
-                if (flush.IsCompleted || flush.IsCanceled)
-                {
-                    return;
-                }
+            // The app's trailers are known once its body has been read to the end.
+            if (!context.RequestAborted.IsCancellationRequested)
+            {
+                await client.CompleteAsync(response.TrailingHeaders);
             }
         }
         catch (Exception ex) when (ex is IOException or HttpRequestException && !context.RequestAborted.IsCancellationRequested)
@@ -192,11 +188,12 @@ internal sealed class AppForwarder : IDisposable
     }
 
     // The app's headers go out at once, however long its body takes. But a small answer usually arrives whole, its body
-    // already buffered when its headers are parsed: then it leaves with its length, headers and body in one TLS record
-    // and one write, as nginx sends it, instead of headers, body and (for an app that chunks) the last chunk in three.
-    // Only once the response has started does Kestrel's HTTP/1.1 writer hand out real buffer memory to read into, so
-    // what is already here is gathered in a pooled buffer. Returns whether the body may go on.
-    private static async ValueTask<bool> CopyBufferedStartAsync(HttpContext context, Stream body)
+    // already buffered when its headers are parsed: then it leaves with its length (or, to an HTTP/1.1 client with
+    // trailers, as one chunk and its trailers), headers and body in one TLS record and one write, as nginx sends it,
+    // instead of headers, body and (for an app that chunks) the last chunk in three. Only once the response has started
+    // does Kestrel's HTTP/1.1 writer hand out real buffer memory to read into, so what is already here is gathered in a
+    // pooled buffer. Returns whether the body goes on (not when it has been sent whole or the client has gone).
+    private static async ValueTask<bool> CopyBufferedStartAsync(HttpContext context, Stream body, ClientBody client, HttpResponseMessage response)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(FirstReadSize);
         try
@@ -214,47 +211,36 @@ internal sealed class AppForwarder : IDisposable
                 var read = await reading;
                 if (read == 0)
                 {
-                    // Framing is per hop: a whole body goes to the client with its length, whether or not the app chunked it.
-                    if (held > 0)
-                    {
-                        context.Response.ContentLength ??= held;
-                        await context.Response.BodyWriter.WriteAsync(buffer.AsMemory(0, held), context.RequestAborted);
-                    }
-
+                    await client.SendWholeAsync(buffer.AsMemory(0, held), response.TrailingHeaders);
                     return false;
                 }
 
                 held += read;
                 if (held == buffer.Length)
                 {
-                    return await SendAsync(context, buffer.AsMemory(0, held));
+                    return await client.SendAsync(buffer.AsMemory(0, held));
                 }
             }
 
             // The rest is still on its way: what is here goes out now, and the pending read fills the buffer's free part.
             if (held == 0)
             {
-                await context.Response.StartAsync(context.RequestAborted);
+                await client.StartAsync();
             }
-            else if (!await SendAsync(context, buffer.AsMemory(0, held)))
+            else if (!await client.SendAsync(buffer.AsMemory(0, held)))
             {
                 await reading;
                 return false;
             }
 
+            // At the body's end the caller's next read finds the end again, and completes the body with the trailers.
             var last = await reading;
-            return last > 0 && await SendAsync(context, buffer.AsMemory(held, last));
+            return last == 0 || await client.SendAsync(buffer.AsMemory(held, last));
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
-    }
-
-    private static async ValueTask<bool> SendAsync(HttpContext context, ReadOnlyMemory<byte> bytes)
-    {
-        var flush = await context.Response.BodyWriter.WriteAsync(bytes, context.RequestAborted);
-        return !flush.IsCompleted && !flush.IsCanceled;
     }
 
     private static async Task TunnelAsync(HttpContext context, ClientTunnel tunnel, HttpResponseMessage response)

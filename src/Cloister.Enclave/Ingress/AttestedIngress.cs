@@ -20,6 +20,12 @@ namespace Cloister.Enclave.Ingress;
 /// </summary>
 internal sealed class AttestedIngress : IAsyncDisposable
 {
+    /// <summary>The most bytes of request headers a client may send (HTTP/1.1 and HTTP/2), answered 431 beyond.</summary>
+    public const int MaxRequestHeadersTotalSize = 32 * 1024;
+
+    /// <summary>The longest HTTP/1.1 request line, answered 414 beyond.</summary>
+    public const int MaxRequestLineSize = 8 * 1024;
+
     private readonly WebApplication _server;
     private readonly IReadOnlyList<AttestedPort> _ports;
     private readonly IssuanceGuard _guard;
@@ -38,13 +44,20 @@ internal sealed class AttestedIngress : IAsyncDisposable
 
     /// <summary>Makes every port's base certificate, then binds every port; any failure stops what was started and is thrown.</summary>
     /// <param name="ports">The manifest's <c>tls: attested</c> ports.</param>
-    /// <exception cref="IOException">The NSM is unreachable, refused or answered garbage, or a vsock port could not be bound.</exception>
-    /// <exception cref="FormatException">A port's hostname is not one a certificate can carry.</exception>
+    /// <exception cref="SupervisorStartupException">The issuing limits are out of range or a port's hostname is not one a
+    /// certificate can carry (<see cref="StartupFailure.Configuration"/>); the NSM is unreachable, refused or answered
+    /// garbage (<see cref="StartupFailure.Platform"/>).</exception>
+    /// <exception cref="IOException">A vsock port could not be bound.</exception>
     public static async Task<AttestedIngress> StartAsync(VsockTransport transport, IReadOnlyList<IngressPort> ports, AttestedIngressOptions options, Func<string, Task> log, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transport);
         ArgumentNullException.ThrowIfNull(ports);
         ArgumentNullException.ThrowIfNull(options);
+        if (options.Limits.FindError() is { } error)
+        {
+            throw new SupervisorStartupException(StartupFailure.Configuration, $"attested ingress: limits: {error}");
+        }
+
         var guard = new IssuanceGuard(options.Limits, options.TimeProvider, log);
         var forwarder = new AppForwarder(options.AppResponseTimeout);
         var started = new List<AttestedPort>(ports.Count);
@@ -81,6 +94,10 @@ internal sealed class AttestedIngress : IAsyncDisposable
             kestrel.AddServerHeader = false;
             // The app decides what it accepts; a proxy that cuts bodies short would only be a second, different limit.
             kestrel.Limits.MaxRequestBodySize = null;
+            // Headers and the request line are the proxy's to parse, so their bounds are ours: Kestrel's defaults, as an
+            // app's Kestrel has them, answered 431 and 414 (and lingering, so the client reads the answer).
+            kestrel.Limits.MaxRequestHeadersTotalSize = MaxRequestHeadersTotalSize;
+            kestrel.Limits.MaxRequestLineSize = MaxRequestLineSize;
             foreach (var port in ports)
             {
                 kestrel.Listen(new VsockEndpoint(transport.LocalCid, (uint)port.Settings.Port), listen =>
@@ -93,16 +110,24 @@ internal sealed class AttestedIngress : IAsyncDisposable
                         OnConnectionState = port,
                         HandshakeTimeout = options.HandshakeTimeout,
                     });
+                    listen.Use(next => new LingeringClose(next).OnConnectionAsync);
                 });
             }
         });
         var server = builder.Build();
-        server.Run(context =>
+        server.Run(async context =>
         {
             var port = context.Features.GetRequiredFeature<AttestedPort>();
-            return context.Request.Path.Equals(AttestationEndpoint.Path, StringComparison.Ordinal)
-                ? AttestationEndpoint.HandleAsync(context, port)
-                : forwarder.ForwardAsync(context, port.Settings.AppPort);
+            try
+            {
+                await (context.Request.Path.Equals(AttestationEndpoint.Path, StringComparison.Ordinal)
+                    ? AttestationEndpoint.HandleAsync(context, port)
+                    : forwarder.ForwardAsync(context, port.Settings.AppPort));
+            }
+            finally
+            {
+                LingeringClose.RequestEnded(context);
+            }
         });
         try
         {
@@ -124,7 +149,7 @@ internal sealed class AttestedIngress : IAsyncDisposable
             await port.DisposeAsync();
         }
 
-        guard.Dispose();
+        await guard.DisposeAsync();
         forwarder.Dispose();
     }
 }

@@ -1,6 +1,7 @@
 using System.Net.Security;
 using System.Security.Authentication;
 using Cloister.Attestation.Certificates;
+using Cloister.Runtime.Logging;
 using Cloister.Runtime.Manifest;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 
@@ -39,8 +40,9 @@ internal sealed class AttestedPort : IAsyncDisposable
     public LogThrottle ConnectionErrors { get; }
 
     /// <summary>Makes the port's first base certificate and starts its rotation.</summary>
-    /// <exception cref="IOException">The NSM is unreachable, refused, or answered a document that does not decode.</exception>
-    /// <exception cref="FormatException">A hostname is not one a certificate can carry; the message names the port.</exception>
+    /// <exception cref="SupervisorStartupException">A hostname is not one a certificate can carry (<see cref="StartupFailure.Configuration"/>),
+    /// or the NSM is unreachable, refused, or answered a document that does not decode (<see cref="StartupFailure.Platform"/>);
+    /// the message names the port.</exception>
     public static async Task<AttestedPort> StartAsync(IngressPort settings, AttestedIngressOptions options, IssuanceGuard guard, Func<string, Task> log, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
@@ -55,11 +57,11 @@ internal sealed class AttestedPort : IAsyncDisposable
         }
         catch (ArgumentException ex)
         {
-            throw new FormatException($"{name}: hostnames: {ex.Message}", ex);
+            throw new SupervisorStartupException(StartupFailure.Configuration, $"{name}: hostnames: {ex.Message}", ex);
         }
         catch (IOException ex)
         {
-            throw new IOException($"{name}: no base certificate: {ex.Message}", ex);
+            throw new SupervisorStartupException(StartupFailure.Platform, $"{name}: no base certificate: {ex.Message}", ex);
         }
 
         return new AttestedPort(settings, certificates, baseCertificate, guard, new LogThrottle(log, options.Limits.LogInterval, options.TimeProvider));
@@ -103,5 +105,9 @@ internal sealed class AttestedPort : IAsyncDisposable
         return new SslServerAuthenticationOptions { ServerCertificate = served.Certificate, ApplicationProtocols = BaseCertificate.ApplicationProtocols };
     }
 
-    public ValueTask DisposeAsync() => Base.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await Base.DisposeAsync();
+        await ConnectionErrors.DisposeAsync();
+    }
 }

@@ -29,9 +29,7 @@ internal sealed class TokenBucket
     {
         lock (_lock)
         {
-            var now = _timeProvider.GetTimestamp();
-            _tokens = Math.Min(_capacity, _tokens + (_timeProvider.GetElapsedTime(_refilledAt, now).TotalSeconds * _refillPerSecond));
-            _refilledAt = now;
+            Refill();
             if (_tokens < 1)
             {
                 return false;
@@ -40,5 +38,25 @@ internal sealed class TokenBucket
             _tokens--;
             return true;
         }
+    }
+
+    /// <summary>
+    /// How long until <paramref name="count"/> takes in a row can all have succeeded: the tokens in the bucket first, then
+    /// the refill (however many the bucket holds, as each is taken when it comes). Zero when the bucket holds them now.
+    /// </summary>
+    public TimeSpan TimeUntil(int count)
+    {
+        lock (_lock)
+        {
+            Refill();
+            return _tokens >= count ? TimeSpan.Zero : TimeSpan.FromSeconds((count - _tokens) / _refillPerSecond);
+        }
+    }
+
+    private void Refill()
+    {
+        var now = _timeProvider.GetTimestamp();
+        _tokens = Math.Min(_capacity, _tokens + (_timeProvider.GetElapsedTime(_refilledAt, now).TotalSeconds * _refillPerSecond));
+        _refilledAt = now;
     }
 }

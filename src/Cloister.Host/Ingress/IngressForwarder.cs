@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Cloister.Runtime.Ingress;
+using Cloister.Runtime.Logging;
 using Cloister.Runtime.Relay;
 using Cloister.Runtime.Vsock;
 
@@ -12,15 +13,16 @@ namespace Cloister.Host.Ingress;
 /// with a PROXY protocol v2 header naming the client and the address it reached, which the enclave strips.
 /// Where the transport can (the simulator), a connection is handed over to the enclave whole instead, the header as its
 /// preamble: the enclave reads the same bytes, and each request is spared this process's hop. A port that takes no
-/// hand-overs gets its connections relayed.
+/// hand-overs gets its connections relayed. Failed connections are reported throttled: a client resetting thousands of
+/// connections costs one line per 10 s, with a count of the rest.
 /// </summary>
 public sealed class IngressForwarder : IAsyncDisposable
 {
     private readonly Socket _listener;
     private readonly VsockTransport _transport;
-    private readonly Action<string>? _connectionFailed;
+    private readonly LogThrottle? _connectionFailed;
 
-    private IngressForwarder(Socket listener, VsockTransport transport, uint enclavePort, bool relay, Action<string>? connectionFailed)
+    private IngressForwarder(Socket listener, VsockTransport transport, uint enclavePort, bool relay, LogThrottle? connectionFailed)
     {
         _listener = listener;
         _transport = transport;
@@ -44,11 +46,14 @@ public sealed class IngressForwarder : IAsyncDisposable
     /// <param name="transport">The host's vsock transport.</param>
     /// <param name="enclavePort">The enclave's vsock port.</param>
     /// <param name="relay">Relay every connection, as on Nitro, even where the transport could hand it over.</param>
-    /// <param name="connectionFailed">Told, in one line, why a connection could not be piped; may be <see langword="null"/>.</param>
+    /// <param name="connectionFailed">
+    /// Told, in one line, why a connection could not be piped, throttled (<see cref="LogThrottle"/>); may be <see langword="null"/>.
+    /// </param>
+    /// <param name="timeProvider">The throttle's clock; the system's when <see langword="null"/>.</param>
     /// <returns>The listening forwarder; <see cref="RunAsync"/> serves it.</returns>
     /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
     /// <exception cref="IOException">The port is taken or privileged.</exception>
-    public static IngressForwarder Listen(IPEndPoint listenOn, VsockTransport transport, uint enclavePort, bool relay = false, Action<string>? connectionFailed = null)
+    public static IngressForwarder Listen(IPEndPoint listenOn, VsockTransport transport, uint enclavePort, bool relay = false, Action<string>? connectionFailed = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(listenOn);
         ArgumentNullException.ThrowIfNull(transport);
@@ -57,7 +62,8 @@ public sealed class IngressForwarder : IAsyncDisposable
         {
             socket.Bind(listenOn);
             socket.Listen(512);
-            return new IngressForwarder(socket, transport, enclavePort, relay, connectionFailed);
+            var throttle = connectionFailed is null ? null : LogThrottle.ForAction(connectionFailed, LogThrottle.DefaultInterval, timeProvider ?? TimeProvider.System);
+            return new IngressForwarder(socket, transport, enclavePort, relay, throttle);
         }
         catch (SocketException ex)
         {
@@ -86,12 +92,18 @@ public sealed class IngressForwarder : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops listening; connections being piped end when <see cref="RunAsync"/> is cancelled.</summary>
-    /// <returns>A completed task.</returns>
-    public ValueTask DisposeAsync()
+    /// <summary>
+    /// Stops listening and reports the failures the throttle still holds; connections being piped end when
+    /// <see cref="RunAsync"/> is cancelled.
+    /// </summary>
+    /// <returns>A task that completes once that report is written.</returns>
+    public async ValueTask DisposeAsync()
     {
         _listener.Dispose();
-        return ValueTask.CompletedTask;
+        if (_connectionFailed is not null)
+        {
+            await _connectionFailed.DisposeAsync();
+        }
     }
 
     private async Task PipeAsync(Socket client, VsockEndpoint target, CancellationToken cancellationToken)
@@ -111,15 +123,17 @@ public sealed class IngressForwarder : IAsyncDisposable
                 var result = await DuplexRelay.RunAsync(RelayEnd.ForSocket(client), RelayEnd.ForVsock(vsock), cancellationToken);
                 if (result.Faulted && !cancellationToken.IsCancellationRequested)
                 {
-                    _connectionFailed?.Invoke($"ingress {LocalEndpoint} → vsock {target}: the connection broke ({result})");
+                    await ReportAsync($"ingress {LocalEndpoint} → vsock {target}: the connection broke ({result})");
                 }
             }
             catch (Exception ex) when (ex is IOException or SocketException)
             {
-                _connectionFailed?.Invoke($"ingress {LocalEndpoint} → vsock {target}: {ex.Message}");
+                await ReportAsync($"ingress {LocalEndpoint} → vsock {target}: {ex.Message}");
             }
         }
     }
+
+    private Task ReportAsync(string line) => _connectionFailed?.WriteAsync(line) ?? Task.CompletedTask;
 
     // An enclave that listens on the vsock port but takes no hand-overs (a simulated enclave without Cloister's supervisor,
     // speaking the Unix-socket simulation itself) still gets the connection, relayed.

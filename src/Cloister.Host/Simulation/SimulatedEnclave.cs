@@ -48,7 +48,7 @@ public sealed class SimulatedEnclave : HostedEnclave
         });
         Directory.CreateDirectory(VsockTransport.GetSimulatedSocketDirectory(commandLine.SocketRoot), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         _nsm = new SoftwareNsm(root, NsmOptions(options, image.Measurements));
-        _nsmServer = new NsmSocketServer(Path.Combine(commandLine.SocketRoot, "nsm.sock"), _nsm.ProcessRequest);
+        _nsmServer = new NsmSocketServer(Path.Combine(commandLine.SocketRoot, "nsm.sock"), _nsm.ProcessRequest, options.Notice);
         _nsmServing = _nsmServer.RunAsync(_nsmStop.Token);
     }
 

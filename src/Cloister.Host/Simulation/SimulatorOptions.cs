@@ -44,4 +44,10 @@ public sealed class SimulatorOptions
     /// the app's output normally arrives through the log stream instead. Called from a pool thread.
     /// </summary>
     public Action<string>? ConsoleLine { get; init; }
+
+    /// <summary>
+    /// Receives each line the simulator itself has to say while the enclave runs: why the simulated NSM could not answer
+    /// a request (the enclave only sees the device's <c>InternalError</c>, as on Nitro). Called from a pool thread.
+    /// </summary>
+    public Action<string>? Notice { get; init; }
 }

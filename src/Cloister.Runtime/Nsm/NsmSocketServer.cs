@@ -1,29 +1,40 @@
 using System.Buffers;
 using System.Net.Sockets;
+using Cloister.Attestation.Nsm;
 using Cloister.Runtime.Sockets;
 
 namespace Cloister.Runtime.Nsm;
 
 /// <summary>
 /// Serves the simulator's NSM socket: every request frame from every client is answered with the handler's response.
-/// The handler (the software NSM) owns the CBOR, including how it encodes errors; this class owns the framing.
+/// The handler (the software NSM) owns the CBOR, including how it encodes the errors it knows; this class owns the
+/// framing, and answers for a handler that fails: as the real device does when it fails internally, with an
+/// <see cref="NsmErrorCode.InternalError"/> response, the reason going to <c>failed</c>.
 /// </summary>
 public sealed class NsmSocketServer : IAsyncDisposable
 {
+    private static readonly byte[] s_internalError = NsmCodec.Encode(new NsmErrorResponse(NsmErrorCode.InternalError));
+
     private readonly Socket _listener;
     private readonly Func<ReadOnlyMemory<byte>, byte[]> _handler;
+    private readonly Action<string>? _failed;
     private int _disposed;
 
     /// <summary>Binds and listens on <paramref name="socketPath"/> at once, so clients can connect before <see cref="RunAsync"/> runs.</summary>
     /// <param name="socketPath">The socket file; a stale one is replaced.</param>
     /// <param name="handler">Turns one request into one response of at most <see cref="NsmDevice.MaxResponseLength"/> bytes; called concurrently.</param>
+    /// <param name="failed">
+    /// Told, in one line, why the handler could not answer a request (it threw, or answered more than the device can);
+    /// the client gets <see cref="NsmErrorCode.InternalError"/>. May be <see langword="null"/>; called concurrently.
+    /// </param>
     /// <exception cref="ArgumentNullException"><paramref name="handler"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">The path is empty or too long for a Unix socket.</exception>
     /// <exception cref="IOException">Another process listens there, or binding failed.</exception>
-    public NsmSocketServer(string socketPath, Func<ReadOnlyMemory<byte>, byte[]> handler)
+    public NsmSocketServer(string socketPath, Func<ReadOnlyMemory<byte>, byte[]> handler, Action<string>? failed = null)
     {
         ArgumentNullException.ThrowIfNull(handler);
         _handler = handler;
+        _failed = failed;
         _listener = UnixSocketFile.Listen(socketPath);
         SocketPath = socketPath;
     }
@@ -34,7 +45,7 @@ public sealed class NsmSocketServer : IAsyncDisposable
     /// <summary>
     /// Accepts clients and answers their requests until <paramref name="cancellationToken"/> is cancelled, then closes every
     /// connection and the socket file and returns. A client that sends a frame over <see cref="NsmDevice.MaxRequestLength"/>
-    /// bytes, a malformed frame, or a request the handler fails on is disconnected; the others are unaffected.
+    /// bytes or a malformed frame is disconnected; the others are unaffected.
     /// </summary>
     /// <param name="cancellationToken">Stops the server.</param>
     /// <returns>A task that completes once every connection is closed.</returns>
@@ -107,24 +118,7 @@ public sealed class NsmSocketServer : IAsyncDisposable
                     return;
                 }
 
-                byte[] response;
-                try
-                {
-                    response = _handler(buffer.AsMemory(0, length));
-                }
-                catch (Exception)
-                {
-                    // A request the handler cannot answer costs its client the connection, never the server.
-                    return;
-                }
-
-                if (response.Length > NsmDevice.MaxResponseLength)
-                {
-                    // The real device cannot answer more; dropping the client surfaces the handler's bug instead of hiding it.
-                    return;
-                }
-
-                await NsmFrame.WriteAsync(stream, response, cancellationToken);
+                await NsmFrame.WriteAsync(stream, Answer(buffer.AsMemory(0, length)), cancellationToken);
             }
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or OperationCanceledException or SocketException or ObjectDisposedException)
@@ -135,5 +129,29 @@ public sealed class NsmSocketServer : IAsyncDisposable
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    private byte[] Answer(ReadOnlyMemory<byte> request)
+    {
+        byte[] response;
+        try
+        {
+            response = _handler(request);
+        }
+        catch (Exception ex)
+        {
+            // Whatever the handler throws, its client gets the device's own answer for a failure inside it, never the server's end.
+            _failed?.Invoke($"simulated NSM: a {request.Length}-byte request failed: {ex.GetType().Name}: {ex.Message}");
+            return s_internalError;
+        }
+
+        if (response.Length > NsmDevice.MaxResponseLength)
+        {
+            // The real device cannot answer more: this is the handler's bug, reported rather than passed on.
+            _failed?.Invoke($"simulated NSM: a {request.Length}-byte request got a {response.Length}-byte answer, over the device's {NsmDevice.MaxResponseLength}");
+            return s_internalError;
+        }
+
+        return response;
     }
 }

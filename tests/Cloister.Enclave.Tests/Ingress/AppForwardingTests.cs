@@ -5,6 +5,7 @@ using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text;
 using Cloister.Attestation.Certificates;
+using Microsoft.AspNetCore.WebUtilities;
 
 namespace Cloister.Enclave.Tests.Ingress;
 
@@ -226,6 +227,49 @@ public class AppForwardingTests : IAsyncLifetime
         catch (IOException ex) when (ex.InnerException is SocketException)
         {
             return 0;
+        }
+    }
+
+    [Theory]
+    [InlineData(false, "/whole")]
+    [InlineData(true, "/whole")]
+    [InlineData(false, "/stream")]
+    [InlineData(true, "/stream")]
+    public async Task The_apps_trailers_follow_its_body_to_the_client_over_chunked_http11_and_http2(bool http2, string path)
+    {
+        await using var app = ChunkedTrailerApp.Start();
+        await using var harness = await IngressHarness.StartAsync(appPort: app.Port, handOver: HandOver);
+        using var client = harness.CreateClient(version: http2 ? HttpVersion.Version20 : HttpVersion.Version11);
+
+        using var response = await client.GetAsync(path, HttpCompletionOption.ResponseHeadersRead);
+        await using var body = await response.Content.ReadAsStreamAsync();
+        var first = new byte[EchoApp.FirstPart.Length];
+        await body.ReadExactlyAsync(first);
+        app.ResponseGate.SetResult();
+        using var rest = new StreamReader(body);
+        var text = Encoding.ASCII.GetString(first) + await rest.ReadToEndAsync();
+
+        Assert.Equal(EchoApp.FirstPart + ChunkedTrailerApp.SecondPart, text);
+        Assert.Equal(ChunkedTrailerApp.Checksum, response.TrailingHeaders.GetValues("X-Checksum").Single());
+        Assert.Equal(["2", "3"], response.TrailingHeaders.GetValues("X-Count"));
+        Assert.Equal(["X-Checksum", "X-Count"], response.Headers.Trailer.SelectMany(value => value.Split(", ")));
+    }
+
+    [Theory]
+    [InlineData("header", HttpStatusCode.RequestHeaderFieldsTooLarge)]
+    [InlineData("target", HttpStatusCode.RequestUriTooLong)]
+    public async Task A_one_megabyte_request_line_or_header_is_answered_to_a_client_that_reads_only_once_it_has_sent_it_all(string part, HttpStatusCode expected)
+    {
+        var huge = new string('a', 1024 * 1024);
+        var request = part == "header" ? $"GET / HTTP/1.1\r\nHost: {IngressHarness.Hostname}\r\nX-Huge: {huge}\r\n\r\n" : $"GET /{huge} HTTP/1.1\r\nHost: {IngressHarness.Hostname}\r\n\r\n";
+        var (tls, _) = await _harness.HandshakeAsync(IngressHarness.Hostname);
+        await using (tls)
+        {
+            // As curl and HttpClient do: the whole request first, then the answer.
+            await tls.WriteAsync(Encoding.ASCII.GetBytes(request));
+            using var reader = new StreamReader(tls, Encoding.ASCII);
+
+            Assert.Equal($"HTTP/1.1 {(int)expected} {ReasonPhrases.GetReasonPhrase((int)expected)}", await reader.ReadLineAsync());
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Cloister.Attestation.Certificates;
+using Cloister.Enclave.Ingress;
 
 namespace Cloister.Enclave.Tests.Ingress;
 
@@ -7,19 +8,34 @@ namespace Cloister.Enclave.Tests.Ingress;
 public sealed class AttestedIngressFailureTests
 {
     [Fact]
-    public async Task An_nsm_that_refuses_fails_the_start_naming_the_port()
+    public async Task An_nsm_that_refuses_fails_the_start_as_a_platform_failure_naming_the_port()
     {
-        var failure = await Assert.ThrowsAsync<IOException>(() => IngressHarness.StartAsync(nsmFails: true));
+        var failure = await Assert.ThrowsAsync<SupervisorStartupException>(() => IngressHarness.StartAsync(nsmFails: true));
 
+        Assert.Equal(StartupFailure.Platform, failure.Reason);
         Assert.Equal($"ingress {IngressHarness.IngressPort}: no base certificate: NSM answered InternalError", failure.Message);
     }
 
     [Fact]
-    public async Task A_hostname_a_certificate_cannot_carry_fails_the_start_as_a_format_error_naming_the_port()
+    public async Task A_hostname_a_certificate_cannot_carry_fails_the_start_as_a_configuration_failure_naming_the_port()
     {
-        var failure = await Assert.ThrowsAsync<FormatException>(() => IngressHarness.StartAsync(hostnames: ["not a hostname"]));
+        var failure = await Assert.ThrowsAsync<SupervisorStartupException>(() => IngressHarness.StartAsync(hostnames: ["not a hostname"]));
 
+        Assert.Equal(StartupFailure.Configuration, failure.Reason);
         Assert.StartsWith($"ingress {IngressHarness.IngressPort}: hostnames: ", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0, 256, "Concurrency: 0 is not at least 1")]
+    [InlineData(2, -1, "QueueLength: -1 is negative")]
+    public async Task Issuing_limits_out_of_range_fail_the_start_as_a_configuration_failure_naming_the_bound(int concurrency, int queueLength, string error)
+    {
+        var limits = new IssuanceLimits { Concurrency = concurrency, QueueLength = queueLength };
+
+        var failure = await Assert.ThrowsAsync<SupervisorStartupException>(() => IngressHarness.StartAsync(limits));
+
+        Assert.Equal(StartupFailure.Configuration, failure.Reason);
+        Assert.Equal($"attested ingress: limits: {error}", failure.Message);
     }
 
     [Fact]

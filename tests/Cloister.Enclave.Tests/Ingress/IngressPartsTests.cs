@@ -5,7 +5,7 @@ using Microsoft.Extensions.Time.Testing;
 
 namespace Cloister.Enclave.Tests.Ingress;
 
-/// <summary>The small parts of attested ingress on their own: forwarding syntax, nonce text, the bucket, the throttle, rotation times.</summary>
+/// <summary>The small parts of attested ingress on their own: forwarding syntax, nonce text, the bucket, rotation times.</summary>
 public sealed class IngressPartsTests
 {
     [Theory]
@@ -65,19 +65,19 @@ public sealed class IngressPartsTests
     }
 
     [Fact]
-    public async Task Log_throttle_writes_one_line_per_interval_and_counts_the_rest()
+    public void Token_bucket_tells_when_a_number_of_takes_can_have_succeeded_counting_its_refill()
     {
         var time = new FakeTimeProvider();
-        var lines = new List<string>();
-        var throttle = new LogThrottle(line => { lines.Add(line); return Task.CompletedTask; }, TimeSpan.FromSeconds(10), time);
+        var bucket = new TokenBucket(capacity: 2, refillPerSecond: 4, time);
 
-        await throttle.WriteAsync("refused");
-        await throttle.WriteAsync("refused");
-        await throttle.WriteAsync("refused");
-        time.Advance(TimeSpan.FromSeconds(10));
-        await throttle.WriteAsync("refused again");
-
-        Assert.Equal(["refused", "refused again (2 more like it in the last 10 s)"], lines);
+        Assert.Equal(TimeSpan.Zero, bucket.TimeUntil(2));
+        // Beyond the capacity too: each token is taken as it comes, so the bucket never fills up meanwhile.
+        Assert.Equal(TimeSpan.FromSeconds(2), bucket.TimeUntil(10));
+        Assert.True(bucket.TryTake());
+        Assert.True(bucket.TryTake());
+        Assert.Equal(TimeSpan.FromMilliseconds(250), bucket.TimeUntil(1));
+        time.Advance(TimeSpan.FromMilliseconds(250));
+        Assert.Equal(TimeSpan.Zero, bucket.TimeUntil(1));
     }
 
     [Fact]

@@ -313,6 +313,20 @@ public sealed class SupervisorSandboxTests(PublishedSupervisorFixture supervisor
     }
 
     [Fact]
+    public async Task An_attested_port_whose_hostname_no_certificate_can_carry_exits_78_naming_the_port()
+    {
+        var ingress = new IngressPort { Port = 8443, AppPort = 8080, Tls = IngressTls.Attested, Hostnames = ["not a hostname"] };
+        var manifest = new EnclaveManifest { Name = "test", Image = "busybox", Cmd = ["sh", "-c", "exit 0"], Ingress = [ingress] };
+        await using var scenario = await SupervisorScenario.CreateAsync(supervisor.Bundle, manifest);
+
+        var (result, statuses, logs) = await scenario.RunAsync();
+
+        Assert.Equal(78, result.ExitCode);
+        Assert.Equal<StatusEvent>([new BootingEvent(), new ExitedEvent(78, null)], statuses);
+        Assert.Contains(logs, record => record.Source == LogSource.Supervisor && record.Text.StartsWith("ingress 8443: hostnames: ", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Missing_launch_spec_exits_78_with_a_message_and_without_a_host()
     {
         using var rootfs = Rootfs.WithBundle(supervisor.Bundle);

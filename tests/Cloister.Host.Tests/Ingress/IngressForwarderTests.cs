@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Cloister.Host.Ingress;
 using Cloister.Runtime.Ingress;
 using Cloister.Runtime.Vsock;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Cloister.Host.Tests.Ingress;
 
@@ -123,6 +124,57 @@ public sealed class IngressForwarderTests
             Assert.True(forwarder.HandsOver);
             Assert.Equal(forwarder.LocalEndpoint, header.Destination);
             Assert.Equal("client bytes"u8.ToArray(), rest.ToArray());
+            await stop.CancelAsync();
+            await running.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            Directory.Delete(runDirectory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Hundreds_of_relayed_connections_reset_by_their_clients_cost_one_line_and_one_report_with_a_count()
+    {
+        const int resets = 200;
+        var runDirectory = Directory.CreateTempSubdirectory("cloister-ingress-").FullName;
+        try
+        {
+            Directory.CreateDirectory(VsockTransport.GetSimulatedSocketDirectory(runDirectory));
+            var host = VsockTransport.Create(new VsockTransportOptions { Kind = VsockTransportKind.Simulated, RunDirectory = runDirectory, LocalCid = VsockEndpoint.HostCid });
+            var enclave = VsockTransport.Create(new VsockTransportOptions { Kind = VsockTransportKind.Simulated, RunDirectory = runDirectory, LocalCid = 16 });
+            await using var listener = await enclave.ListenAsync(80);
+            var time = new FakeTimeProvider();
+            var reported = new List<string>();
+            var forwarder = IngressForwarder.Listen(new IPEndPoint(IPAddress.Loopback, 0), host, 80, relay: true, line => { lock (reported) { reported.Add(line); } }, time);
+            using var stop = new CancellationTokenSource();
+            var running = forwarder.RunAsync(16, stop.Token);
+
+            for (var i = 0; i < resets; i++)
+            {
+                using var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                await client.ConnectAsync(forwarder.LocalEndpoint);
+                await client.SendAsync("client bytes"u8.ToArray());
+                await using var accepted = await listener.AcceptAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+                // Closing with a zero linger time sends a reset instead of a FIN.
+                client.LingerState = new LingerOption(enable: true, seconds: 0);
+                client.Close();
+                // The host closes its vsock connection once it has reported the broken one.
+                await accepted.CopyToAsync(Stream.Null).WaitAsync(TimeSpan.FromSeconds(30));
+            }
+
+            string[] lines;
+            lock (reported)
+            {
+                lines = [.. reported];
+            }
+
+            Assert.Single(lines);
+            Assert.Contains("vsock 16:80: the connection broke (", lines[0], StringComparison.Ordinal);
+            await forwarder.DisposeAsync();
+            Assert.Equal(2, reported.Count);
+            // Not every reset is seen as one (the kernel reports a reset once, and a relay may read it as an end), but many are.
+            Assert.Matches(@"^ingress 127\.0\.0\.1:\d+ → vsock 16:80: the connection broke \(.*\) … and \d+ more like it in the last 10 s$", reported[1]);
             await stop.CancelAsync();
             await running.WaitAsync(TimeSpan.FromSeconds(30));
         }

@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Net.Sockets;
+using Cloister.Attestation.Nsm;
 using Cloister.Runtime.Nsm;
 using Cloister.Testing;
 
@@ -10,6 +12,7 @@ public sealed class NsmSocketTests : IAsyncLifetime, IDisposable
     private static readonly byte[] s_describeNsm = Convert.FromHexString("6b44657363726962654e534d");
     private readonly TempRunDirectory _run = new();
     private readonly CancellationTokenSource _stop = new();
+    private readonly ConcurrentQueue<string> _failures = new();
     private NsmSocketServer _server = null!;
     private Task _serving = Task.CompletedTask;
     private int _handled;
@@ -18,7 +21,7 @@ public sealed class NsmSocketTests : IAsyncLifetime, IDisposable
 
     public Task InitializeAsync()
     {
-        _server = new NsmSocketServer(SocketPath, Handle);
+        _server = new NsmSocketServer(SocketPath, Handle, _failures.Enqueue);
         _serving = _server.RunAsync(_stop.Token);
         return Task.CompletedTask;
     }
@@ -124,24 +127,27 @@ public sealed class NsmSocketTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task A_failing_handler_costs_only_that_client_its_connection()
+    public async Task A_failing_handler_is_answered_as_the_device_answers_an_internal_failure_and_its_message_is_reported()
     {
         using var device = await NsmSocketDevice.ConnectAsync(SocketPath);
 
-        await Assert.ThrowsAsync<EndOfStreamException>(() => device.ExchangeAsync("boom"u8.ToArray()).AsTask());
-        var again = await Assert.ThrowsAsync<IOException>(() => device.ExchangeAsync(s_describeNsm).AsTask());
-        Assert.Contains("connect again", again.Message, StringComparison.Ordinal);
+        var answer = NsmCodec.DecodeResponse(await device.ExchangeAsync("boom"u8.ToArray()));
 
-        using var fresh = await NsmSocketDevice.ConnectAsync(SocketPath);
-        Assert.Equal(Transform(s_describeNsm), await fresh.ExchangeAsync(s_describeNsm));
+        Assert.Equal(NsmErrorCode.InternalError, Assert.IsType<NsmErrorResponse>(answer).Code);
+        Assert.Equal(["simulated NSM: a 4-byte request failed: InvalidOperationException: the handler failed"], _failures);
+        // The connection goes on, as the device's does.
+        Assert.Equal(Transform(s_describeNsm), await device.ExchangeAsync(s_describeNsm));
     }
 
     [Fact]
-    public async Task A_response_larger_than_the_device_can_answer_drops_the_client()
+    public async Task A_response_larger_than_the_device_can_answer_becomes_an_internal_failure_and_is_reported()
     {
         using var device = await NsmSocketDevice.ConnectAsync(SocketPath);
 
-        await Assert.ThrowsAsync<EndOfStreamException>(() => device.ExchangeAsync("huge"u8.ToArray()).AsTask());
+        var answer = NsmCodec.DecodeResponse(await device.ExchangeAsync("huge"u8.ToArray()));
+
+        Assert.Equal(NsmErrorCode.InternalError, Assert.IsType<NsmErrorResponse>(answer).Code);
+        Assert.Equal([$"simulated NSM: a 4-byte request got a {NsmDevice.MaxResponseLength + 1}-byte answer, over the device's {NsmDevice.MaxResponseLength}"], _failures);
     }
 
     [Fact]
