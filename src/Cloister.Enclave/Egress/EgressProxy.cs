@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.IO.Pipelines;
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using Cloister.Runtime.Egress;
+using Cloister.Runtime.Logging;
 using Cloister.Runtime.Messages;
 using Cloister.Runtime.Relay;
 using Cloister.Runtime.Vsock;
@@ -49,7 +50,10 @@ internal sealed class EgressProxy : IAsyncDisposable
         LocalEndpoint = (IPEndPoint)listener.LocalEndPoint!;
         _limit = new ConnectionLimit(options.MaxTunnels);
         _relay = new RelayOptions { IdleTimeout = options.IdleTimeout };
-        _overloadLog = new LogThrottle(options.OverloadLogInterval);
+        _overloadLog = LogThrottle.ForAction(
+            request => Log(EgressProxyOutcome.Overloaded, request, $"the proxy serves at most {_limit.MaxOpen} connections at once"),
+            options.OverloadLogInterval,
+            TimeProvider.System);
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _accepting = AcceptLoop.RunAsync(token => _limit.AcceptAsync(AcceptAsync, token), ServeAsync, _stop.Token);
     }
@@ -80,7 +84,7 @@ internal sealed class EgressProxy : IAsyncDisposable
     /// <param name="cancellationToken">Stops the proxy, as <see cref="DisposeAsync"/> does.</param>
     /// <returns>The running proxy.</returns>
     /// <exception cref="SocketException">The port cannot be bound (e.g. already in use).</exception>
-    /// <exception cref="ArgumentOutOfRangeException">A limit is less than 1, a timeout not positive (the idle timeout may be infinite), or the log interval negative.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A limit is less than 1, a timeout not positive (the idle timeout may be infinite), or the log interval not positive.</exception>
     public static Task<EgressProxy> StartAsync(EgressPolicy policy, VsockTransport transport, EgressProxyOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(policy);
@@ -89,7 +93,7 @@ internal sealed class EgressProxy : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxTunnels, 1, nameof(options.MaxTunnels));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.HeadTimeout, TimeSpan.Zero, nameof(options.HeadTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.HostTimeout, TimeSpan.Zero, nameof(options.HostTimeout));
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.OverloadLogInterval, TimeSpan.Zero, nameof(options.OverloadLogInterval));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.OverloadLogInterval, TimeSpan.Zero, nameof(options.OverloadLogInterval));
         RelayOptions.ValidateIdleTimeout(options.IdleTimeout, nameof(options.IdleTimeout));
         cancellationToken.ThrowIfCancellationRequested();
         var listener = new Socket(options.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -120,6 +124,7 @@ internal sealed class EgressProxy : IAsyncDisposable
             // The listener was closed under a pending accept: that is how the loop ends here.
         }
 
+        await _overloadLog.DisposeAsync();
         _limit.Dispose();
         _stop.Dispose();
     }
@@ -290,11 +295,7 @@ internal sealed class EgressProxy : IAsyncDisposable
     private async Task RefuseOverloadedAsync(ProxyRequest request, NetworkStream stream, PipeReader reader, string what, CancellationToken cancellationToken)
     {
         var message = string.Create(CultureInfo.InvariantCulture, $"egress to {request.Target} is refused: the proxy serves at most {_limit.MaxOpen} connections at once");
-        if (_overloadLog.TryEnter(message, out var line))
-        {
-            Log(EgressProxyOutcome.Overloaded, what, line);
-        }
-
+        await _overloadLog.WriteAsync(what);
         await AnswerAsync(stream, reader, 503, message, cancellationToken);
     }
 

@@ -1,4 +1,5 @@
 using System.Net;
+using Cloister.Runtime.Logging;
 using Cloister.Runtime.Manifest;
 
 namespace Cloister.Enclave.Egress;
@@ -40,7 +41,7 @@ internal sealed class EgressProxyOptions
     public int MaxTunnels { get; init; } = 1024;
 
     /// <summary>The least time between two log lines about connections refused over <see cref="MaxTunnels"/>; each line counts those held back.</summary>
-    public TimeSpan OverloadLogInterval { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan OverloadLogInterval { get; init; } = LogThrottle.DefaultInterval;
 
     /// <summary>Receives one record per decision and per closed connection; called concurrently.</summary>
     public Action<EgressProxyEvent>? Log { get; init; }

@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.IO.Pipelines;
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using System.Text;
+using Cloister.Runtime.Logging;
 using Cloister.Runtime.Messages;
 using Cloister.Runtime.Relay;
 using Cloister.Runtime.Vsock;
@@ -26,12 +27,14 @@ public sealed class EgressForwarder
     private readonly RelayOptions _relay;
     private readonly LogThrottle _overloadLog;
 
+    private string OverloadReason => string.Create(CultureInfo.InvariantCulture, $"too many connections: the host relays at most {_options.MaxTunnels} at once for this enclave");
+
     /// <summary>Creates a forwarder.</summary>
     /// <param name="options">The host's egress configuration.</param>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> or one of its required members is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException">
     /// A timeout is not positive (the idle timeout may be infinite), <see cref="EgressForwarderOptions.MaxTunnels"/> is less
-    /// than 1, or the log interval is negative.
+    /// than 1, or the log interval is not positive.
     /// </exception>
     public EgressForwarder(EgressForwarderOptions options)
     {
@@ -41,11 +44,14 @@ public sealed class EgressForwarder
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.ConnectTimeout, TimeSpan.Zero, nameof(options.ConnectTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.RequestTimeout, TimeSpan.Zero, nameof(options.RequestTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxTunnels, 1, nameof(options.MaxTunnels));
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.OverloadLogInterval, TimeSpan.Zero, nameof(options.OverloadLogInterval));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(options.OverloadLogInterval, TimeSpan.Zero, nameof(options.OverloadLogInterval));
         RelayOptions.ValidateIdleTimeout(options.IdleTimeout, nameof(options.IdleTimeout));
         _options = options;
         _relay = new RelayOptions { IdleTimeout = options.IdleTimeout };
-        _overloadLog = new LogThrottle(options.OverloadLogInterval);
+        _overloadLog = LogThrottle.ForAction(
+            destination => Log(EgressForwarderOutcome.Overloaded, destination, OverloadReason),
+            options.OverloadLogInterval,
+            TimeProvider.System);
     }
 
     /// <summary>Serves egress connections from <paramref name="listener"/> until <paramref name="cancellationToken"/> is cancelled.</summary>
@@ -241,13 +247,8 @@ public sealed class EgressForwarder
     // Refusals come as fast as the enclave can open connections: the log gets a line per interval, counting the rest.
     private async Task RefuseOverloadedAsync(VsockStream connection, string destination, CancellationToken cancellationToken)
     {
-        var reason = string.Create(CultureInfo.InvariantCulture, $"too many connections: the host relays at most {_options.MaxTunnels} at once for this enclave");
-        if (_overloadLog.TryEnter(reason, out var line))
-        {
-            Log(EgressForwarderOutcome.Overloaded, destination, line);
-        }
-
-        await AnswerErrorAsync(connection, reason, cancellationToken);
+        await _overloadLog.WriteAsync(destination);
+        await AnswerErrorAsync(connection, OverloadReason, cancellationToken);
     }
 
     private async Task RefuseAsync(VsockStream connection, EgressForwarderOutcome outcome, string destination, string reason, CancellationToken cancellationToken)

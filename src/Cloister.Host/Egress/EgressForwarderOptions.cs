@@ -1,4 +1,5 @@
 using System.Net;
+using Cloister.Runtime.Logging;
 
 namespace Cloister.Host.Egress;
 
@@ -43,7 +44,7 @@ public sealed class EgressForwarderOptions
     public int MaxTunnels { get; init; } = 2048;
 
     /// <summary>The least time between two log lines about connections refused over <see cref="MaxTunnels"/>; each line counts those held back.</summary>
-    public TimeSpan OverloadLogInterval { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan OverloadLogInterval { get; init; } = LogThrottle.DefaultInterval;
 
     /// <summary>Resolves host names; <see cref="Dns.GetHostAddressesAsync(string, CancellationToken)"/> unless replaced (tests map names without a hosts file).</summary>
     public EgressHostResolver Resolve { get; init; } = Dns.GetHostAddressesAsync;
