@@ -13,6 +13,12 @@ internal static class ExternalTool
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// A hang guard for a NativeAOT <c>dotnet publish</c>: a minute or two on a quiet machine, several while the test
+    /// projects (which run in parallel) compile and publish beside it on two cores.
+    /// </summary>
+    public static readonly TimeSpan PublishTimeout = TimeSpan.FromMinutes(8);
+
     /// <summary>The tool's path, or an exception that says which Debian package provides it.</summary>
     public static string Require(string command, string package)
     {

@@ -15,7 +15,7 @@ public sealed class PublishedSupervisorFixture
         var artifacts = Path.Combine(RepositoryPaths.Root, "artifacts", "enclave-tests");
         var output = Path.Combine(artifacts, "publish");
         var project = Path.Combine(RepositoryPaths.Root, "src", "Cloister.Enclave", "Cloister.Enclave.csproj");
-        var publish = ExternalTool.Capture("dotnet", ["publish", project, "-r", "linux-x64", "-c", "Release", "--nologo", "-nodeReuse:false", "--artifacts-path", artifacts, "-o", output]);
+        var publish = ExternalTool.Capture("dotnet", ["publish", project, "-r", "linux-x64", "-c", "Release", "--nologo", "-nodeReuse:false", "--artifacts-path", artifacts, "-o", output], timeout: ExternalTool.PublishTimeout);
         if (publish.ExitCode != 0)
         {
             throw new InvalidOperationException($"dotnet publish of the supervisor failed:\n{publish}");

@@ -18,7 +18,7 @@ public sealed class PublishedSample : IDisposable
         Directory = System.IO.Directory.CreateTempSubdirectory("cloister-sample-").FullName;
         var publish = Path.Combine(Directory, "publish");
         var project = Path.Combine(RepositoryPaths.Root, "samples", "hello", "Hello.csproj");
-        var result = ExternalTool.Capture("dotnet", ["publish", project, "-c", "Release", "-o", publish, "--nologo"]);
+        var result = ExternalTool.Capture("dotnet", ["publish", project, "-c", "Release", "-o", publish, "--nologo"], timeout: ExternalTool.PublishTimeout);
         if (result.ExitCode != 0)
         {
             throw new InvalidOperationException($"dotnet publish {project} failed: {result}");
