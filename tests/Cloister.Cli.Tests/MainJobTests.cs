@@ -5,7 +5,7 @@ namespace Cloister.Cli.Tests;
 /// <summary>
 /// The README's main job, end to end with nothing stubbed: the sample is published, packed and built, run in the
 /// simulator with the real supervisor, and checked (ingress, egress allowed and refused, attestation with the build's
-/// PCRs, SIGTERM). The script checks each step and exits non-zero if one fails.
+/// PCRs, isolation, SIGTERM). The script checks each step and exits non-zero if one fails.
 /// </summary>
 public sealed class MainJobTests
 {
@@ -19,6 +19,6 @@ public sealed class MainJobTests
             Path.Combine(RepositoryPaths.Root, "samples", "hello", "demo.sh"), [], timeout: TimeSpan.FromMinutes(8));
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains("9 checks passed, 0 failed", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("10 checks passed, 0 failed", result.Stdout, StringComparison.Ordinal);
     }
 }
