@@ -3,17 +3,21 @@
 
 fuzz_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 work_dir="$fuzz_dir/.work"
-instrumented="$work_dir/bin"
+# The instrumented copy of the current build: fuzz_build points it at a folder named after the build, so a rebuild
+# never pulls assemblies from under a campaign that is still running.
+instrumented="$work_dir/bin/current"
 # What afl-fuzz's coverage follows: Cloister's own assemblies and the YAML parser under the manifest reader. The BCL
 # parsers (JSON, tar, gzip, CBOR, ASN.1) live in the shared framework and stay uninstrumented.
 instrument=(Cloister.Attestation Cloister.Build Cloister.Runtime cloister-enclave YamlDotNet)
 
-# Builds the driver and refreshes the instrumented copy when the build changed (instrumenting is done in place and
-# only once per assembly, so it is redone on a fresh copy).
+# Builds the driver and instruments a copy of it, unless this build already has one (SharpFuzz instruments in place and
+# refuses an assembly twice, so each build gets a fresh copy). FUZZ_SKIP_BUILD=1 reuses the current copy as it is.
 fuzz_build() {
+  if [[ "${FUZZ_SKIP_BUILD:-}" == 1 && -f "$instrumented/Cloister.Fuzz.dll" ]]; then
+    return
+  fi
   "$fuzz_dir/install"
-  local out="$fuzz_dir/Cloister.Fuzz/bin/Release/net10.0"
-  local log
+  local out="$fuzz_dir/Cloister.Fuzz/bin/Release/net10.0" log stamp copy name
   log="$(mktemp)"
   if ! dotnet build "$fuzz_dir/Cloister.Fuzz" -c Release --nologo -v quiet >"$log" 2>&1; then
     cat "$log" >&2
@@ -21,19 +25,18 @@ fuzz_build() {
     return 1
   fi
   rm -f "$log"
-  local stamp
-  stamp="$(cd "$out" && sha256sum -- *.dll | sha256sum)"
-  if [[ -f "$instrumented/.stamp" && "$(cat "$instrumented/.stamp")" == "$stamp" ]]; then
-    return
+  stamp="$(cd "$out" && sha256sum -- *.dll | sha256sum | cut -c1-16)"
+  copy="$work_dir/bin/$stamp"
+  if [[ ! -f "$copy/.instrumented" ]]; then
+    rm -rf "$copy"
+    mkdir -p "$work_dir/bin"
+    cp -r "$out" "$copy"
+    for name in "${instrument[@]}"; do
+      (cd "$fuzz_dir" && dotnet sharpfuzz "$copy/$name.dll" >/dev/null) || return 1
+    done
+    touch "$copy/.instrumented"
   fi
-  rm -rf "$instrumented"
-  mkdir -p "$work_dir"
-  cp -r "$out" "$instrumented"
-  local name
-  for name in "${instrument[@]}"; do
-    (cd "$fuzz_dir" && dotnet sharpfuzz "$instrumented/$name.dll" >/dev/null)
-  done
-  echo "$stamp" >"$instrumented/.stamp"
+  ln -sfn "$stamp" "$instrumented"
 }
 
 # The uninstrumented driver: for `list`, `seed` and `replay`, which run outside afl-fuzz.

@@ -26,6 +26,7 @@ internal static class Targets
         new EgressLineTarget(),
         new StatusStreamTarget(),
         new LogStreamTarget(),
+        new PcrMeasurementsTarget(),
     ];
 
     public static FuzzTarget? Find(string name) => All.FirstOrDefault(t => t.Name == name);

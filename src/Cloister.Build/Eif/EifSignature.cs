@@ -39,7 +39,7 @@ public sealed class EifSignature : IDisposable
         {
             signatures = SerdeCbor.DecodeSignatureSection(section);
         }
-        catch (Exception ex) when (ex is CborContentException or InvalidOperationException or FormatException)
+        catch (Exception ex) when (ex is CborContentException or InvalidOperationException or FormatException or OverflowException)
         {
             throw new EifFormatException(EifError.BadSignatureSection, offset, $"the signature section is not a CBOR array of {{signing_certificate, signature}}: {ex.Message}", ex);
         }
@@ -80,7 +80,7 @@ public sealed class EifSignature : IDisposable
             using var key = Certificate.GetECDsaPublicKey();
             return key is not null && message.VerifyEmbedded(key);
         }
-        catch (Exception ex) when (ex is CryptographicException or CborContentException or InvalidOperationException or FormatException)
+        catch (Exception ex) when (ex is CryptographicException or CborContentException or InvalidOperationException or FormatException or OverflowException)
         {
             return false;
         }

@@ -26,7 +26,7 @@ internal static class SerdeCbor
         return writer.Encode();
     }
 
-    /// <summary>Decodes <c>PcrInfo</c>; throws <see cref="CborContentException"/> or <see cref="InvalidOperationException"/> on other shapes.</summary>
+    /// <summary>Decodes <c>PcrInfo</c>; throws <see cref="CborContentException"/> or <see cref="InvalidOperationException"/> on other shapes, <see cref="OverflowException"/> on an integer beyond its field.</summary>
     public static (int RegisterIndex, byte[] RegisterValue) DecodePcrInfo(ReadOnlyMemory<byte> encoded)
     {
         var reader = new CborReader(encoded, CborConformanceMode.Lax);
@@ -68,7 +68,7 @@ internal static class SerdeCbor
         return writer.Encode();
     }
 
-    /// <summary>Decodes the signature section; throws <see cref="CborContentException"/> or <see cref="InvalidOperationException"/> on other shapes.</summary>
+    /// <summary>Decodes the signature section; throws <see cref="CborContentException"/> or <see cref="InvalidOperationException"/> on other shapes, <see cref="OverflowException"/> on an integer beyond its field.</summary>
     public static List<(byte[] CertificatePem, byte[] CoseSign1)> DecodeSignatureSection(ReadOnlyMemory<byte> encoded)
     {
         var reader = new CborReader(encoded, CborConformanceMode.Lax);

@@ -61,6 +61,12 @@ public static partial class EnclaveManifestReader
                 Errors.Add(new ManifestError(source, (int)ex.Start.Line, (int)ex.Start.Column, "", $"not valid YAML: {Unwrap(ex).Message}"));
                 return null;
             }
+            catch (InvalidOperationException ex)
+            {
+                // YamlDotNet's scanner throws this, with no position, on some broken flow collections (": [\n0").
+                Errors.Add(new ManifestError(source, 1, 1, "", $"not valid YAML: the YAML parser gave up ({ex.Message})"));
+                return null;
+            }
 
             if (stream.Documents.Count != 1)
             {

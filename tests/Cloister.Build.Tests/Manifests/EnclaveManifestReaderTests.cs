@@ -156,6 +156,15 @@ public sealed class EnclaveManifestReaderTests
     public void Documents_that_are_not_one_mapping_are_refused(string yaml) => Assert.NotEmpty(Fails(yaml).Errors);
 
     [Fact]
+    public void Yaml_that_stops_the_parser_without_a_yaml_error_is_invalid_yaml()
+    {
+        // Found by fuzz/ (enclave-manifest), minimized with afl-tmin: YamlDotNet threw InvalidOperationException.
+        var error = Assert.Single(Fails(": [\n0").Errors);
+
+        Assert.Contains("not valid YAML", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_starter_manifest_from_init_is_valid()
     {
         var m = EnclaveManifestReader.Parse(EnclaveManifestTemplate.Render("hello", "oci-layout:./image:latest"));
