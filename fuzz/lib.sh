@@ -17,11 +17,17 @@ fuzz_build() {
     return
   fi
   "$fuzz_dir/install"
+  # One build and instrumentation at a time (a campaign and a minimization may ask together).
+  local lock
+  mkdir -p "$work_dir"
+  exec {lock}>"$work_dir/.build.lock"
+  flock "$lock"
   local out="$fuzz_dir/Cloister.Fuzz/bin/Release/net10.0" log stamp copy name
   log="$(mktemp)"
   if ! dotnet build "$fuzz_dir/Cloister.Fuzz" -c Release --nologo -v quiet >"$log" 2>&1; then
     cat "$log" >&2
     rm -f "$log"
+    exec {lock}>&-
     return 1
   fi
   rm -f "$log"
@@ -32,11 +38,12 @@ fuzz_build() {
     mkdir -p "$work_dir/bin"
     cp -r "$out" "$copy"
     for name in "${instrument[@]}"; do
-      (cd "$fuzz_dir" && dotnet sharpfuzz "$copy/$name.dll" >/dev/null) || return 1
+      (cd "$fuzz_dir" && dotnet sharpfuzz "$copy/$name.dll" >/dev/null) || { exec {lock}>&-; return 1; }
     done
     touch "$copy/.instrumented"
   fi
   ln -sfn "$stamp" "$instrumented"
+  exec {lock}>&-
 }
 
 # The uninstrumented driver: for `list`, `seed` and `replay`, which run outside afl-fuzz.
@@ -59,7 +66,7 @@ fuzz_afl() {
     AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_FORKSRV_INIT_TMOUT=60000 \
     DOTNET_GCHeapHardLimit=0x40000000 DOTNET_CLI_TELEMETRY_OPTOUT=1 TMPDIR="$spool" \
     nice -n 19 afl-fuzz -i "$fuzz_dir/corpus/$target" -o "$output" -V "$seconds" -t "$timeout" -m none \
-    -- dotnet "$instrumented/Cloister.Fuzz.dll" "$target" >"$output/afl.log" 2>&1
+    -- dotnet "$(readlink -f "$instrumented")/Cloister.Fuzz.dll" "$target" >"$output/afl.log" 2>&1
   local status=$?
   rm -rf "$spool"
   return $status

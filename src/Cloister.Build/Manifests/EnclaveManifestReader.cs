@@ -61,9 +61,10 @@ public static partial class EnclaveManifestReader
                 Errors.Add(new ManifestError(source, (int)ex.Start.Line, (int)ex.Start.Column, "", $"not valid YAML: {Unwrap(ex).Message}"));
                 return null;
             }
-            catch (InvalidOperationException ex)
+            catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
             {
-                // YamlDotNet's scanner throws this, with no position, on some broken flow collections (": [\n0").
+                // YamlDotNet throws these, with no position, on some broken flow collections (": [\n0") and on events
+                // its node loader does not expect.
                 Errors.Add(new ManifestError(source, 1, 1, "", $"not valid YAML: the YAML parser gave up ({ex.Message})"));
                 return null;
             }
