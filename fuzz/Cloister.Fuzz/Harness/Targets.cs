@@ -20,6 +20,7 @@ internal static class Targets
         new LayerBlobTarget(),
         new OciManifestTarget(),
         new OciConfigTarget(),
+        new DockerArchiveTarget(),
         new EnclaveManifestTarget(),
         new ProxyProtocolTarget(),
         new EgressProxyRequestTarget(),

@@ -155,8 +155,9 @@ public sealed class DockerArchiveImageSource : ImageSource
                 index.Add(entry);
             }
         }
-        catch (Exception ex) when (ex is InvalidDataException or FormatException)
+        catch (Exception ex) when (ex is InvalidDataException or FormatException or EndOfStreamException or OverflowException or ArgumentException)
         {
+            // What TarReader throws for a malformed or truncated header (as LayerFlattener also finds).
             throw new ImageSourceException(ImageSourceError.Malformed, $"{Reference}: not a tar archive ({ex.Message})", ex);
         }
 
