@@ -134,7 +134,8 @@ public sealed class LayerFlattener : IDisposable
         _faulted = true;
         var staged = new LayerChanges(LayerCount, label);
         var input = new CountingReadStream(layer);
-        using (var reader = new TarReader(input, leaveOpen: true))
+        var guard = new TarMetadataGuard(input);
+        using (var reader = new TarReader(guard, leaveOpen: true))
         {
             while (true)
             {
@@ -150,6 +151,9 @@ public sealed class LayerFlattener : IDisposable
                     {
                         break;
                     }
+
+                    // The reader stands at the entry's data; the next header follows the data and its padding.
+                    guard.ExpectHeaderAt((input.Consumed + entry.Length + 511) & ~511L);
 
                     await StageAsync(staged, entry, offset, useAsync, cancellationToken);
                 }

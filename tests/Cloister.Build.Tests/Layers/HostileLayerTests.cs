@@ -164,6 +164,32 @@ public sealed class HostileLayerTests : IDisposable
         Assert.Equal(LayerFailure.MalformedArchive, Refuse(layer).Failure);
     }
 
+    [Theory]
+    [InlineData('x')]
+    [InlineData('g')]
+    [InlineData('L')]
+    public void A_metadata_entry_over_a_mebibyte_is_refused_before_it_is_read(char type)
+    {
+        // Found by fuzz/ (layer-tar, layer-blob): TarReader buffers a PAX or GNU metadata entry whole, in an array sized
+        // by its header alone, so a 512-byte layer made it allocate a GiB (OutOfMemoryException under the fuzzers' heap
+        // limit), only to find the data missing.
+        var error = Refuse(RawTarHeader.Create("meta", type, 1L << 30));
+
+        Assert.Equal(LayerFailure.MalformedArchive, error.Failure);
+        Assert.Contains("metadata entry", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_oversized_metadata_entry_after_a_small_one_is_refused_too()
+    {
+        byte[] layer = [.. RawTarHeader.Create("././@LongLink", 'L', 9), .. "longname\0"u8, .. new byte[503], .. RawTarHeader.Create("././@LongLink", 'K', 1L << 30)];
+
+        var error = Refuse(layer);
+
+        Assert.Equal(LayerFailure.MalformedArchive, error.Failure);
+        Assert.Contains("metadata entry (type 'K')", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void After_a_refused_layer_the_flattener_refuses_further_use()
     {
