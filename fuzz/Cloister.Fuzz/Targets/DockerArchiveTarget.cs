@@ -67,7 +67,7 @@ internal sealed class DockerArchiveTarget : FuzzTarget
         {
             foreach (var (name, content) in new[] { (configName, config), (layerName, layer), ("manifest.json", manifest) })
             {
-                writer.WriteEntry(new UstarTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(content) });
+                writer.WriteEntry(new UstarTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(content), ModificationTime = DateTimeOffset.UnixEpoch });
             }
         }
 
