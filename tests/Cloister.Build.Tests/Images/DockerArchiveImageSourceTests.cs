@@ -1,6 +1,7 @@
 using System.Formats.Tar;
 using System.Text;
 using Cloister.Build.Images;
+using Cloister.Build.Tests.Layers;
 using Cloister.Testing;
 
 namespace Cloister.Build.Tests.Images;
@@ -18,6 +19,8 @@ public sealed class DockerArchiveImageSourceTests : IDisposable
         { "truncated", "0"u8.ToArray() },
         // A base-256 size too large for a long (OverflowException escaped).
         { "oversized", WithSizeField([0x80, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]) },
+        // A GNU sparse member, which TarReader does not read (NotSupportedException escaped).
+        { "sparse", RawTarHeader.Archive(0, RawTarHeader.Create("manifest.json", 'S', 0)) },
     };
 
     [Theory]
