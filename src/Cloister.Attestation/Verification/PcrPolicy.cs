@@ -112,6 +112,11 @@ public sealed class PcrPolicy
         {
             throw new FormatException($"measurements JSON: not valid JSON: {ex.Message}", ex);
         }
+        catch (InvalidOperationException ex)
+        {
+            // Utf8JsonReader checks a string's UTF-8 only when the string is read.
+            throw new FormatException($"measurements JSON: a key or value is not valid UTF-8: {ex.Message}", ex);
+        }
     }
 
     /// <summary>Checks <paramref name="pcrs"/> against the sets; on failure reports the first set's first mismatch.</summary>

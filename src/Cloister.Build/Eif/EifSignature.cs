@@ -85,7 +85,7 @@ public sealed class EifSignature : IDisposable
             using var key = Certificate.GetECDsaPublicKey();
             return key is not null && message.VerifyEmbedded(key);
         }
-        catch (Exception ex) when (ex is CryptographicException or CborContentException or InvalidOperationException or FormatException)
+        catch (Exception ex) when (ex is CryptographicException or CborContentException or InvalidOperationException or FormatException or OverflowException)
         {
             return false;
         }

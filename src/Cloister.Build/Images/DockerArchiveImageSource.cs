@@ -155,9 +155,10 @@ public sealed class DockerArchiveImageSource : ImageSource
                 index.Add(entry);
             }
         }
-        catch (Exception ex) when (ex is InvalidDataException or FormatException)
+        catch (Exception ex) when (ex is InvalidDataException or FormatException or EndOfStreamException or OverflowException or ArgumentException or NotSupportedException)
         {
-            throw new ImageSourceException(ImageSourceError.Malformed, $"{Reference}: not a tar archive ({ex.Message})", ex);
+            // What TarReader throws for a malformed, truncated or unsupported header (as LayerFlattener also finds).
+            throw new ImageSourceException(ImageSourceError.Malformed, $"{Reference}: not a tar archive Cloister reads ({ex.Message})", ex);
         }
 
         return index;

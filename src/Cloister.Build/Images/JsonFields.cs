@@ -40,7 +40,7 @@ internal sealed class JsonFields(string document)
             return null;
         }
 
-        return value.ValueKind == JsonValueKind.String ? value.GetString() : throw Wrong(path, "a string", value);
+        return value.ValueKind == JsonValueKind.String ? Text(value, path) : throw Wrong(path, "a string", value);
     }
 
     public long RequiredInt64(JsonElement parent, string name, string path)
@@ -95,7 +95,7 @@ internal sealed class JsonFields(string document)
 
     public IReadOnlyList<string> StringArray(JsonElement parent, string name, string path) =>
         Array(parent, name, path)
-            .Select(item => item.Element.ValueKind == JsonValueKind.String ? item.Element.GetString()! : throw Wrong(item.Path, "a string", item.Element))
+            .Select(item => item.Element.ValueKind == JsonValueKind.String ? Text(item.Element, item.Path) : throw Wrong(item.Path, "a string", item.Element))
             .ToArray();
 
     public ImageSourceException Missing(string path) =>
@@ -106,4 +106,17 @@ internal sealed class JsonFields(string document)
 
     public ImageSourceException Invalid(string path, string why) =>
         new(ImageSourceError.Malformed, $"{document}: field '{path}' {why}");
+
+    // JsonDocument checks a string's UTF-8 only when the string is read, and then throws InvalidOperationException.
+    private string Text(JsonElement value, string path)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new ImageSourceException(ImageSourceError.Malformed, $"{document}: field '{path}' is not valid UTF-8", ex);
+        }
+    }
 }

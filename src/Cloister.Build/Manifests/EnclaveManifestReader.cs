@@ -85,6 +85,13 @@ public sealed partial class EnclaveManifestReader
             _yaml.Error(ex.Start, "", $"not valid YAML: {Unwrap(ex).Message}");
             return null;
         }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            // YamlDotNet throws these, with no position, on some broken flow collections (": [\n0") and on events
+            // its node loader does not expect.
+            _yaml.Error(Mark.Empty, "", $"not valid YAML: the YAML parser gave up ({ex.Message})");
+            return null;
+        }
 
         if (stream.Documents.Count != 1)
         {

@@ -51,6 +51,18 @@ public sealed class PcrPolicyTests
         Assert.Contains(named, ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("7b22ff223a317d")]
+    [InlineData("7b224d6561737572656d656e7473223a7b2250435230223a22ff227d7d")]
+    public void A_key_or_value_that_is_not_utf8_is_a_format_error(string hex)
+    {
+        // Found by fuzz/ (pcr-measurements): {"\xff":1} and {"Measurements":{"PCR0":"\xff"}} escaped as
+        // InvalidOperationException, since Utf8JsonReader checks a string's UTF-8 only when it is read.
+        var ex = Assert.Throws<FormatException>(() => PcrPolicy.ReadMeasurements(Convert.FromHexString(hex)));
+
+        Assert.Contains("not valid UTF-8", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_duplicate_pcr_key_is_a_format_error()
     {

@@ -152,6 +152,31 @@ public sealed class EifSigningTests
         Assert.Equal(EifError.BadSignatureSection, error.Error);
     }
 
+    [Fact]
+    public void An_integer_beyond_32_bits_in_a_certificate_byte_array_is_a_bad_signature_section_error()
+    {
+        // Found by fuzz/ (eif-signature), reduced by hand: [{"signing_certificate": [2^32]}]. It escaped as an
+        // OverflowException from the CBOR reader.
+        var image = SignedImage(out _);
+        byte[] section = [0x81, 0xa1, 0x73, .. "signing_certificate"u8, 0x81, 0x1b, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00];
+
+        var error = Assert.Throws<EifFormatException>(() => InspectWithSignature(image, section));
+
+        Assert.Equal(EifError.BadSignatureSection, error.Error);
+    }
+
+    [Fact]
+    public void A_register_index_beyond_32_bits_in_the_signed_payload_fails_the_signature_check()
+    {
+        // Found by fuzz/ (cose), reduced by hand: a COSE_Sign1 whose PcrInfo payload has register_index 2^40.
+        var image = SignedImage(out var signatureSection);
+        var (pem, _) = SerdeCbor.DecodeSignatureSection(signatureSection.Data)[0];
+        byte[] payload = [0xa2, 0x6e, .. "register_index"u8, 0x1b, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x6e, .. "register_value"u8, 0x41, 0x00];
+        byte[] cose = [0x84, 0x44, 0xa1, 0x01, 0x38, 0x22, 0xa0, 0x58, (byte)payload.Length, .. payload, 0x40];
+
+        Assert.False(InspectWithSignature(image, SerdeCbor.EncodeSignatureSection([(pem, cose)])));
+    }
+
     private static byte[] BuildUnsignedFixture(EifSigner? signer)
     {
         var sections = EifFixtureTests.ReadSectionData("synthetic-unsigned.eif");

@@ -41,6 +41,32 @@ public sealed class ManifestResolverTests
     private const string GzipLayer = """[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:2222222222222222222222222222222222222222222222222222222222222222","size":10}]""";
 
     [Fact]
+    public async Task A_manifest_string_that_is_not_utf8_is_malformed()
+    {
+        // Found by fuzz/ (oci-manifest): JsonDocument checks a string's UTF-8 only when the string is read, and threw
+        // InvalidOperationException from there.
+        byte[] manifest = [.. "{\"schemaVersion\":2,\"mediaType\":\""u8, 0xff, .. "\"}"u8];
+
+        var error = await Assert.ThrowsAsync<ImageSourceException>(() => ManifestResolver.ResolveAsync(
+            s_reference, new RootManifest(manifest, null, BlobDigest.Compute(manifest).ToString()), new MemoryBlobs(), ImagePlatform.LinuxAmd64, CancellationToken.None));
+
+        Assert.Equal(ImageSourceError.Malformed, error.Error);
+        Assert.Contains("field 'mediaType' is not valid UTF-8", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_config_diff_id_that_is_not_utf8_is_malformed()
+    {
+        // Found by fuzz/ (oci-config), minimized with afl-tmin and by hand.
+        byte[] config = [.. "{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\""u8, 0xff, .. "\"]}}"u8];
+
+        var error = Assert.Throws<ImageSourceException>(() => ImageConfigReader.Read(config, "config"));
+
+        Assert.Equal(ImageSourceError.Malformed, error.Error);
+        Assert.Contains("field 'rootfs.diff_ids[0]' is not valid UTF-8", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_manifest_without_media_type_field_is_read_as_oci()
     {
         var blobs = new MemoryBlobs();

@@ -287,6 +287,19 @@ public sealed class HostileLayerTests : IDisposable
     }
 
     [Fact]
+    public void An_oversized_metadata_entry_after_a_small_one_is_refused_too()
+    {
+        // Found by fuzz/ (layer-tar, layer-blob): TarReader buffers a metadata entry whole, in an array sized by its
+        // header alone, so a 1 KiB layer made it allocate a GiB, only to find the data missing.
+        byte[] layer = [.. RawTarHeader.Create("././@LongLink", 'L', 9), .. "longname\0"u8, .. new byte[503], .. RawTarHeader.Create("././@LongLink", 'K', 1L << 30)];
+
+        var error = Refuse(layer);
+
+        Assert.Equal(LayerFailure.MalformedArchive, error.Failure);
+        Assert.Contains("GNU long link name claims 1073741824 bytes", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void After_a_refused_layer_the_flattener_refuses_further_use()
     {
         using var flattener = new LayerFlattener(new LayerFlattenerOptions { TemporaryDirectory = _scratch.Path });

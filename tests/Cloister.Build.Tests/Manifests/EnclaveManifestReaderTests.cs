@@ -155,6 +155,18 @@ public sealed class EnclaveManifestReaderTests
     [InlineData("\t- bad indentation")]
     public void Documents_that_are_not_one_mapping_are_refused(string yaml) => Assert.NotEmpty(Fails(yaml).Errors);
 
+    [Theory]
+    [InlineData(": [\n0")]
+    [InlineData("a:\n  : 0\n")]
+    public void Yaml_that_stops_the_parser_without_a_yaml_error_is_invalid_yaml(string yaml)
+    {
+        // Found by fuzz/ (enclave-manifest), minimized with afl-tmin (and the second by hand): YamlDotNet threw
+        // InvalidOperationException and ArgumentException, which escaped the reader.
+        var error = Assert.Single(Fails(yaml).Errors);
+
+        Assert.Contains("not valid YAML", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void The_starter_manifest_from_init_is_valid()
     {
