@@ -56,7 +56,7 @@ public sealed class PcrPolicyTests
     [InlineData("7b224d6561737572656d656e7473223a7b2250435230223a22ff227d7d")]
     public void A_key_or_value_that_is_not_utf8_is_a_format_error(string hex)
     {
-        // Found by fuzz/ (pcr-measurements): {"\xff":1} and {"Measurements":{"PCR0":"\xff"}} escaped as
+        // The pattern of a fuzz/ finding (oci-config): {"\xff":1} and {"Measurements":{"PCR0":"\xff"}} escaped as
         // InvalidOperationException, since Utf8JsonReader checks a string's UTF-8 only when it is read.
         var ex = Assert.Throws<FormatException>(() => PcrPolicy.ReadMeasurements(Convert.FromHexString(hex)));
 
