@@ -1,4 +1,5 @@
 using System.Formats.Tar;
+using Cloister.Build.Layers;
 
 namespace Cloister.Build.Images;
 
@@ -147,6 +148,19 @@ public sealed class DockerArchiveImageSource : ImageSource
     {
         var index = new ArchiveIndex();
         await using var archive = OpenLocalFile(ArchivePath, $"{Reference}: archive");
+        if (!archive.CanSeek)
+        {
+            // Members are read in place later, by seeking: a pipe or a device cannot be.
+            throw new ImageSourceException(ImageSourceError.Malformed, $"{Reference}: the archive must be a regular file");
+        }
+
+        // TarReader trusts header checksums and reads a metadata entry whole, however large its header says it is.
+        if (await TarHeaderCheckingStream.ScanAsync(archive, cancellationToken) is var (reason, offset))
+        {
+            throw new ImageSourceException(ImageSourceError.Malformed, $"{Reference}: at byte {offset}: {reason}");
+        }
+
+        archive.Position = 0;
         try
         {
             await using var reader = new TarReader(archive, leaveOpen: true);

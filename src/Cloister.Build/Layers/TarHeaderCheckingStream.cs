@@ -136,6 +136,75 @@ internal sealed class TarHeaderCheckingStream(Stream inner, Func<LayerFailure, l
         return read;
     }
 
+    /// <summary>
+    /// Walks every header of a seekable archive (a <c>docker save</c> file) from its start, seeking over member data,
+    /// and applies the checks a layer stream gets: a <c>TarReader</c> on a seekable file reads the same metadata
+    /// entries whole. Stops at the first zero block or at a header that claims more than the file holds, which the
+    /// reader then reports as truncation.
+    /// </summary>
+    /// <returns>The reason and byte offset of the first header refused, or <see langword="null"/>.</returns>
+    internal static async Task<(string Reason, long Offset)?> ScanAsync(FileStream archive, CancellationToken cancellationToken)
+    {
+        var header = new byte[BlockSize];
+        for (long at = 0; at <= archive.Length - BlockSize;)
+        {
+            archive.Position = at;
+            await archive.ReadExactlyAsync(header, cancellationToken);
+            if (!header.AsSpan().ContainsAnyExcept((byte)0))
+            {
+                return null;
+            }
+
+            if (Check(header, out var size) is { } reason)
+            {
+                return (reason, at);
+            }
+
+            if (size > archive.Length - at)
+            {
+                return null;
+            }
+
+            at += BlockSize + RoundUp(size);
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Checks one header block that is not all zeros as Go's <c>archive/tar</c> does before parsing it: its checksum,
+    /// and for a PAX or GNU metadata entry the size of its data (which <c>TarReader</c> reads into one array).
+    /// </summary>
+    /// <param name="header">The 512-byte block.</param>
+    /// <param name="size">The entry's data size when it could be read (0 when the field is not a number).</param>
+    /// <returns>Why the header is refused, or <see langword="null"/>.</returns>
+    private static string? Check(ReadOnlySpan<byte> header, out long size)
+    {
+        var parsed = ParseNumber(header.Slice(SizeOffset, SizeLength));
+        size = parsed ?? 0;
+        if (!HasValidChecksum(header))
+        {
+            return "invalid tar header: its checksum does not match its bytes";
+        }
+
+        var kind = header[TypeFlagOffset] switch
+        {
+            (byte)'x' => "PAX extended header",
+            (byte)'g' => "PAX global header",
+            (byte)'L' => "GNU long name",
+            (byte)'K' => "GNU long link name",
+            _ => null,
+        };
+        return kind is null ? null
+            : parsed is null ? $"invalid tar header: the {kind}'s size field is not a number"
+            : size > MaxMetadataSize ? $"the {kind} claims {size} bytes, more than the {MaxMetadataSize} a tar reader accepts"
+            : null;
+    }
+
+    private static bool IsMetadata(ReadOnlySpan<byte> header) => header[TypeFlagOffset] is (byte)'x' or (byte)'g' or (byte)'L' or (byte)'K';
+
+    private static long RoundUp(long size) => (size + BlockSize - 1) & ~(long)(BlockSize - 1);
+
     private void CheckHeader()
     {
         var at = _headerAt;
@@ -146,32 +215,15 @@ internal sealed class TarHeaderCheckingStream(Stream inner, Func<LayerFailure, l
             return;
         }
 
-        if (!HasValidChecksum(_header))
+        if (Check(_header, out var size) is { } reason)
         {
-            throw fail(LayerFailure.MalformedArchive, at, "invalid tar header: its checksum does not match its bytes");
-        }
-
-        var kind = _header[TypeFlagOffset] switch
-        {
-            (byte)'x' => "PAX extended header",
-            (byte)'g' => "PAX global header",
-            (byte)'L' => "GNU long name",
-            (byte)'K' => "GNU long link name",
-            _ => null,
-        };
-        if (kind is null)
-        {
-            return;
+            throw fail(LayerFailure.MalformedArchive, at, reason);
         }
 
         // TarReader reads a metadata entry whole, then the header it applies to: the chain continues past its data.
-        var size = ParseNumber(_header.AsSpan(SizeOffset, SizeLength))
-            ?? throw fail(LayerFailure.MalformedArchive, at, $"invalid tar header: the {kind}'s size field is not a number");
-        if (size > MaxMetadataSize)
+        if (IsMetadata(_header))
         {
-            throw fail(LayerFailure.MalformedArchive, at, $"the {kind} claims {size} bytes, more than the {MaxMetadataSize} a tar reader accepts");
+            ExpectHeaderAt(at + BlockSize + RoundUp(size));
         }
-
-        ExpectHeaderAt(at + BlockSize + ((size + BlockSize - 1) & ~(long)(BlockSize - 1)));
     }
 }
