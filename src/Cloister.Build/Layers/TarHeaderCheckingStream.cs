@@ -187,21 +187,22 @@ internal sealed class TarHeaderCheckingStream(Stream inner, Func<LayerFailure, l
             return "invalid tar header: its checksum does not match its bytes";
         }
 
-        var kind = header[TypeFlagOffset] switch
-        {
-            (byte)'x' => "PAX extended header",
-            (byte)'g' => "PAX global header",
-            (byte)'L' => "GNU long name",
-            (byte)'K' => "GNU long link name",
-            _ => null,
-        };
+        var kind = MetadataKind(header);
         return kind is null ? null
             : parsed is null ? $"invalid tar header: the {kind}'s size field is not a number"
             : size > MaxMetadataSize ? $"the {kind} claims {size} bytes, more than the {MaxMetadataSize} a tar reader accepts"
             : null;
     }
 
-    private static bool IsMetadata(ReadOnlySpan<byte> header) => header[TypeFlagOffset] is (byte)'x' or (byte)'g' or (byte)'L' or (byte)'K';
+    /// <summary>What a PAX or GNU metadata header is called, or <see langword="null"/> for any other header.</summary>
+    private static string? MetadataKind(ReadOnlySpan<byte> header) => header[TypeFlagOffset] switch
+    {
+        (byte)'x' => "PAX extended header",
+        (byte)'g' => "PAX global header",
+        (byte)'L' => "GNU long name",
+        (byte)'K' => "GNU long link name",
+        _ => null,
+    };
 
     private static long RoundUp(long size) => (size + BlockSize - 1) & ~(long)(BlockSize - 1);
 
@@ -221,7 +222,7 @@ internal sealed class TarHeaderCheckingStream(Stream inner, Func<LayerFailure, l
         }
 
         // TarReader reads a metadata entry whole, then the header it applies to: the chain continues past its data.
-        if (IsMetadata(_header))
+        if (MetadataKind(_header) is not null)
         {
             ExpectHeaderAt(at + BlockSize + RoundUp(size));
         }
