@@ -18,6 +18,25 @@ internal static class ChunkedPipe
     /// <summary>Prefixes a seed body with the chunk-size byte.</summary>
     public static byte[] Frame(byte chunk, ReadOnlySpan<byte> body) => [chunk, .. body];
 
+    /// <summary>
+    /// Reads a line-framed stream to its end through <paramref name="read"/>, handing each message to
+    /// <paramref name="use"/>; the framing's documented failures (malformed or cut short) end it, anything else escapes.
+    /// </summary>
+    public static void ReadToEnd<T>(Func<ValueTask<T?>> read, Action<T> use)
+        where T : class
+    {
+        try
+        {
+            while (read().AsTask().GetAwaiter().GetResult() is { } message)
+            {
+                use(message);
+            }
+        }
+        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException)
+        {
+        }
+    }
+
     private sealed class ChunkedStream(byte[] data, int chunk) : MemoryStream(data, writable: false)
     {
         public override int Read(byte[] buffer, int offset, int count) => base.Read(buffer, offset, Math.Min(count, chunk));

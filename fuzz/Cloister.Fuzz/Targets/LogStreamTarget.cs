@@ -14,19 +14,7 @@ internal sealed class LogStreamTarget : FuzzTarget
     public override void Run(byte[] input)
     {
         var reader = new LogReader(ChunkedPipe.Open(input));
-        try
-        {
-            while (reader.ReadAsync().AsTask().GetAwaiter().GetResult() is { } record)
-            {
-                _ = record.Text.Length;
-            }
-        }
-        catch (InvalidDataException)
-        {
-        }
-        catch (EndOfStreamException)
-        {
-        }
+        ChunkedPipe.ReadToEnd(() => reader.ReadAsync(), record => _ = record.Text.Length);
     }
 
     public override IEnumerable<Seed> Seeds(SeedSources sources)

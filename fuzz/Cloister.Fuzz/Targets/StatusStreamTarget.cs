@@ -13,19 +13,7 @@ internal sealed class StatusStreamTarget : FuzzTarget
     public override void Run(byte[] input)
     {
         var reader = new StatusReader(ChunkedPipe.Open(input));
-        try
-        {
-            while (reader.ReadAsync().AsTask().GetAwaiter().GetResult() is { } statusEvent)
-            {
-                _ = statusEvent.ToString();
-            }
-        }
-        catch (InvalidDataException)
-        {
-        }
-        catch (EndOfStreamException)
-        {
-        }
+        ChunkedPipe.ReadToEnd(() => reader.ReadAsync(), statusEvent => _ = statusEvent.ToString());
     }
 
     public override IEnumerable<Seed> Seeds(SeedSources sources)

@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.IO.Pipelines;
-using System.Net.Sockets;
 using System.Net;
+using System.Net.Sockets;
+using Cloister.Enclave.Connections;
 using Cloister.Runtime.Egress;
 using Cloister.Runtime.Logging;
 using Cloister.Runtime.Messages;
@@ -311,34 +312,11 @@ internal sealed class EgressProxy : IAsyncDisposable
         {
             await ProxyResponse.WriteErrorAsync(stream, statusCode, message, cancellationToken);
             stream.Socket.Shutdown(SocketShutdown.Send);
-            await DrainAsync(reader, cancellationToken);
+            await PipeDrain.DiscardAsync(reader, LingerBytes, s_lingerTime, Timeout.InfiniteTimeSpan, cancellationToken);
         }
         catch (Exception ex) when (ex is IOException or SocketException)
         {
             // The app is gone already; the decision is logged.
-        }
-    }
-
-    private static async Task DrainAsync(PipeReader reader, CancellationToken cancellationToken)
-    {
-        using var linger = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        linger.CancelAfter(s_lingerTime);
-        long drained = 0;
-        try
-        {
-            while (drained < LingerBytes)
-            {
-                var result = await reader.ReadAsync(linger.Token);
-                drained += result.Buffer.Length;
-                reader.AdvanceTo(result.Buffer.End);
-                if (result.IsCompleted)
-                {
-                    return;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
         }
     }
 

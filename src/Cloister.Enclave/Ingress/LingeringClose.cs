@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using Cloister.Enclave.Connections;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 
@@ -50,27 +51,13 @@ internal sealed class LingeringClose(ConnectionDelegate next)
 
     private static async Task DiscardAsync(PipeReader input, CancellationToken connectionClosed)
     {
-        using var linger = CancellationTokenSource.CreateLinkedTokenSource(connectionClosed);
-        linger.CancelAfter(MaxLinger);
-        long discarded = 0;
         try
         {
-            while (discarded < MaxDiscarded)
-            {
-                using var silence = CancellationTokenSource.CreateLinkedTokenSource(linger.Token);
-                silence.CancelAfter(MaxSilence);
-                var result = await input.ReadAsync(silence.Token);
-                discarded += result.Buffer.Length;
-                input.AdvanceTo(result.Buffer.End);
-                if (result.IsCompleted || result.IsCanceled)
-                {
-                    return;
-                }
-            }
+            await PipeDrain.DiscardAsync(input, MaxDiscarded, MaxLinger, MaxSilence, connectionClosed);
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or ConnectionResetException or InvalidOperationException)
         {
-            // Silence, the time limit, the client gone, or a read the HTTP layer left pending: the connection closes now.
+            // The client gone, or a read the HTTP layer left pending: the connection closes now.
         }
     }
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.IO.Pipelines;
-using System.Net.Sockets;
 using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using Cloister.Runtime.Logging;
 using Cloister.Runtime.Messages;
