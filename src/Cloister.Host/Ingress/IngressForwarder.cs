@@ -21,6 +21,7 @@ public sealed class IngressForwarder : IAsyncDisposable
     private readonly Socket _listener;
     private readonly VsockTransport _transport;
     private readonly LogThrottle? _connectionFailed;
+    private volatile bool _disposed;
 
     private IngressForwarder(Socket listener, VsockTransport transport, uint enclavePort, bool relay, LogThrottle? connectionFailed)
     {
@@ -86,9 +87,9 @@ public sealed class IngressForwarder : IAsyncDisposable
         {
             await AcceptLoop.RunAsync(_listener.AcceptAsync, (client, token) => PipeAsync(client, target, token), cancellationToken);
         }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException && cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException && (_disposed || cancellationToken.IsCancellationRequested))
         {
-            // The listener was closed as the run ended.
+            // The listener was closed as the run ended; the caller may dispose before or after it cancels.
         }
     }
 
@@ -99,6 +100,7 @@ public sealed class IngressForwarder : IAsyncDisposable
     /// <returns>A task that completes once that report is written.</returns>
     public async ValueTask DisposeAsync()
     {
+        _disposed = true;
         _listener.Dispose();
         if (_connectionFailed is not null)
         {

@@ -23,6 +23,19 @@ public sealed class IngressForwarderTests
         Assert.Contains("--publish HOSTPORT:443", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_forwarder_disposed_before_its_run_is_cancelled_ends_the_run_quietly()
+    {
+        var transport = VsockTransport.Create(new VsockTransportOptions { Kind = VsockTransportKind.Simulated, RunDirectory = "/nonexistent", LocalCid = VsockEndpoint.HostCid });
+        var forwarder = IngressForwarder.Listen(new IPEndPoint(IPAddress.Loopback, 0), transport, 80);
+        using var stop = new CancellationTokenSource();
+        var running = forwarder.RunAsync(16, stop.Token);
+
+        // Nothing is cancelled: the run must end because the forwarder was disposed, not because of the token.
+        await forwarder.DisposeAsync();
+        await running.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
