@@ -56,16 +56,18 @@ fuzz_targets() {
 }
 
 # fuzz_afl TARGET SECONDS OUTPUT_DIR TIMEOUT_MS: one afl-fuzz run at the lowest priority; resumes OUTPUT_DIR if it
-# holds an earlier run of the same target.
+# holds an earlier run of the same target. FUZZ_EXECS also ends the run once the campaign has made that many executions.
 fuzz_afl() {
   local target="$1" seconds="$2" output="$3" timeout="$4"
+  local execs=()
+  [[ -n "${FUZZ_EXECS:-}" ]] && execs=(-E "$FUZZ_EXECS")
   local spool="/dev/shm/cloister-fuzz-$target-$$"
   mkdir -p "$output" "$spool"
   # A managed heap limit turns unbounded memory use into an OutOfMemoryException, which afl-fuzz records as a crash.
   AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL_AUTORESUME=1 \
     AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_FORKSRV_INIT_TMOUT=60000 \
     DOTNET_GCHeapHardLimit=0x40000000 DOTNET_CLI_TELEMETRY_OPTOUT=1 TMPDIR="$spool" \
-    nice -n 19 afl-fuzz -i "$fuzz_dir/corpus/$target" -o "$output" -V "$seconds" -t "$timeout" -m none \
+    nice -n 19 afl-fuzz -i "$fuzz_dir/corpus/$target" -o "$output" -V "$seconds" "${execs[@]}" -t "$timeout" -m none \
     -- dotnet "$(readlink -f "$instrumented")/Cloister.Fuzz.dll" "$target" >"$output/afl.log" 2>&1
   local status=$?
   rm -rf "$spool"
