@@ -61,9 +61,9 @@ public sealed class SupervisorBundle
     public static IReadOnlyList<string> Environment { get; } =
         [$"HOME={HomePath}", $"OPENSSL_CONF={OpenSslConfigPath}", $"{DuplexRelay.InlineCompletionsVariable}=1"];
 
-    internal static UnixFileMode ExecutableMode => (UnixFileMode)0b111_101_101;
+    internal const UnixFileMode ExecutableMode = (UnixFileMode)0b111_101_101;
 
-    internal static UnixFileMode DataMode => (UnixFileMode)0b110_100_100;
+    internal const UnixFileMode DataMode = (UnixFileMode)0b110_100_100;
 
     /// <summary>Every directory and file of the tree, sorted by path (ordinal), directories before their contents.</summary>
     public IReadOnlyList<SupervisorBundleEntry> Entries { get; }

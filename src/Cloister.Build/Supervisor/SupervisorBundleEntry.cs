@@ -53,5 +53,8 @@ public sealed class SupervisorBundleEntry
         new(path, mode, modificationTime, sourcePath, null, new FileInfo(sourcePath).Length);
 
     internal static SupervisorBundleEntry Generated(string path, byte[] content, DateTimeOffset modificationTime) =>
-        new(path, SupervisorBundle.DataMode, modificationTime, null, content, content.Length);
+        Content(path, content, SupervisorBundle.DataMode, modificationTime);
+
+    internal static SupervisorBundleEntry Content(string path, byte[] content, UnixFileMode mode, DateTimeOffset modificationTime) =>
+        new(path, mode, modificationTime, null, content, content.Length);
 }
