@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Cloister.Build.Enclaves;
 using Cloister.Build.Images;
 using Cloister.Build.Manifests;
+using Cloister.Build.RuntimeBundles;
 using Cloister.Cli.Commands;
 
 namespace Cloister.Cli;
@@ -24,6 +25,7 @@ internal static class CloisterCli
         PcrCommand.Create(),
         RunCommand.Create(),
         ImageCommand.Create(),
+        VersionCommand.Create(),
     };
 
     public static int Run(string[] args)
@@ -62,6 +64,7 @@ internal static class CloisterCli
             FormatException format => (format.Message, ExitCodes.Invalid),
             ImageSourceException image => ($"image {image.Error}: {image.Message}", ExitCodes.Invalid),
             EnclaveBuildException build => (build.Message, ExitCodes.Invalid),
+            RuntimeBundleException bundle => ($"runtime bundle refused ({bundle.Error}): {bundle.Message}", ExitCodes.Invalid),
             CryptographicException crypto => ($"cryptographic failure: {crypto.Message}", ExitCodes.Invalid),
             IOException io => (io.Message, ExitCodes.Invalid),
             OperationCanceledException => ("cancelled", ExitCodes.Invalid),

@@ -1,6 +1,7 @@
 using Cloister.Build.Eif;
 using Cloister.Build.Images;
 using Cloister.Build.Images.Registry;
+using Cloister.Build.RuntimeBundles;
 
 namespace Cloister.Build.Enclaves;
 
@@ -38,8 +39,11 @@ public sealed class EnclaveBuildOptions
     /// <summary>Whether Cloister's supervisor is added.</summary>
     public EnclaveRuntime Runtime { get; init; } = EnclaveRuntime.Cloister;
 
-    /// <summary>The published <c>cloister-enclave</c> executable; required for <see cref="EnclaveRuntime.Cloister"/>.</summary>
-    public string? SupervisorExecutable { get; init; }
+    /// <summary>
+    /// The runtime added as <c>/cloister/</c>, already read and checked; required for <see cref="EnclaveRuntime.Cloister"/>.
+    /// Nothing of the build machine's own libraries goes into the image.
+    /// </summary>
+    public RuntimeBundle? RuntimeBundle { get; init; }
 
     /// <summary>The time recorded in the metadata (not measured); the caller resolves <c>SOURCE_DATE_EPOCH</c> or reads its clock.</summary>
     public required DateTimeOffset BuildTime { get; init; }

@@ -8,4 +8,5 @@ namespace Cloister.Build.Enclaves;
 /// <param name="Measurements">PCR0/1/2 (and PCR8 when signed).</param>
 /// <param name="SimulationOnly">Whether the image has no kernel (built without blobs) and can only run in the simulator.</param>
 /// <param name="ImageDigest">The container image's config digest, the identity nitro-cli records as ImageVersion.</param>
-public sealed record EnclaveBuildResult(string ImagePath, string MeasurementsPath, EifMeasurements Measurements, bool SimulationOnly, string ImageDigest);
+/// <param name="MeasurementsJson">The text of <c>measurements.json</c> (<see cref="EnclaveMeasurementsJson"/>), without its final newline.</param>
+public sealed record EnclaveBuildResult(string ImagePath, string MeasurementsPath, EifMeasurements Measurements, bool SimulationOnly, string ImageDigest, string MeasurementsJson);

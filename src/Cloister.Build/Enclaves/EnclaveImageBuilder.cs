@@ -6,6 +6,7 @@ using Cloister.Build.Images;
 using Cloister.Build.Layers;
 using Cloister.Build.Manifests;
 using Cloister.Build.Ramdisks;
+using Cloister.Build.RuntimeBundles;
 using Cloister.Build.Streams;
 using Cloister.Build.Supervisor;
 using Cloister.Runtime.Files;
@@ -35,7 +36,7 @@ public static class EnclaveImageBuilder
     /// <param name="cancellationToken">Cancels the build; partial outputs are removed.</param>
     /// <returns>The paths and measurements.</returns>
     /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentException">The runtime needs a supervisor executable and none was given.</exception>
+    /// <exception cref="ArgumentException">The Cloister runtime was asked for and no runtime bundle was given.</exception>
     /// <exception cref="EnclaveBuildException">
     /// The manifest sets a section this version does not build yet (<see cref="UnbuiltSections"/>), the image names
     /// nothing to run, the blobs are for another architecture, or their kernel is empty.
@@ -48,9 +49,9 @@ public static class EnclaveImageBuilder
     {
         ArgumentNullException.ThrowIfNull(manifest);
         ArgumentNullException.ThrowIfNull(options);
-        if (options.Runtime == EnclaveRuntime.Cloister && options.SupervisorExecutable is null)
+        if (options.Runtime == EnclaveRuntime.Cloister && options.RuntimeBundle is null)
         {
-            throw new ArgumentException("the Cloister runtime needs the published cloister-enclave executable", nameof(options));
+            throw new ArgumentException("the Cloister runtime needs a runtime bundle", nameof(options));
         }
 
         // The CLI refuses these with their line and column; a manifest built in code must not slip past either.
@@ -165,11 +166,8 @@ public static class EnclaveImageBuilder
                 : new CustomerRamdiskOptions { Command = arguments, Environment = spec.ResolveEnvironment() };
         }
 
-        var bundle = SupervisorBundle.Create(
-            options.SupervisorExecutable!,
-            new SupervisorBundleOptions { ModificationTime = DateTimeOffset.FromUnixTimeSeconds(options.AddedFilesModificationTime) });
         var mtime = options.AddedFilesModificationTime;
-        var entries = bundle.Entries
+        var entries = options.RuntimeBundle!.Entries
             .Select(entry => entry.IsDirectory
                 ? RamdiskEntry.Directory("rootfs/" + entry.Path, entry.Mode, 0, 0, mtime)
                 : RamdiskEntry.File("rootfs/" + entry.Path, entry.OpenRead, entry.Length, entry.Mode, 0, 0, mtime))
@@ -235,8 +233,9 @@ public static class EnclaveImageBuilder
         var measurements = AtomicFile.Write(eifPath, builder.WriteTo);
 
         var measurementsPath = Path.Combine(options.OutputDirectory, "measurements.json");
-        await File.WriteAllTextAsync(measurementsPath, measurements.ToBuildEnclaveJson() + "\n", cancellationToken);
-        return new EnclaveBuildResult(eifPath, measurementsPath, measurements, blobs is null, imageDigest);
+        var measurementsJson = EnclaveMeasurementsJson.Write(measurements, RuntimeOf(options));
+        await File.WriteAllTextAsync(measurementsPath, measurementsJson + "\n", cancellationToken);
+        return new EnclaveBuildResult(eifPath, measurementsPath, measurements, blobs is null, imageDigest, measurementsJson);
     }
 
     private static FileStream OpenBlobsKernel(NitroBlobs blobs)
@@ -266,6 +265,12 @@ public static class EnclaveImageBuilder
             }
 
             json.WriteString("runtime", options.Runtime == EnclaveRuntime.None ? "none" : "cloister");
+            if (RuntimeOf(options) is { } runtime)
+            {
+                json.WriteString("runtime_digest", runtime.Digest);
+                json.WriteString("runtime_version", runtime.Provenance.Version);
+            }
+
             json.WriteBoolean("simulation_only", options.Blobs is null);
             json.WriteEndObject();
             json.WriteEndObject();
@@ -274,4 +279,6 @@ public static class EnclaveImageBuilder
         using var document = JsonDocument.Parse(buffer.ToArray());
         return document.RootElement.Clone();
     }
+
+    private static RuntimeBundle? RuntimeOf(EnclaveBuildOptions options) => options.Runtime == EnclaveRuntime.Cloister ? options.RuntimeBundle : null;
 }

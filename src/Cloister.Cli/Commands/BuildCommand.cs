@@ -12,9 +12,6 @@ namespace Cloister.Cli.Commands;
 /// <summary><c>cloister build</c>: a manifest's container image to an EIF and its measurements, without Docker.</summary>
 internal static class BuildCommand
 {
-    /// <summary>Where the CLI's own build puts the published supervisor (see Cloister.Cli.csproj).</summary>
-    private static string BundledSupervisor => Path.Combine(AppContext.BaseDirectory, "supervisor", "cloister-enclave");
-
     public static Command Create()
     {
         var file = new Option<FileInfo>("--file", "-f") { Description = "The manifest.", DefaultValueFactory = _ => new FileInfo("enclave.yaml") };
@@ -26,10 +23,11 @@ internal static class BuildCommand
         var insecure = new Option<string[]>("--insecure-registry") { Description = "A registry host[:port] reached over plain HTTP (loopback registries always are)." };
         var certificate = new Option<FileInfo?>("--signing-certificate") { Description = "Signs the image (PCR8) with this certificate (PEM) and --private-key." };
         var privateKey = new Option<FileInfo?>("--private-key") { Description = "The EC private key (PEM) of the signing certificate." };
-        var supervisor = new Option<FileInfo?>("--supervisor") { Description = "The published cloister-enclave executable (default: the one built with this CLI)." };
+        var runtimeBundle = new Option<FileInfo?>("--runtime-bundle") { Description = "The enclave runtime artifact added as /cloister/ (default: the one this CLI carries; see `cloister version`)." };
+        var runtimeDigest = new Option<string?>("--runtime-digest") { Description = "Refuse to build unless the runtime's digest is this (sha384:HEX)." };
         var command = new Command("build", "Build an enclave image (EIF) from the manifest's container image and print its measurements.")
         {
-            file, output, blobs, platform, runtime, insecure, certificate, privateKey, supervisor,
+            file, output, blobs, platform, runtime, insecure, certificate, privateKey, runtimeBundle, runtimeDigest,
         };
         command.SetAction((parseResult, cancellationToken) => RunAsync(
             parseResult.GetRequiredValue(file),
@@ -39,16 +37,22 @@ internal static class BuildCommand
             parseResult.GetRequiredValue(runtime) == "none" ? EnclaveRuntime.None : EnclaveRuntime.Cloister,
             parseResult.GetValue(insecure) ?? [],
             Signing.CreateSigner(parseResult.GetValue(certificate), parseResult.GetValue(privateKey)),
-            parseResult.GetValue(supervisor),
+            parseResult.GetValue(runtimeBundle),
+            parseResult.GetValue(runtimeDigest),
             cancellationToken));
         return command;
     }
 
     private static async Task<int> RunAsync(
         FileInfo manifestFile, DirectoryInfo output, DirectoryInfo? blobsOption, string platformText, EnclaveRuntime runtime,
-        string[] insecureRegistries, EifSigner? signer, FileInfo? supervisorOption, CancellationToken cancellationToken)
+        string[] insecureRegistries, EifSigner? signer, FileInfo? runtimeBundle, string? runtimeDigest, CancellationToken cancellationToken)
     {
         using var ownedSigner = signer;
+        if (runtime == EnclaveRuntime.None && (runtimeBundle is not null || runtimeDigest is not null))
+        {
+            throw CommandFailedException.Usage("--runtime-bundle and --runtime-digest choose the Cloister runtime; --runtime none adds none");
+        }
+
         if (!manifestFile.Exists)
         {
             throw CommandFailedException.Usage($"no manifest at {manifestFile.FullName} (write one with `cloister init`)");
@@ -70,7 +74,7 @@ internal static class BuildCommand
             Blobs = blobsDirectory is null ? null : NitroBlobs.Open(blobsDirectory, architecture),
             Platform = platform,
             Runtime = runtime,
-            SupervisorExecutable = runtime == EnclaveRuntime.None ? null : SupervisorPath(supervisorOption),
+            RuntimeBundle = runtime == EnclaveRuntime.None ? null : BundledRuntime.Open(runtimeBundle, runtimeDigest),
             BuildTime = buildTime,
             AddedFilesModificationTime = string.IsNullOrEmpty(sourceDateEpoch) ? Build.Cpio.CpioWriter.LinuxKitModTime : buildTime.ToUnixTimeSeconds(),
             Signer = signer,
@@ -83,7 +87,7 @@ internal static class BuildCommand
         }
 
         var result = await BuildWithProgressAsync(manifest, options, cancellationToken);
-        Console.Out.WriteLine(MeasurementsJson.Build(result.Measurements));
+        Console.Out.WriteLine(result.MeasurementsJson);
         Console.Error.WriteLine($"wrote {result.ImagePath}{(result.SimulationOnly ? " (simulation-only)" : "")} and {result.MeasurementsPath}");
         return ExitCodes.Success;
     }
@@ -174,14 +178,5 @@ internal static class BuildCommand
             Credentials = File.Exists(dockerConfig) ? DockerCredentialStore.Load(dockerConfig) : null,
             InsecureRegistries = insecureRegistries,
         };
-    }
-
-    private static string SupervisorPath(FileInfo? option)
-    {
-        var path = option?.FullName ?? BundledSupervisor;
-        return File.Exists(path)
-            ? path
-            : throw CommandFailedException.Usage(
-                $"the enclave supervisor is not at {path}: pass --supervisor with a published cloister-enclave, or --runtime none");
     }
 }

@@ -7,6 +7,7 @@ using Cloister.Build.Enclaves;
 using Cloister.Build.Images.Registry;
 using Cloister.Build.Layers;
 using Cloister.Build.Manifests;
+using Cloister.Build.RuntimeBundles;
 using Cloister.Build.Supervisor;
 using Cloister.Build.Tests.Layers;
 using Cloister.Runtime.Manifest;
@@ -79,8 +80,15 @@ public sealed class EnclaveImageBuilderTests : IDisposable
         var ramdisk = ReadCustomerRamdisk(result.ImagePath);
         Assert.Equal(string.Concat(SupervisorBundle.Command().Select(line => line + "\n")), ramdisk.Text("cmd"));
         Assert.Equal(string.Concat(SupervisorBundle.Environment.Select(line => line + "\n")), ramdisk.Text("env"));
-        Assert.Equal(File.ReadAllBytes(Supervisor), ramdisk.Data["rootfs" + SupervisorBundle.ExecutablePath]);
+        Assert.Equal(File.ReadAllBytes("/usr/bin/gzip"), ramdisk.Data["rootfs" + SupervisorBundle.ExecutablePath]);
         Assert.Contains(ramdisk.Entries, e => e.Name == "rootfs" + SupervisorBundle.LoaderPath);
+        foreach (var file in s_runtime.Value.Entries.Where(entry => !entry.IsDirectory))
+        {
+            using var content = file.OpenRead();
+            using var copy = new MemoryStream();
+            content.CopyTo(copy);
+            Assert.Equal(copy.ToArray(), ramdisk.Data["rootfs/" + file.Path]);
+        }
 
         var spec = EnclaveLaunchSpecJson.Deserialize(ramdisk.Data["rootfs" + EnclavePaths.LaunchSpec]);
         Assert.Equal(["/usr/bin/tool", "--serve", "9090"], spec.ResolveArguments());
@@ -88,6 +96,31 @@ public sealed class EnclaveImageBuilderTests : IDisposable
         Assert.Equal(("/app", "1000:1000"), (spec.Image.WorkingDir, spec.Image.User));
         // The image's own files are all still there, beneath the supervisor's.
         Assert.Equal("hello from layer one\n", Encoding.UTF8.GetString(ramdisk.Data["rootfs/etc/hello"]));
+    }
+
+    [Fact]
+    public async Task The_runtime_digest_is_recorded_in_the_metadata_and_in_measurements_json_and_absent_without_the_runtime()
+    {
+        var result = await BuildAsync("name: app\nimage: oci-layout:./image:v1\n", EnclaveRuntime.Cloister);
+
+        using (var eif = EifReader.Open(result.ImagePath))
+        {
+            var cloister = eif.ReadMetadata()!.CustomMetadata!.Value.GetProperty("cloister");
+            Assert.Equal(s_runtime.Value.Digest, cloister.GetProperty("runtime_digest").GetString());
+            Assert.Equal("0.1.0", cloister.GetProperty("runtime_version").GetString());
+        }
+
+        using (var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(result.MeasurementsPath)))
+        {
+            Assert.Equal(s_runtime.Value.Digest, json.RootElement.GetProperty("CloisterRuntime").GetProperty("Digest").GetString());
+            Assert.Equal(Convert.ToHexStringLower(result.Measurements.Pcr2), json.RootElement.GetProperty("Measurements").GetProperty("PCR2").GetString());
+        }
+
+        Assert.Equal(File.ReadAllText(result.MeasurementsPath), result.MeasurementsJson + "\n");
+        var none = await BuildAsync("name: app\nimage: oci-layout:./image:v1\n", EnclaveRuntime.None, output: "none");
+        Assert.DoesNotContain("CloisterRuntime", File.ReadAllText(none.MeasurementsPath), StringComparison.Ordinal);
+        using var noneEif = EifReader.Open(none.ImagePath);
+        Assert.False(noneEif.ReadMetadata()!.CustomMetadata!.Value.GetProperty("cloister").TryGetProperty("runtime_digest", out _));
     }
 
     [Fact]
@@ -219,8 +252,14 @@ public sealed class EnclaveImageBuilderTests : IDisposable
         Assert.DoesNotContain("./", actual, StringComparison.Ordinal);
     }
 
-    // Any real dynamically linked ELF executable shows the bundling; the CLI's tests use the real supervisor.
-    private static string Supervisor => "/usr/bin/gzip";
+    // Any real dynamically linked ELF executable shows the bundling; the CLI's tests use the real runtime.
+    private static readonly Lazy<RuntimeBundle> s_runtime = new(() =>
+    {
+        using var buffer = new MemoryStream();
+        var provenance = new RuntimeProvenance { Version = "0.1.0", Packages = [] };
+        RuntimeBundle.Write(SupervisorBundle.Create("/usr/bin/gzip"), provenance, buffer);
+        return RuntimeBundle.Read(buffer.ToArray(), "gzip runtime");
+    });
 
     private async Task<EnclaveBuildResult> BuildAsync(
         string yaml, EnclaveRuntime runtime, NitroBlobs? blobs = null, string output = "out", DateTimeOffset? buildTime = null) =>
@@ -234,7 +273,7 @@ public sealed class EnclaveImageBuilderTests : IDisposable
                 BaseDirectory = _scratch.Path,
                 Blobs = blobs,
                 Runtime = runtime,
-                SupervisorExecutable = runtime == EnclaveRuntime.Cloister ? Supervisor : null,
+                RuntimeBundle = runtime == EnclaveRuntime.Cloister ? s_runtime.Value : null,
                 BuildTime = buildTime ?? s_buildTime,
             });
 

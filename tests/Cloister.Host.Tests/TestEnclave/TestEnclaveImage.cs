@@ -1,5 +1,6 @@
 using Cloister.Build.Enclaves;
 using Cloister.Build.Images.Registry;
+using Cloister.Build.RuntimeBundles;
 using Cloister.Runtime.Manifest;
 using Cloister.Testing;
 
@@ -24,16 +25,16 @@ internal static class TestEnclaveImage
 
     /// <summary>Builds <c>test-enclave.eif</c> into <paramref name="outputDirectory"/>, running <c>enclave.sh</c> with <paramref name="scriptArguments"/>.</summary>
     public static Task<EnclaveBuildResult> BuildAsync(string outputDirectory, params string[] scriptArguments) =>
-        BuildCoreAsync(outputDirectory, supervisorExecutable: null, scriptArguments);
+        BuildCoreAsync(outputDirectory, runtime: null, scriptArguments);
 
     /// <summary>
-    /// Builds <c>test-enclave.eif</c>; with <paramref name="supervisorExecutable"/> the real supervisor bundle is added and
-    /// the ramdisk's <c>cmd</c> starts it (the script then is only the app it would run).
+    /// Builds <c>test-enclave.eif</c> with <paramref name="runtime"/> added, whose <c>cmd</c> starts the supervisor (the
+    /// script then is only the app it would run).
     /// </summary>
-    public static Task<EnclaveBuildResult> BuildWithSupervisorAsync(string outputDirectory, string supervisorExecutable, params string[] scriptArguments) =>
-        BuildCoreAsync(outputDirectory, supervisorExecutable, scriptArguments);
+    public static Task<EnclaveBuildResult> BuildWithSupervisorAsync(string outputDirectory, RuntimeBundle runtime, params string[] scriptArguments) =>
+        BuildCoreAsync(outputDirectory, runtime, scriptArguments);
 
-    private static async Task<EnclaveBuildResult> BuildCoreAsync(string outputDirectory, string? supervisorExecutable, string[] scriptArguments)
+    private static async Task<EnclaveBuildResult> BuildCoreAsync(string outputDirectory, RuntimeBundle? runtime, string[] scriptArguments)
     {
         var manifest = new EnclaveManifest
         {
@@ -46,8 +47,8 @@ internal static class TestEnclaveImage
             OutputDirectory = outputDirectory,
             TemporaryDirectory = Path.Combine(outputDirectory, "build-tmp"),
             Registry = new RegistryOptions(Path.Combine(outputDirectory, "build-cache")),
-            Runtime = supervisorExecutable is null ? EnclaveRuntime.None : EnclaveRuntime.Cloister,
-            SupervisorExecutable = supervisorExecutable,
+            Runtime = runtime is null ? EnclaveRuntime.None : EnclaveRuntime.Cloister,
+            RuntimeBundle = runtime,
             BuildTime = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000),
         });
     }
