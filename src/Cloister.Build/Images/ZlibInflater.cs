@@ -4,7 +4,7 @@ namespace Cloister.Build.Images;
 
 /// <summary>
 /// zlib's <c>inflate</c> for one gzip member at a time (header, deflate data, CRC-32 and length all checked), through
-/// the binding the runtime itself decompresses with: <c>libSystem.IO.Compression.Native</c>, the code behind
+/// the binding the runtime itself decompresses with: <c>System.IO.Compression.Native</c> (lib…so, lib…dylib or …dll, found under that name on every OS), the code behind
 /// <see cref="System.IO.Compression.GZipStream"/>, shipped with every .NET runtime.
 /// </summary>
 /// <remarks>
@@ -14,7 +14,7 @@ namespace Cloister.Build.Images;
 /// </remarks>
 internal sealed unsafe partial class ZlibInflater : SafeHandle
 {
-    private const string Library = "libSystem.IO.Compression.Native";
+    private const string Library = "System.IO.Compression.Native";
 
     /// <summary>A 32 KiB window and the gzip wrapper only: a zlib or raw deflate stream is not a gzip member.</summary>
     private const int GzipWindowBits = 15 + 16;
