@@ -1,5 +1,6 @@
 using Cloister.Build.Cpio;
 using Cloister.Build.Eif;
+using Cloister.Build.RuntimeBundles;
 using Cloister.Testing;
 
 namespace Cloister.Cli.Tests.Commands;
@@ -108,7 +109,63 @@ public sealed class BuildCommandTests : IDisposable
         Assert.Equal(2, CliRunner.Run("build", "-f", Manifest).ExitCode);
         Assert.Equal(2, CliRunner.Run(s_reproducible, "build", "-f", Manifest, "-o", _directory, "--platform", "linux").ExitCode);
         Assert.Equal(2, CliRunner.Run(s_reproducible, "build", "-f", Manifest, "-o", _directory, "--runtime", "docker").ExitCode);
-        Assert.Equal(2, CliRunner.Run(s_reproducible, "build", "-f", Manifest, "-o", _directory, "--supervisor", "/nonexistent").ExitCode);
+        Assert.Equal(2, CliRunner.Run(s_reproducible, "build", "-f", Manifest, "-o", _directory, "--runtime-bundle", "/nonexistent").ExitCode);
+        Assert.Equal(2, CliRunner.Run(s_reproducible, "build", "-f", Manifest, "-o", _directory, "--runtime-digest", "sha384:00").ExitCode);
+        Assert.Equal(2, CliRunner.Run(s_reproducible, "build", "-f", Manifest, "-o", _directory, "--runtime", "none", "--runtime-bundle", CarriedRuntime).ExitCode);
+    }
+
+    private static string CarriedRuntime => Path.Combine(AppContext.BaseDirectory, "runtime", RuntimeBundle.FileName);
+
+    [Fact]
+    public void Version_names_the_runtime_whose_digest_every_build_records()
+    {
+        var version = CliRunner.Run("version");
+        var build = CliRunner.Run(s_reproducible, "build", "-f", Manifest, "-o", Path.Combine(_directory, "out"));
+
+        Assert.True(version.ExitCode == 0, version.ToString());
+        Assert.True(build.ExitCode == 0, build.ToString());
+        var digest = RuntimeBundle.Read(CarriedRuntime).Digest;
+        Assert.StartsWith($"cloister {EifMetadata.CloisterVersion}\nruntime {digest} (cloister-runtime ", version.Stdout, StringComparison.Ordinal);
+        Assert.Contains("libc6 ", version.Stdout, StringComparison.Ordinal);
+        Assert.Contains("libssl3 ", version.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"\"Digest\": \"{digest}\"", build.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Another_runtime_bundle_is_used_as_given_and_a_pinned_digest_is_enforced()
+    {
+        var copy = Path.Combine(_directory, "runtime.tar");
+        File.Copy(CarriedRuntime, copy);
+        var carried = CliRunner.Run(s_reproducible, "build", "-f", Manifest, "-o", Path.Combine(_directory, "a"));
+        var given = CliRunner.Run(s_reproducible, "build", "-f", Manifest, "-o", Path.Combine(_directory, "b"), "--runtime-bundle", copy);
+        var pinned = CliRunner.Run(s_reproducible, "build", "-f", Manifest, "-o", Path.Combine(_directory, "c"), "--runtime-digest", "sha384:" + new string('0', 96));
+
+        Assert.True(given.ExitCode == 0, given.ToString());
+        Assert.Equal(carried.Stdout, given.Stdout);
+        Assert.Equal(1, pinned.ExitCode);
+        Assert.StartsWith("cloister: runtime bundle refused (DigestMismatch): ", pinned.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_directory, "c")));
+
+        // A changed byte gives another runtime: a build with it names that runtime's digest, never the carried one's.
+        var bytes = File.ReadAllBytes(copy);
+        bytes[bytes.AsSpan().IndexOf("# Cloister supervisor"u8) + 2] = (byte)'c';
+        File.WriteAllBytes(copy, bytes);
+        var changed = CliRunner.Run(s_reproducible, "build", "-f", Manifest, "-o", Path.Combine(_directory, "d"), "--runtime-bundle", copy);
+        Assert.True(changed.ExitCode == 0, changed.ToString());
+        Assert.Contains(RuntimeBundle.DigestOf(bytes), changed.Stdout, StringComparison.Ordinal);
+        Assert.NotEqual(carried.Stdout, changed.Stdout);
+    }
+
+    [Fact]
+    public void A_file_that_is_not_a_runtime_bundle_is_refused_in_one_line()
+    {
+        var bogus = Path.Combine(_directory, "bogus.tar");
+        File.WriteAllText(bogus, new string('x', 2048));
+
+        var result = CliRunner.Run(s_reproducible, "build", "-f", Manifest, "-o", Path.Combine(_directory, "out"), "--runtime-bundle", bogus);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal($"cloister: runtime bundle refused (MalformedHeader): {bogus}: the header at byte offset 0 has a malformed name field\n", result.Stderr);
     }
 
     private static void AssertNoStackTrace(ProcessResult result) =>

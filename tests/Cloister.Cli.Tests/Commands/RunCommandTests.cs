@@ -1,3 +1,4 @@
+using Cloister.Build.RuntimeBundles;
 using System.Diagnostics;
 using System.Runtime.Versioning;
 using Cloister.Host.Tests.TestEnclave;
@@ -69,9 +70,9 @@ public sealed class RunCommandTests : IDisposable
     public async Task The_real_supervisor_bundle_starts_inside_the_sandbox()
     {
         ExternalTool.Require("bwrap", "bubblewrap");
-        // The supervisor that `cloister build` bundles, published beside cloister.dll.
-        var supervisor = Path.Combine(AppContext.BaseDirectory, "supervisor", "cloister-enclave");
-        var build = await TestEnclaveImage.BuildWithSupervisorAsync(Path.Combine(_directory, "out"), supervisor, "exit", "0");
+        // The runtime `cloister build` adds, carried beside cloister.dll.
+        var runtime = RuntimeBundle.Read(Path.Combine(AppContext.BaseDirectory, "runtime", RuntimeBundle.FileName));
+        var build = await TestEnclaveImage.BuildWithSupervisorAsync(Path.Combine(_directory, "out"), runtime, "exit", "0");
 
         var result = CliRunner.Run("run", build.ImagePath, "--sim-root", SimRoot, "--grace-period", "1");
 
