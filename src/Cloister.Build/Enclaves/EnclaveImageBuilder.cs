@@ -235,7 +235,7 @@ public static class EnclaveImageBuilder
         var measurements = AtomicFile.Write(eifPath, builder.WriteTo);
 
         var measurementsPath = Path.Combine(options.OutputDirectory, "measurements.json");
-        await File.WriteAllTextAsync(measurementsPath, measurements.ToBuildEnclaveJson() + "\n", cancellationToken);
+        await File.WriteAllTextAsync(measurementsPath, measurements.ToBuildEnclaveJson(options.HashAlgorithm) + "\n", cancellationToken);
         return new EnclaveBuildResult(eifPath, measurementsPath, measurements, blobs is null, imageDigest);
     }
 

@@ -27,9 +27,10 @@ internal static class BuildCommand
         var certificate = new Option<FileInfo?>("--signing-certificate") { Description = "Signs the image (PCR8) with this certificate (PEM) and --private-key." };
         var privateKey = new Option<FileInfo?>("--private-key") { Description = "The EC private key (PEM) of the signing certificate." };
         var supervisor = new Option<FileInfo?>("--supervisor") { Description = "The published cloister-enclave executable (default: the one built with this CLI)." };
+        var hashAlgorithm = MeasurementsJson.CreateHashAlgorithmOption();
         var command = new Command("build", "Build an enclave image (EIF) from the manifest's container image and print its measurements.")
         {
-            file, output, blobs, platform, runtime, insecure, certificate, privateKey, supervisor,
+            file, output, blobs, platform, runtime, insecure, certificate, privateKey, supervisor, hashAlgorithm,
         };
         command.SetAction((parseResult, cancellationToken) => RunAsync(
             parseResult.GetRequiredValue(file),
@@ -40,13 +41,14 @@ internal static class BuildCommand
             parseResult.GetValue(insecure) ?? [],
             Signing.CreateSigner(parseResult.GetValue(certificate), parseResult.GetValue(privateKey)),
             parseResult.GetValue(supervisor),
+            MeasurementsJson.HashAlgorithm(parseResult, hashAlgorithm),
             cancellationToken));
         return command;
     }
 
     private static async Task<int> RunAsync(
         FileInfo manifestFile, DirectoryInfo output, DirectoryInfo? blobsOption, string platformText, EnclaveRuntime runtime,
-        string[] insecureRegistries, EifSigner? signer, FileInfo? supervisorOption, CancellationToken cancellationToken)
+        string[] insecureRegistries, EifSigner? signer, FileInfo? supervisorOption, string hashAlgorithm, CancellationToken cancellationToken)
     {
         using var ownedSigner = signer;
         if (!manifestFile.Exists)
@@ -74,6 +76,7 @@ internal static class BuildCommand
             BuildTime = buildTime,
             AddedFilesModificationTime = string.IsNullOrEmpty(sourceDateEpoch) ? Build.Cpio.CpioWriter.LinuxKitModTime : buildTime.ToUnixTimeSeconds(),
             Signer = signer,
+            HashAlgorithm = hashAlgorithm,
         };
         if (options.Blobs is null)
         {
@@ -83,7 +86,7 @@ internal static class BuildCommand
         }
 
         var result = await BuildWithProgressAsync(manifest, options, cancellationToken);
-        Console.Out.WriteLine(MeasurementsJson.Build(result.Measurements));
+        Console.Out.WriteLine(MeasurementsJson.Build(result.Measurements, hashAlgorithm));
         Console.Error.WriteLine($"wrote {result.ImagePath}{(result.SimulationOnly ? " (simulation-only)" : "")} and {result.MeasurementsPath}");
         return ExitCodes.Success;
     }
