@@ -31,7 +31,7 @@ public sealed class EifCommandsTests : IDisposable
             ["EifVersion", "Measurements", "IsSigned", "SigningCertificate", "CheckCRC", "SignatureCheck", "ImageName", "ImageVersion", "Metadata"],
             json.RootElement.EnumerateObject().Select(p => p.Name));
         var measurements = json.RootElement.GetProperty("Measurements");
-        Assert.Equal("Sha384 { ... }", measurements.GetProperty("HashAlgorithm").GetString());
+        Assert.Equal("Sha512_48 { .. }", measurements.GetProperty("HashAlgorithm").GetString());
         foreach (var pcr in Signed.GetProperty("pcrs").EnumerateObject())
         {
             Assert.Equal(pcr.Value.GetString(), measurements.GetProperty(pcr.Name).GetString());
@@ -116,12 +116,7 @@ public sealed class EifCommandsTests : IDisposable
         var again = CliRunner.Run(FixedEpoch, [.. BuildArguments(inputs, second)]);
 
         Assert.Equal(0, result.ExitCode);
-        var pcrs = Unsigned.GetProperty("pcrs");
-        Assert.Equal(
-            "{\n  \"Measurements\": {\n    \"HashAlgorithm\": \"Sha384 { ... }\",\n"
-            + $"    \"PCR0\": \"{pcrs.GetProperty("PCR0").GetString()}\",\n    \"PCR1\": \"{pcrs.GetProperty("PCR1").GetString()}\",\n"
-            + $"    \"PCR2\": \"{pcrs.GetProperty("PCR2").GetString()}\"\n  }}\n}}\n",
-            result.Stdout);
+        Assert.Equal(FixtureMeasurementsJson("Sha512_48 { .. }"), result.Stdout);
         Assert.Equal(0, again.ExitCode);
         Assert.Equal(File.ReadAllBytes(first), File.ReadAllBytes(second));
         using var reader = EifReader.Open(first);
@@ -130,6 +125,50 @@ public sealed class EifCommandsTests : IDisposable
         Assert.Equal(("cloister", "Linux", "4.14.256"), (metadata.BuildTool, metadata.OperatingSystem, metadata.KernelVersion));
         Assert.Equal(("synthetic", "1.0"), (metadata.ImageName, metadata.ImageVersion));
         Assert.Equal("""{"team":"enclaves"}""", metadata.CustomMetadata?.GetRawText());
+    }
+
+    [Theory]
+    [InlineData("nitro-cli-1.4", "Sha384 { ... }")]
+    [InlineData("nitro-cli-1.5", "Sha512_48 { .. }")]
+    public void Build_describe_and_sign_print_hash_algorithm_as_the_release_asked_for(string release, string text)
+    {
+        var output = Path.Combine(_work.FullName, "named.eif");
+        var (certificate, key) = WriteSigningIdentity("named");
+
+        var build = CliRunner.Run(FixedEpoch, [.. BuildArguments(ExtractFixtureInputs(), output), "--hash-algorithm-name", release]);
+        var describe = CliRunner.Run("describe", output, "--hash-algorithm-name", release);
+        var sign = CliRunner.Run("sign", output, "--signing-certificate", certificate, "--private-key", key, "--output", output + ".signed", "--hash-algorithm-name", release);
+
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.Equal(FixtureMeasurementsJson(text), build.Stdout);
+        Assert.True(describe.ExitCode == 0, describe.ToString());
+        Assert.StartsWith($"{{\n  \"EifVersion\": 4,\n  \"Measurements\": {{\n    \"HashAlgorithm\": \"{text}\",\n", describe.Stdout, StringComparison.Ordinal);
+        Assert.True(sign.ExitCode == 0, sign.ToString());
+        Assert.StartsWith($"{{\n  \"Measurements\": {{\n    \"HashAlgorithm\": \"{text}\",\n", sign.Stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("build")]
+    [InlineData("describe")]
+    [InlineData("sign")]
+    public void An_unknown_hash_algorithm_name_is_a_usage_error(string command)
+    {
+        var (certificate, key) = WriteSigningIdentity("unknown");
+        var output = Path.Combine(_work.FullName, "never.eif");
+        string[] arguments = command switch
+        {
+            "build" => [.. BuildArguments(ExtractFixtureInputs(), output)],
+            "describe" => ["describe", TestVectors.Derived("synthetic-unsigned.eif")],
+            _ => ["sign", TestVectors.Derived("synthetic-unsigned.eif"), "--signing-certificate", certificate, "--private-key", key, "--output", output],
+        };
+
+        var result = CliRunner.Run([.. arguments, "--hash-algorithm-name", "nitro-cli-1.6"]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("nitro-cli-1.6", result.Stderr, StringComparison.Ordinal);
+        Assert.Empty(result.Stdout);
+        Assert.False(File.Exists(output));
+        AssertNoStackTrace(result);
     }
 
     [Fact]
@@ -443,6 +482,15 @@ public sealed class EifCommandsTests : IDisposable
     {
         Assert.DoesNotContain("   at ", result.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("Exception", result.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>What <c>eif build</c> prints for the fixture's inputs, with <paramref name="hashAlgorithm"/> as HashAlgorithm.</summary>
+    private static string FixtureMeasurementsJson(string hashAlgorithm)
+    {
+        var pcrs = Unsigned.GetProperty("pcrs");
+        return $"{{\n  \"Measurements\": {{\n    \"HashAlgorithm\": \"{hashAlgorithm}\",\n"
+            + $"    \"PCR0\": \"{pcrs.GetProperty("PCR0").GetString()}\",\n    \"PCR1\": \"{pcrs.GetProperty("PCR1").GetString()}\",\n"
+            + $"    \"PCR2\": \"{pcrs.GetProperty("PCR2").GetString()}\"\n  }}\n}}\n";
     }
 
     private static List<string> BuildArguments(Dictionary<string, string> inputs, string output) =>

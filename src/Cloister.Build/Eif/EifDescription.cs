@@ -45,7 +45,7 @@ public static class EifDescription
     /// <summary>Describes an image as <c>nitro-cli describe-eif</c> does.</summary>
     /// <param name="image">The image (its header and metadata are read).</param>
     /// <param name="inspection">The result of <see cref="EifReader.Inspect"/> on the same image.</param>
-    /// <param name="hashAlgorithm">The <c>HashAlgorithm</c> text; see <see cref="EifMeasurements.HashAlgorithmNitroCli14"/>.</param>
+    /// <param name="hashAlgorithm">The <c>HashAlgorithm</c> text; <see cref="EifMeasurements.HashAlgorithmNitroCli14"/> or <see cref="EifMeasurements.HashAlgorithmNitroCli15"/>.</param>
     /// <returns>The pretty-printed JSON, without a trailing newline.</returns>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="EifFormatException">The metadata section is malformed.</exception>

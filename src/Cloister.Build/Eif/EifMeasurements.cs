@@ -12,6 +12,12 @@ public sealed class EifMeasurements
     /// <summary>The <c>HashAlgorithm</c> value nitro-cli 1.5.0 prints (sha2 0.10's Debug output).</summary>
     public const string HashAlgorithmNitroCli15 = "Sha512_48 { .. }";
 
+    /// <summary>
+    /// The <c>HashAlgorithm</c> value written unless another is asked for: what the current nitro-cli release (1.5.0)
+    /// prints, so the same image gives the same JSON text from both tools.
+    /// </summary>
+    public const string DefaultHashAlgorithm = HashAlgorithmNitroCli15;
+
     internal EifMeasurements(byte[] pcr0, byte[] pcr1, byte[] pcr2, byte[]? pcr8)
     {
         Pcr0 = pcr0;
@@ -36,10 +42,10 @@ public sealed class EifMeasurements
     /// <c>{"Measurements": {...}}</c>, pretty-printed as <c>nitro-cli build-enclave</c> prints it and as
     /// <c>measurements.json</c> stores it.
     /// </summary>
-    /// <param name="hashAlgorithm">The <c>HashAlgorithm</c> text; nitro-cli 1.4's by default, the one most published outputs show.</param>
+    /// <param name="hashAlgorithm">The <c>HashAlgorithm</c> text; <see cref="DefaultHashAlgorithm"/> unless given.</param>
     /// <returns>The JSON text.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="hashAlgorithm"/> is null.</exception>
-    public string ToBuildEnclaveJson(string hashAlgorithm = HashAlgorithmNitroCli14)
+    public string ToBuildEnclaveJson(string hashAlgorithm = DefaultHashAlgorithm)
     {
         var writer = new Json.SerdeJsonWriter(indented: true);
         writer.WriteStartObject();

@@ -56,4 +56,10 @@ public sealed class EnclaveBuildOptions
 
     /// <summary>Signs the image (PCR8) when set.</summary>
     public EifSigner? Signer { get; init; }
+
+    /// <summary>
+    /// The <c>HashAlgorithm</c> text of <c>measurements.json</c>: <see cref="EifMeasurements.HashAlgorithmNitroCli14"/> or
+    /// <see cref="EifMeasurements.HashAlgorithmNitroCli15"/> (the default). It names the same SHA-384; no PCR depends on it.
+    /// </summary>
+    public string HashAlgorithm { get; init; } = EifMeasurements.DefaultHashAlgorithm;
 }

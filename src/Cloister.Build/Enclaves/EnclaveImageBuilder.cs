@@ -233,7 +233,7 @@ public static class EnclaveImageBuilder
         var measurements = AtomicFile.Write(eifPath, builder.WriteTo);
 
         var measurementsPath = Path.Combine(options.OutputDirectory, "measurements.json");
-        var measurementsJson = EnclaveMeasurementsJson.Write(measurements, RuntimeOf(options));
+        var measurementsJson = EnclaveMeasurementsJson.Write(measurements, RuntimeOf(options), options.HashAlgorithm);
         await File.WriteAllTextAsync(measurementsPath, measurementsJson + "\n", cancellationToken);
         return new EnclaveBuildResult(eifPath, measurementsPath, measurements, blobs is null, imageDigest, measurementsJson);
     }

@@ -17,7 +17,7 @@ public static class EnclaveMeasurementsJson
     /// <param name="hashAlgorithm">The <c>HashAlgorithm</c> text (<see cref="EifMeasurements.HashAlgorithmNitroCli14"/> or <see cref="EifMeasurements.HashAlgorithmNitroCli15"/>).</param>
     /// <returns>Indented JSON, without a final newline.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="measurements"/> or <paramref name="hashAlgorithm"/> is <see langword="null"/>.</exception>
-    public static string Write(EifMeasurements measurements, RuntimeBundle? runtime, string hashAlgorithm = EifMeasurements.HashAlgorithmNitroCli14)
+    public static string Write(EifMeasurements measurements, RuntimeBundle? runtime, string hashAlgorithm = EifMeasurements.DefaultHashAlgorithm)
     {
         ArgumentNullException.ThrowIfNull(measurements);
         var writer = new SerdeJsonWriter(indented: true);

@@ -25,9 +25,10 @@ internal static class BuildCommand
         var privateKey = new Option<FileInfo?>("--private-key") { Description = "The EC private key (PEM) of the signing certificate." };
         var runtimeBundle = new Option<FileInfo?>("--runtime-bundle") { Description = "The enclave runtime artifact added as /cloister/ (default: the one this CLI carries; see `cloister version`)." };
         var runtimeDigest = new Option<string?>("--runtime-digest") { Description = "Refuse to build unless the runtime's digest is this (sha384:HEX)." };
+        var hashAlgorithm = MeasurementsJson.CreateHashAlgorithmOption();
         var command = new Command("build", "Build an enclave image (EIF) from the manifest's container image and print its measurements.")
         {
-            file, output, blobs, platform, runtime, insecure, certificate, privateKey, runtimeBundle, runtimeDigest,
+            file, output, blobs, platform, runtime, insecure, certificate, privateKey, runtimeBundle, runtimeDigest, hashAlgorithm,
         };
         command.SetAction((parseResult, cancellationToken) => RunAsync(
             parseResult.GetRequiredValue(file),
@@ -39,13 +40,14 @@ internal static class BuildCommand
             Signing.CreateSigner(parseResult.GetValue(certificate), parseResult.GetValue(privateKey)),
             parseResult.GetValue(runtimeBundle),
             parseResult.GetValue(runtimeDigest),
+            MeasurementsJson.HashAlgorithm(parseResult, hashAlgorithm),
             cancellationToken));
         return command;
     }
 
     private static async Task<int> RunAsync(
         FileInfo manifestFile, DirectoryInfo output, DirectoryInfo? blobsOption, string platformText, EnclaveRuntime runtime,
-        string[] insecureRegistries, EifSigner? signer, FileInfo? runtimeBundle, string? runtimeDigest, CancellationToken cancellationToken)
+        string[] insecureRegistries, EifSigner? signer, FileInfo? runtimeBundle, string? runtimeDigest, string hashAlgorithm, CancellationToken cancellationToken)
     {
         using var ownedSigner = signer;
         if (runtime == EnclaveRuntime.None && (runtimeBundle is not null || runtimeDigest is not null))
@@ -78,6 +80,7 @@ internal static class BuildCommand
             BuildTime = buildTime,
             AddedFilesModificationTime = string.IsNullOrEmpty(sourceDateEpoch) ? Build.Cpio.CpioWriter.LinuxKitModTime : buildTime.ToUnixTimeSeconds(),
             Signer = signer,
+            HashAlgorithm = hashAlgorithm,
         };
         if (options.Blobs is null)
         {

@@ -22,7 +22,8 @@ internal static class DescribeCommand
         {
             Description = "The CA certificate(s) (PEM) the signing certificate must chain to; without it a self-signed certificate is checked against its own key.",
         };
-        var command = new Command("describe", "Describe an enclave image file (EIF) as nitro-cli describe-eif does.") { file, signingCa };
+        var hashAlgorithm = MeasurementsJson.CreateHashAlgorithmOption();
+        var command = new Command("describe", "Describe an enclave image file (EIF) as nitro-cli describe-eif does.") { file, signingCa, hashAlgorithm };
         command.SetAction(parseResult =>
         {
             var anchors = parseResult.GetValue(signingCa) is { } caFile ? AttestationText.ReadCertificates(caFile, "--signing-ca") : null;
@@ -30,7 +31,7 @@ internal static class DescribeCommand
             {
                 using var image = EifReader.Open(parseResult.GetRequiredValue(file).FullName);
                 using var inspection = image.Inspect(anchors);
-                Console.Out.WriteLine(EifDescription.ToJson(image, inspection, MeasurementsJson.HashAlgorithm));
+                Console.Out.WriteLine(EifDescription.ToJson(image, inspection, MeasurementsJson.HashAlgorithm(parseResult, hashAlgorithm)));
                 inspection.ThrowIfCrcMismatch();
                 return Report(inspection);
             }

@@ -44,10 +44,11 @@ internal static class EifCommand
         var arch = new Option<string>("--arch") { Description = "The architecture.", DefaultValueFactory = _ => "x86_64" };
         arch.AcceptOnlyFromAmong("x86_64", "aarch64");
         var output = new Option<FileInfo>("--output") { Description = "The EIF file to write.", Required = true };
+        var hashAlgorithm = MeasurementsJson.CreateHashAlgorithmOption();
 
         var command = new Command("build", "Build an enclave image file (EIF) and print its measurements.")
         {
-            kernel, cmdline, ramdisks, certificate, privateKey, name, version, kernelConfig, metadata, arch, output,
+            kernel, cmdline, ramdisks, certificate, privateKey, name, version, kernelConfig, metadata, arch, output, hashAlgorithm,
         };
         command.SetAction(parseResult =>
         {
@@ -91,7 +92,7 @@ internal static class EifCommand
                 // Announced once every input has opened, so that a bad one is the only line on stderr.
                 Console.Error.WriteLine("Start building the Enclave Image...");
                 var measurements = AtomicFile.Write(outputFile.FullName, builder.WriteTo);
-                Console.Out.WriteLine(MeasurementsJson.Build(measurements));
+                Console.Out.WriteLine(MeasurementsJson.Build(measurements, MeasurementsJson.HashAlgorithm(parseResult, hashAlgorithm)));
                 Console.Error.WriteLine("Enclave Image successfully created.");
                 return ExitCodes.Success;
             }

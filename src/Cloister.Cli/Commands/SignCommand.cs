@@ -17,7 +17,8 @@ internal static class SignCommand
         var certificate = new Option<FileInfo>("--signing-certificate") { Description = "The signing certificate (PEM).", Required = true };
         var privateKey = new Option<FileInfo>("--private-key") { Description = "The EC private key (PEM) of the certificate.", Required = true };
         var output = new Option<FileInfo?>("--output") { Description = "Write the signed image here instead of replacing FILE." };
-        var command = new Command("sign", "Sign an enclave image file (EIF), as nitro-cli sign-eif does.") { file, certificate, privateKey, output };
+        var hashAlgorithm = MeasurementsJson.CreateHashAlgorithmOption();
+        var command = new Command("sign", "Sign an enclave image file (EIF), as nitro-cli sign-eif does.") { file, certificate, privateKey, output, hashAlgorithm };
         command.SetAction(parseResult =>
         {
             var input = parseResult.GetRequiredValue(file);
@@ -30,7 +31,7 @@ internal static class SignCommand
                 return signer.SignImage(image, stream);
             });
 
-            Console.Out.WriteLine(MeasurementsJson.Build(measurements));
+            Console.Out.WriteLine(MeasurementsJson.Build(measurements, MeasurementsJson.HashAlgorithm(parseResult, hashAlgorithm)));
             Console.Error.WriteLine("Enclave Image successfully signed.");
             return ExitCodes.Success;
         });

@@ -8,10 +8,12 @@ public sealed class PcrPolicyTests
     private static readonly string s_pcr0 = new('a', 96);
     private static readonly string s_pcr8 = "0F" + new string('e', 94);
 
-    [Fact]
-    public void Nitro_cli_measurements_are_read_ignoring_the_hash_algorithm()
+    [Theory]
+    [InlineData("Sha384 { ... }")]
+    [InlineData("Sha512_48 { .. }")]
+    public void Nitro_cli_measurements_are_read_ignoring_the_hash_algorithm(string hashAlgorithm)
     {
-        var json = $$$"""{"Measurements":{"HashAlgorithm":"Sha384 { ... }","PCR0":"{{{s_pcr0}}}","PCR8":"{{{s_pcr8}}}"}}""";
+        var json = $$$"""{"Measurements":{"HashAlgorithm":"{{{hashAlgorithm}}}","PCR0":"{{{s_pcr0}}}","PCR8":"{{{s_pcr8}}}"}}""";
 
         var policy = PcrPolicy.FromMeasurementsJson(Encoding.UTF8.GetBytes(json));
 

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Cloister.Attestation.Certificates;
 using Cloister.Attestation.Simulation;
 using Cloister.Attestation.Tests.Simulation;
+using Cloister.Build.Eif;
 using Cloister.Testing;
 
 namespace Cloister.Cli.Tests.Commands;
@@ -39,6 +40,21 @@ public sealed class AttestCommandTests : IClassFixture<SimulatedRootFixture>, ID
         Assert.Contains(SimulatedNitroRoot.CommonName, result.Stdout, StringComparison.Ordinal);
         Assert.Contains("not asked for", result.Stdout, StringComparison.Ordinal);
         Assert.Empty(result.Stderr);
+    }
+
+    [Theory]
+    [InlineData(EifMeasurements.HashAlgorithmNitroCli14)]
+    [InlineData(EifMeasurements.HashAlgorithmNitroCli15)]
+    public async Task Measurements_as_either_nitro_cli_release_prints_them_are_accepted(string hashAlgorithm)
+    {
+        using var certificate = _enclave.Certificate();
+        await using var server = new TestTlsServer(certificate);
+        var measurements = WriteMeasurements("named.json", _enclave.Pcrs, hashAlgorithm);
+
+        var result = CliRunner.Run("attest", Address(server), "--pcrs", measurements, "--root", _rootPem);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("matched PCR0, PCR1, PCR2 of named.json", result.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -329,9 +345,19 @@ public sealed class AttestCommandTests : IClassFixture<SimulatedRootFixture>, ID
         return path;
     }
 
-    private string WriteMeasurements(string name, IReadOnlyDictionary<int, byte[]> pcrs) =>
-        Write(name, JsonSerializer.Serialize(new Dictionary<string, Dictionary<string, string>>
+    private string WriteMeasurements(string name, IReadOnlyDictionary<int, byte[]> pcrs, string? hashAlgorithm = null)
+    {
+        var measurements = new Dictionary<string, string>();
+        if (hashAlgorithm is not null)
         {
-            ["Measurements"] = pcrs.ToDictionary(p => $"PCR{p.Key}", p => Convert.ToHexStringLower(p.Value)),
-        }));
+            measurements["HashAlgorithm"] = hashAlgorithm;
+        }
+
+        foreach (var (index, value) in pcrs)
+        {
+            measurements[$"PCR{index}"] = Convert.ToHexStringLower(value);
+        }
+
+        return Write(name, JsonSerializer.Serialize(new Dictionary<string, Dictionary<string, string>> { ["Measurements"] = measurements }));
+    }
 }

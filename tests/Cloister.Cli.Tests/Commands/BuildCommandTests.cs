@@ -58,6 +58,26 @@ public sealed class BuildCommandTests : IDisposable
         Assert.Equal(first.Stdout, second.Stdout);
     }
 
+    [Theory]
+    [InlineData("nitro-cli-1.4", "Sha384 { ... }")]
+    [InlineData("nitro-cli-1.5", "Sha512_48 { .. }")]
+    public void Hash_algorithm_name_changes_only_the_hash_algorithm_text_printed_and_written(string release, string text)
+    {
+        var named = Path.Combine(_directory, "named");
+        var unnamed = Path.Combine(_directory, "unnamed");
+
+        var result = CliRunner.Run(s_reproducible, "build", "-f", Manifest, "-o", named, "--runtime", "none", "--hash-algorithm-name", release);
+        var byDefault = CliRunner.Run(s_reproducible, "build", "-f", Manifest, "-o", unnamed, "--runtime", "none");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.True(byDefault.ExitCode == 0, byDefault.ToString());
+        Assert.Equal(File.ReadAllText(Path.Combine(named, "measurements.json")), result.Stdout);
+        Assert.StartsWith($"{{\n  \"Measurements\": {{\n    \"HashAlgorithm\": \"{text}\",\n", result.Stdout, StringComparison.Ordinal);
+        Assert.StartsWith("{\n  \"Measurements\": {\n    \"HashAlgorithm\": \"Sha512_48 { .. }\",\n", byDefault.Stdout, StringComparison.Ordinal);
+        Assert.Equal(byDefault.Stdout.Replace("Sha512_48 { .. }", text, StringComparison.Ordinal), result.Stdout);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(unnamed, "hello.eif")), File.ReadAllBytes(Path.Combine(named, "hello.eif")));
+    }
+
     [Fact]
     public void A_bad_manifest_is_reported_with_its_line_and_column()
     {
@@ -112,6 +132,7 @@ public sealed class BuildCommandTests : IDisposable
         Assert.Equal(2, CliRunner.Run(s_reproducible, "build", "-f", Manifest, "-o", _directory, "--runtime-bundle", "/nonexistent").ExitCode);
         Assert.Equal(2, CliRunner.Run(s_reproducible, "build", "-f", Manifest, "-o", _directory, "--runtime-digest", "sha384:00").ExitCode);
         Assert.Equal(2, CliRunner.Run(s_reproducible, "build", "-f", Manifest, "-o", _directory, "--runtime", "none", "--runtime-bundle", CarriedRuntime).ExitCode);
+        Assert.Equal(2, CliRunner.Run(s_reproducible, "build", "-f", Manifest, "-o", _directory, "--hash-algorithm-name", "Sha384").ExitCode);
     }
 
     private static string CarriedRuntime => Path.Combine(AppContext.BaseDirectory, "runtime", RuntimeBundle.FileName);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Cloister.Attestation.Tests;
 using Cloister.Attestation.Tests.Editing;
+using Cloister.Build.Eif;
 using Cloister.Testing;
 
 namespace Cloister.Cli.Tests.Commands;
@@ -72,11 +73,13 @@ public sealed class VerifyDocCommandTests : IDisposable
         Assert.Empty(result.Stdout);
     }
 
-    [Fact]
-    public void The_right_measurements_pass_and_wrong_ones_are_a_pcr_mismatch()
+    [Theory]
+    [InlineData(EifMeasurements.HashAlgorithmNitroCli14)]
+    [InlineData(EifMeasurements.HashAlgorithmNitroCli15)]
+    public void The_right_measurements_pass_and_wrong_ones_are_a_pcr_mismatch(string hashAlgorithm)
     {
-        var right = WriteMeasurements("right.json", s_prod.Pcrs[0], s_prod.Pcrs[1], s_prod.Pcrs[2]);
-        var wrong = WriteMeasurements("wrong.json", s_prod.Pcrs[0], s_prod.Pcrs[2], s_prod.Pcrs[2]);
+        var right = WriteMeasurements("right.json", hashAlgorithm, s_prod.Pcrs[0], s_prod.Pcrs[1], s_prod.Pcrs[2]);
+        var wrong = WriteMeasurements("wrong.json", hashAlgorithm, s_prod.Pcrs[0], s_prod.Pcrs[2], s_prod.Pcrs[2]);
 
         var passed = CliRunner.Run("verify-doc", s_prod.FullPath, "--at", Pin(s_prod), "--pcrs", right);
         var failed = CliRunner.Run("verify-doc", s_prod.FullPath, "--at", Pin(s_prod), "--pcrs", wrong);
@@ -244,11 +247,11 @@ public sealed class VerifyDocCommandTests : IDisposable
 
     private static string Pin(AttestationVector vector) => vector.PinTime.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
-    private string WriteMeasurements(string name, byte[] pcr0, byte[] pcr1, byte[] pcr2)
+    private string WriteMeasurements(string name, string hashAlgorithm, byte[] pcr0, byte[] pcr1, byte[] pcr2)
     {
         var path = Path.Combine(_directory, name);
         File.WriteAllText(path, $$$"""
-            {"Measurements":{"HashAlgorithm":"Sha384 { ... }","PCR0":"{{{Convert.ToHexString(pcr0)}}}","PCR1":"{{{Convert.ToHexStringLower(pcr1)}}}","PCR2":"{{{Convert.ToHexString(pcr2)}}}"}}
+            {"Measurements":{"HashAlgorithm":"{{{hashAlgorithm}}}","PCR0":"{{{Convert.ToHexString(pcr0)}}}","PCR1":"{{{Convert.ToHexStringLower(pcr1)}}}","PCR2":"{{{Convert.ToHexString(pcr2)}}}"}}
             """);
         return path;
     }
