@@ -13,24 +13,38 @@ public sealed record FetchedPackage(DebianPackage Package, string Path, bool Dow
 /// whose size and SHA-256 are the lock's: a cached file is checked again on every use, a download is checked before it
 /// is kept.
 /// </summary>
-/// <param name="directory">The cache directory; created when missing.</param>
-/// <param name="mirror">The mirror's root, an absolute <c>http</c> or <c>https</c> URI; the lock's paths are relative to it.</param>
-/// <param name="http">The client that downloads.</param>
-public sealed class DebianPackageCache(string directory, Uri mirror, HttpClient http)
+public sealed class DebianPackageCache
 {
     /// <summary>The environment variable that names another mirror root.</summary>
     public const string MirrorVariable = "CLOISTER_DEBIAN_MIRROR";
 
     private const int BufferSize = 1 << 16;
 
+    private readonly HttpClient _http;
+
+    /// <summary>Creates a cache.</summary>
+    /// <param name="directory">The cache directory; created when a package is first downloaded.</param>
+    /// <param name="mirror">The mirror's root, an absolute <c>http</c> or <c>https</c> URI; the lock's paths are relative to it.</param>
+    /// <param name="http">The client that downloads; its timeout bounds each download.</param>
+    /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
+    /// <exception cref="FormatException"><paramref name="mirror"/> is not an absolute <c>http</c> or <c>https</c> URI.</exception>
+    public DebianPackageCache(string directory, Uri mirror, HttpClient http)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        ArgumentNullException.ThrowIfNull(http);
+        Directory = directory;
+        Mirror = CheckMirror(mirror);
+        _http = http;
+    }
+
     /// <summary>Debian's own redirector, whose root holds both <c>debian/</c> and <c>debian-security/</c>.</summary>
     public static Uri DefaultMirror { get; } = new("http://deb.debian.org/");
 
     /// <summary>The cache directory.</summary>
-    public string Directory { get; } = directory;
+    public string Directory { get; }
 
     /// <summary>The mirror's root, ending in <c>/</c>.</summary>
-    public Uri Mirror { get; } = CheckMirror(mirror);
+    public Uri Mirror { get; }
 
     /// <summary><c>$XDG_CACHE_HOME/cloister/debian</c>, else <c>~/.cache/cloister/debian</c>.</summary>
     /// <returns>The directory (which may not exist yet).</returns>
@@ -117,7 +131,7 @@ public sealed class DebianPackageCache(string directory, Uri mirror, HttpClient 
         long received = 0;
         try
         {
-            using var response = await http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            using var response = await _http.GetAsync(uri, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             if (!response.IsSuccessStatusCode)
             {
                 throw new DebianPackageException(package, $"{address} answered {(int)response.StatusCode} {response.ReasonPhrase}");
@@ -146,7 +160,7 @@ public sealed class DebianPackageCache(string directory, Uri mirror, HttpClient 
         }
         catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new DebianPackageException(package, $"{address}: no answer within {http.Timeout.TotalSeconds:0} seconds", ex);
+            throw new DebianPackageException(package, $"{address}: no answer within {_http.Timeout.TotalSeconds:0} seconds", ex);
         }
 
         if (received != package.Size)

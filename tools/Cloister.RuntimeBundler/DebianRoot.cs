@@ -35,7 +35,7 @@ public static class DebianRoot
             throw new ArgumentException("no package to extract", nameof(packages));
         }
 
-        root = Path.GetFullPath(root.TrimEnd('/'));
+        root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
         if (File.Exists(root) || (Directory.Exists(root) && Directory.EnumerateFileSystemEntries(root).Any()))
         {
             throw new IOException($"{root} exists and is not an empty directory: the packages are extracted into a new one");
