@@ -2,7 +2,8 @@ using Cloister.RuntimeBundler;
 
 // Verbs of the repository's runtime-bundle tool. Every failure is one line on stderr: exit 2 for a wrong command line,
 // 1 for anything else, never a stack trace.
-const string Usage = "usage: cloister-runtime-bundler fetch --lock FILE --set runtime|toolchain --root DIR [--cache DIR]";
+const string Usage = "usage: cloister-runtime-bundler fetch --lock FILE --set runtime|toolchain --root DIR [--cache DIR]"
+    + " | bundle --supervisor FILE --lock FILE --version V --out FILE [--cache DIR]";
 
 using var cancellation = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
@@ -16,6 +17,7 @@ try
     return args switch
     {
         ["fetch", .. var rest] => await Fetch(CommandLineOptions.Parse(rest, "--lock", "--set", "--root", "--cache"), cancellation.Token),
+        ["bundle", .. var rest] => await Bundle(CommandLineOptions.Parse(rest, "--supervisor", "--lock", "--version", "--out", "--cache"), cancellation.Token),
         ["--help" or "-h"] => Help(),
         _ => throw new UsageException(args.Length == 0 ? "no verb" : $"unknown verb '{args[0]}'"),
     };
@@ -28,7 +30,7 @@ catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundExcep
 {
     return Fail(ex.Message, 2);
 }
-catch (Exception ex) when (ex is FormatException or DebianPackageException or IOException or UnauthorizedAccessException)
+catch (Exception ex) when (ex is FormatException or DebianPackageException or IOException or UnauthorizedAccessException or ArgumentException)
 {
     return Fail(ex.Message, 1);
 }
@@ -64,11 +66,31 @@ static async Task<int> Fetch(CommandLineOptions options, CancellationToken cance
     return 0;
 }
 
+static async Task<int> Bundle(CommandLineOptions options, CancellationToken cancellationToken)
+{
+    var lockPath = options.Required("--lock");
+    var supervisor = options.Required("--supervisor");
+    var output = options.Required("--out");
+    var packages = DebianPackageLock.Read(lockPath).InSet(DebianPackageLock.RuntimeSet);
+    if (packages.Count == 0)
+    {
+        throw new FormatException($"{lockPath} pins no package in the {DebianPackageLock.RuntimeSet} set");
+    }
+
+    using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
+    var cache = new DebianPackageCache(options.Optional("--cache") ?? DebianPackageCache.DefaultDirectory(), DebianPackageCache.MirrorFromEnvironment(), http);
+    var digest = await RuntimeBundleProducer.WriteAsync(supervisor, packages, cache, options.Required("--version"), output, cancellationToken);
+    Console.WriteLine($"runtime {digest}: {Path.GetFullPath(output)}");
+    return 0;
+}
+
 static int Help()
 {
     Console.WriteLine(Usage);
     Console.WriteLine($"  Downloads the lock's packages of one set from ${DebianPackageCache.MirrorVariable} (default {DebianPackageCache.DefaultMirror}),");
     Console.WriteLine($"  verifies their size and SHA-256, caches them (default {DebianPackageCache.DefaultDirectory()}) and extracts them into DIR.");
+    Console.WriteLine("  bundle: writes the runtime artifact (docs/runtime-bundle.md): the supervisor, its libraries and OpenSSL from the");
+    Console.WriteLine("  lock's runtime set alone, and their provenance; prints its digest.");
     return 0;
 }
 
