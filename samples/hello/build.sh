@@ -23,7 +23,7 @@ step "publish (NativeAOT)" dotnet publish "$here/Hello.csproj" -c Release -o "$p
 rm -rf "$here/image"
 step "image pack" "$cloister" image pack \
   --executable "$publish/hello" \
-  --with-openssl --with-ca-certificates \
+  --with-openssl --pinned-libraries --with-ca-certificates \
   --workdir /app --user 1000:1000 \
   --env PORT=8080 --expose 8080 \
   --output "oci-layout:$here/image:latest"

@@ -3,6 +3,7 @@ using System.Runtime.Versioning;
 using Cloister.Build.Eif;
 using Cloister.Build.Images;
 using Cloister.Build.Images.Packing;
+using Cloister.Build.Supervisor;
 
 namespace Cloister.Cli.Commands;
 
@@ -19,6 +20,10 @@ internal static class ImageCommand
         var executable = new Option<FileInfo>("--executable") { Description = "The ELF executable (e.g. a NativeAOT publish); its loader and DT_NEEDED libraries come with it.", Required = true };
         var path = new Option<string?>("--path") { Description = "The executable's path in the image (default /app/<name>)." };
         var withOpenSsl = new Option<bool>("--with-openssl") { Description = "Also bundle OpenSSL 3 (libssl, libcrypto), which .NET loads at run time for TLS and crypto." };
+        var pinned = new Option<bool>("--pinned-libraries")
+        {
+            Description = "Take the loader, glibc and OpenSSL from the pinned Debian packages of the runtime this CLI carries (`cloister version`), not from this machine, so the image is the same wherever it is packed.",
+        };
         var withCa = new Option<bool>("--with-ca-certificates") { Description = "Also bundle /etc/ssl/certs/ca-certificates.crt, so TLS clients can verify servers." };
         var add = Repeatable("--add", "SRC:DEST: copy a file or directory of this machine to DEST in the image. Repeatable.");
         var cmd = Repeatable("--cmd", "One element of the image's Cmd; repeat for each (use --cmd=-x for an element starting with '-').");
@@ -30,7 +35,7 @@ internal static class ImageCommand
         var output = new Option<string>("--output", "-o") { Description = "oci-layout:DIR[:TAG] (tag default: latest); an existing layout keeps its other tags.", Required = true };
         var command = new Command("pack", "Pack an executable and its libraries into an OCI image layout, without Docker.")
         {
-            executable, path, withOpenSsl, withCa, add, cmd, entrypoint, env, workdir, user, expose, output,
+            executable, path, withOpenSsl, pinned, withCa, add, cmd, entrypoint, env, workdir, user, expose, output,
         };
         command.SetAction(parseResult =>
         {
@@ -49,11 +54,46 @@ internal static class ImageCommand
                 ExposedPorts = ParseEach(parseResult.GetValue(expose), "--expose", ExposedPort.Parse),
                 ModificationTime = ModificationTime(),
             };
-            return OperatingSystem.IsWindows()
-                ? throw new CommandFailedException("cloister image pack needs Linux or macOS: file modes come from the file system")
-                : Pack(options, ParseOutput(parseResult.GetRequiredValue(output)));
+            if (OperatingSystem.IsWindows())
+            {
+                throw new CommandFailedException("cloister image pack needs Linux or macOS: file modes come from the file system");
+            }
+
+            var reference = ParseOutput(parseResult.GetRequiredValue(output));
+            return parseResult.GetValue(pinned) ? PackWithPinnedLibraries(options, reference) : Pack(options, reference);
         });
         return command;
+    }
+
+    // The runtime's libraries are its files under cloister/lib, written out for the packer to find by soname.
+    [UnsupportedOSPlatform("windows")]
+    private static int PackWithPinnedLibraries(ImagePackOptions options, ImageReference output)
+    {
+        var runtime = BundledRuntime.Open(file: null, expectedDigest: null);
+        var libraries = Directory.CreateTempSubdirectory("cloister-pinned-libraries-").FullName;
+        try
+        {
+            var prefix = SupervisorBundle.LibraryDirectory.TrimStart('/') + "/";
+            foreach (var entry in runtime.Entries.Where(entry => !entry.IsDirectory && entry.Path.StartsWith(prefix, StringComparison.Ordinal)))
+            {
+                using var content = entry.OpenRead();
+                using var file = File.Create(Path.Combine(libraries, entry.Path[prefix.Length..]));
+                content.CopyTo(file);
+            }
+
+            var packages = string.Join(", ", runtime.Provenance.Packages.Select(package => $"{package.Name} {package.Version}"));
+            Console.Error.WriteLine($"libraries from the runtime {runtime.Digest} ({packages})");
+            return Pack(options with { LibraryDirectories = [libraries] }, output);
+        }
+        catch (FileNotFoundException ex) when (ex.FileName is { } soName && !soName.Contains('/', StringComparison.Ordinal))
+        {
+            var pinnedNames = string.Join(", ", Directory.EnumerateFiles(libraries).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+            throw new CommandFailedException($"--pinned-libraries: {soName} is not among the runtime's pinned libraries ({pinnedNames}); pack without --pinned-libraries to take it from this machine");
+        }
+        finally
+        {
+            Directory.Delete(libraries, recursive: true);
+        }
     }
 
     [UnsupportedOSPlatform("windows")]

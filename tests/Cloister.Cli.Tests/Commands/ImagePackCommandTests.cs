@@ -1,4 +1,7 @@
+using System.Formats.Tar;
+using System.IO.Compression;
 using System.Text.Json;
+using Cloister.Build.RuntimeBundles;
 using Cloister.Testing;
 
 namespace Cloister.Cli.Tests.Commands;
@@ -37,6 +40,59 @@ public sealed class ImagePackCommandTests : IDisposable
         Assert.Equal(["/usr/local/bin/host", "--info"], run.GetProperty("Cmd").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(["MODE=enclave"], run.GetProperty("Env").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(["8080/tcp"], run.GetProperty("ExposedPorts").EnumerateObject().Select(p => p.Name));
+    }
+
+    [Fact]
+    public void Pinned_libraries_come_from_the_carried_runtime_and_nothing_else()
+    {
+        // A NativeAOT executable like the apps this is for: the supervisor, out of the runtime.
+        var runtime = RuntimeBundle.Read(Path.Combine(AppContext.BaseDirectory, "runtime", RuntimeBundle.FileName));
+        var app = Path.Combine(_directory, "app");
+        using (var supervisor = runtime.Entries.Single(entry => entry.Path == "cloister/bin/cloister-enclave").OpenRead())
+        using (var file = File.Create(app))
+        {
+            supervisor.CopyTo(file);
+        }
+
+        var result = CliRunner.Run("image", "pack", "--executable", app, "--with-openssl", "--pinned-libraries", "--output", $"oci-layout:{Layout}");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains($"libraries from the runtime {runtime.Digest} (libc6 ", result.Stderr, StringComparison.Ordinal);
+        var layer = ReadLayer();
+        foreach (var library in (string[])["libc.so.6", "libm.so.6", "libssl.so.3", "libcrypto.so.3", "ld-linux-x86-64.so.2"])
+        {
+            using var pinned = runtime.Entries.Single(entry => entry.Path == "cloister/lib/" + library).OpenRead();
+            using var expected = new MemoryStream();
+            pinned.CopyTo(expected);
+            Assert.Equal(expected.ToArray(), layer["lib/x86_64-linux-gnu/" + library]);
+        }
+
+        // A library the runtime does not pin is not looked for on this machine.
+        var xz = CliRunner.Run("image", "pack", "--executable", ExternalTool.Require("xz", "xz-utils"), "--pinned-libraries", "--output", $"oci-layout:{Path.Combine(_directory, "xz")}");
+        Assert.Equal(1, xz.ExitCode);
+        Assert.Contains("\ncloister: --pinned-libraries: liblzma.so.5 is not among the runtime's pinned libraries (ld-linux-x86-64.so.2, libc.so.6, ", xz.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_directory, "xz")));
+    }
+
+    private Dictionary<string, byte[]> ReadLayer()
+    {
+        string Blob(string digest) => Path.Combine(Layout, "blobs", "sha256", digest["sha256:".Length..]);
+        using var index = JsonDocument.Parse(File.ReadAllText(Path.Combine(Layout, "index.json")));
+        using var manifest = JsonDocument.Parse(File.ReadAllText(Blob(index.RootElement.GetProperty("manifests")[0].GetProperty("digest").GetString()!)));
+        using var gzip = new GZipStream(File.OpenRead(Blob(manifest.RootElement.GetProperty("layers")[0].GetProperty("digest").GetString()!)), CompressionMode.Decompress);
+        using var tar = new TarReader(gzip);
+        var files = new Dictionary<string, byte[]>();
+        while (tar.GetNextEntry() is { } entry)
+        {
+            if (entry.DataStream is { } data)
+            {
+                using var copy = new MemoryStream();
+                data.CopyTo(copy);
+                files[entry.Name] = copy.ToArray();
+            }
+        }
+
+        return files;
     }
 
     [Theory]
