@@ -45,6 +45,10 @@ fi
 
 echo "== building the sample (NativeAOT publish → cloister image pack → cloister build)"
 "$here/build.sh"
+# The sample is pinned end to end (its link, its libraries, the runtime, the file times): every checkout of this commit,
+# on any machine, measures what measurements.expected.json publishes.
+check "the sample measures exactly the PCRs and runtime samples/hello/measurements.expected.json publishes ($(grep -o '"PCR2": "[0-9a-f]\{12\}' "$here/out/measurements.json" | cut -c10-)…)" \
+  'cmp -s "$here/out/measurements.json" "$here/measurements.expected.json" || { diff "$here/measurements.expected.json" "$here/out/measurements.json" >&2; false; }'
 
 # The enclave's ports are published on 127.0.0.2 (any free ports): 8443 is attested TLS, 8080 passthrough. The same
 # address is the manifest's allowed egress destination, so the app can reach itself through proxy → host forwarder →

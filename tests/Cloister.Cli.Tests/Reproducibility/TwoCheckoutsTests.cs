@@ -10,6 +10,7 @@ namespace Cloister.Cli.Tests.Reproducibility;
 /// PCRs for the same image with the default runtime.
 /// </summary>
 [Collection(OtherCheckoutDefinition.Name)]
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class TwoCheckoutsTests(OtherCheckoutFixture other) : IDisposable
 {
     private static readonly Dictionary<string, string> s_environment = new() { ["SOURCE_DATE_EPOCH"] = "0", ["NITRO_CLI_BLOBS"] = "" };
