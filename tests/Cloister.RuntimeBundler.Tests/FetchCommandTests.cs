@@ -5,7 +5,7 @@ namespace Cloister.RuntimeBundler.Tests;
 /// <summary>The <c>fetch</c> verb as a build runs it: the real executable, its exit code and its one line on stderr.</summary>
 public sealed class FetchCommandTests : IAsyncLifetime, IDisposable
 {
-    private const string Usage = "(usage: cloister-runtime-bundler fetch --lock FILE --set runtime|toolchain --root DIR [--cache DIR])";
+    private const string Usage = "(usage: cloister-runtime-bundler fetch --lock FILE --set runtime|toolchain --root DIR [--cache DIR] | bundle --supervisor FILE --lock FILE --version V --out FILE [--cache DIR])";
 
     private readonly TempRunDirectory _directory = new();
     private LoopbackMirror _mirror = null!;

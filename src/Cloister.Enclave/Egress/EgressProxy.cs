@@ -140,6 +140,11 @@ internal sealed class EgressProxy : IAsyncDisposable
             {
                 return await _listener.AcceptAsync(cancellationToken);
             }
+            catch (SocketException) when (cancellationToken.IsCancellationRequested)
+            {
+                // DisposeAsync cancels, then closes the listener under the pending accept: that is a stop, not a failure.
+                throw new OperationCanceledException(cancellationToken);
+            }
             catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset or SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
             {
                 Log(EgressProxyOutcome.Rejected, "?", $"accept failed: {ex.Message}");
