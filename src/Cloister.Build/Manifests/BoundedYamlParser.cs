@@ -21,7 +21,7 @@ internal sealed class BoundedYamlParser(IParser inner) : IParser
     public ParsingEvent? Current => inner.Current;
 
     /// <inheritdoc/>
-    /// <exception cref="YamlLimitException">The event takes the document past a limit, or an alias repeats a node that contains it.</exception>
+    /// <exception cref="YamlLimitException">The event takes the document past a limit, or an alias repeats a node that contains it or names no earlier anchor.</exception>
     public bool MoveNext()
     {
         if (!inner.MoveNext())
@@ -67,8 +67,11 @@ internal sealed class BoundedYamlParser(IParser inner) : IParser
             throw new YamlLimitException(alias.Start, $"the alias *{alias.Value} repeats a node that contains it");
         }
 
-        // An unknown anchor is the representation model's to report; as a node, it counts as one.
-        return _anchors.GetValueOrDefault(alias.Value, Extent.Scalar);
+        // YAML 1.2 §7.1: an alias names an anchor that occurs before it. The representation model would otherwise
+        // resolve it later, and an alias used as a mapping key before its anchor makes its key comparison recurse forever.
+        return _anchors.TryGetValue(alias.Value, out var extent)
+            ? extent
+            : throw new YamlLimitException(alias.Start, $"the alias *{alias.Value} comes before any anchor &{alias.Value}");
     }
 
     private void Count(Mark at, Extent extent)

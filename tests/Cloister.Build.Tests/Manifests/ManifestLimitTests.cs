@@ -123,6 +123,20 @@ public sealed class ManifestLimitTests
         Assert.EndsWith("the alias *a repeats a node that contains it", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("x: *a\ny: &a 1\n", 1, 4)]
+    [InlineData("? *n\ni: &n B\n", 1, 3)]
+    [InlineData("name: app\nimage: *nowhere\n", 2, 8)]
+    public void An_alias_before_its_anchor_is_refused_where_it_stands(string yaml, int line, int column)
+    {
+        // Found by the enclave-manifest fuzz campaign: an alias used as a mapping key before its anchor made
+        // YamlDotNet's representation model compare keys recursively until the stack overflowed.
+        var error = FailsOnce(yaml);
+
+        Assert.Equal((line, column), (error.Line, error.Column));
+        Assert.Contains("comes before any anchor &", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Aliases_within_the_limits_still_work()
     {
