@@ -88,13 +88,13 @@ public sealed class RuntimeBundle
     }
 
     /// <summary>Checks a bundle held in memory.</summary>
-    /// <param name="bytes">The bundle's bytes; the entries keep copies, not the array.</param>
+    /// <param name="bytes">The bundle's bytes; the entries are slices of them, so they must not change while the bundle is used.</param>
     /// <param name="source">What to call the bundle in messages (its path).</param>
     /// <param name="expectedDigest">The digest it must have, or <see langword="null"/> to accept any well-formed bundle.</param>
     /// <returns>The bundle.</returns>
     /// <exception cref="ArgumentException"><paramref name="expectedDigest"/> is not a digest.</exception>
     /// <exception cref="RuntimeBundleException">The bundle is too large, has another digest, or is not well-formed.</exception>
-    public static RuntimeBundle Read(ReadOnlySpan<byte> bytes, string source, string? expectedDigest = null)
+    public static RuntimeBundle Read(ReadOnlyMemory<byte> bytes, string source, string? expectedDigest = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         if (expectedDigest is not null && !IsDigest(expectedDigest))
@@ -107,7 +107,7 @@ public sealed class RuntimeBundle
             throw new RuntimeBundleException(RuntimeBundleError.TooLarge, $"{source}: {bytes.Length} bytes; a runtime bundle is at most {MaxSize} bytes");
         }
 
-        var digest = DigestOf(bytes);
+        var digest = DigestOf(bytes.Span);
         if (expectedDigest is not null && digest != expectedDigest)
         {
             throw new RuntimeBundleException(RuntimeBundleError.DigestMismatch, $"{source}: the runtime's digest is {digest}, expected {expectedDigest}");
@@ -150,7 +150,7 @@ public sealed class RuntimeBundle
         return new RuntimeBundle(digest, provenance, entries);
     }
 
-    /// <summary>Writes a tree and its provenance as a bundle, in the one form <see cref="Read(ReadOnlySpan{byte}, string, string?)"/> accepts.</summary>
+    /// <summary>Writes a tree and its provenance as a bundle, in the one form <see cref="Read(ReadOnlyMemory{byte}, string, string?)"/> accepts.</summary>
     /// <param name="tree">The tree (<see cref="SupervisorBundle.Create"/>); its modification times are not kept.</param>
     /// <param name="provenance">Written as <c>/cloister/runtime.json</c>.</param>
     /// <param name="output">Receives the bundle.</param>
@@ -220,8 +220,9 @@ public sealed class RuntimeBundle
         }
     }
 
-    private static List<SupervisorBundleEntry> ReadEntries(ReadOnlySpan<byte> bytes, string source)
+    private static List<SupervisorBundleEntry> ReadEntries(ReadOnlyMemory<byte> memory, string source)
     {
+        var bytes = memory.Span;
         var entries = new List<SupervisorBundleEntry>();
         var directories = new HashSet<string>(StringComparer.Ordinal);
         Span<byte> canonical = stackalloc byte[RuntimeBundleTar.BlockSize];
@@ -277,7 +278,7 @@ public sealed class RuntimeBundle
                 throw new RuntimeBundleException(RuntimeBundleError.MalformedHeader, $"{source}: {path}: the padding after its content at byte offset {offset + size} is not zero");
             }
 
-            entries.Add(SupervisorBundleEntry.Content(path, bytes.Slice(offset, (int)size).ToArray(), mode, DateTimeOffset.UnixEpoch));
+            entries.Add(SupervisorBundleEntry.Content(path, memory.Slice(offset, (int)size), mode, DateTimeOffset.UnixEpoch));
             offset += (int)padded;
         }
     }

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Cloister.Build.Supervisor;
 
 /// <summary>
@@ -7,9 +9,9 @@ namespace Cloister.Build.Supervisor;
 public sealed class SupervisorBundleEntry
 {
     private readonly string? _sourcePath;
-    private readonly byte[]? _content;
+    private readonly ReadOnlyMemory<byte>? _content;
 
-    private SupervisorBundleEntry(string path, UnixFileMode mode, DateTimeOffset modificationTime, string? sourcePath, byte[]? content, long length)
+    private SupervisorBundleEntry(string path, UnixFileMode mode, DateTimeOffset modificationTime, string? sourcePath, ReadOnlyMemory<byte>? content, long length)
     {
         Path = path;
         Mode = mode;
@@ -42,7 +44,7 @@ public sealed class SupervisorBundleEntry
     /// <exception cref="InvalidOperationException">The entry is a directory.</exception>
     /// <exception cref="IOException">The source file can no longer be read.</exception>
     public Stream OpenRead() =>
-        _content is not null ? new MemoryStream(_content, writable: false)
+        _content is { } content ? OpenRead(content)
         : _sourcePath is not null ? File.OpenRead(_sourcePath)
         : throw new InvalidOperationException($"{Path} is a directory: it has no content");
 
@@ -55,6 +57,12 @@ public sealed class SupervisorBundleEntry
     internal static SupervisorBundleEntry Generated(string path, byte[] content, DateTimeOffset modificationTime) =>
         Content(path, content, SupervisorBundle.DataMode, modificationTime);
 
-    internal static SupervisorBundleEntry Content(string path, byte[] content, UnixFileMode mode, DateTimeOffset modificationTime) =>
+    internal static SupervisorBundleEntry Content(string path, ReadOnlyMemory<byte> content, UnixFileMode mode, DateTimeOffset modificationTime) =>
         new(path, mode, modificationTime, null, content, content.Length);
+
+    // A runtime bundle's files are slices of the one array the bundle was read into: reading them copies nothing.
+    private static MemoryStream OpenRead(ReadOnlyMemory<byte> content) =>
+        MemoryMarshal.TryGetArray(content, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(content.ToArray(), writable: false);
 }

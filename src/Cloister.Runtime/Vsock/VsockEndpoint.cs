@@ -39,6 +39,12 @@ public sealed class VsockEndpoint : EndPoint, IEquatable<VsockEndpoint>
     public const uint ProvisionerPort = 7003;
 
     /// <summary>
+    /// Host listener: provisioning tokens. Each connection gets one JSON line, a fresh <c>TokenResponse</c> or
+    /// <c>{"error"}</c>, so a retried provisioning never reuses a spent token.
+    /// </summary>
+    public const uint ProvisioningTokenPort = 7005;
+
+    /// <summary>
     /// The enclave's stop port (host → enclave), where the host asks the supervisor to stop the app gracefully. Above
     /// 65535 on purpose: ingress ports are TCP port numbers, so none can ever take it.
     /// </summary>

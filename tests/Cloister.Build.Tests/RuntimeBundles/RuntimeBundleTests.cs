@@ -117,10 +117,10 @@ public sealed class RuntimeBundleTests
     {
         var (bytes, _) = Write(Tree);
 
-        Assert.Equal(RuntimeBundleError.Truncated, Assert.Throws<RuntimeBundleException>(() => RuntimeBundle.Read(bytes.AsSpan(..^512), "bundle.tar")).Error);
-        Assert.Equal(RuntimeBundleError.Truncated, Assert.Throws<RuntimeBundleException>(() => RuntimeBundle.Read(bytes.AsSpan(..^2048), "bundle.tar")).Error);
-        Assert.Equal(RuntimeBundleError.Truncated, Assert.Throws<RuntimeBundleException>(() => RuntimeBundle.Read([.. bytes, 0], "bundle.tar")).Error);
-        Assert.Equal(RuntimeBundleError.Truncated, Assert.Throws<RuntimeBundleException>(() => RuntimeBundle.Read([.. bytes, .. new byte[512]], "bundle.tar")).Error);
+        Assert.Equal(RuntimeBundleError.Truncated, Assert.Throws<RuntimeBundleException>(() => RuntimeBundle.Read(bytes.AsMemory(..^512), "bundle.tar")).Error);
+        Assert.Equal(RuntimeBundleError.Truncated, Assert.Throws<RuntimeBundleException>(() => RuntimeBundle.Read(bytes.AsMemory(..^2048), "bundle.tar")).Error);
+        Assert.Equal(RuntimeBundleError.Truncated, Assert.Throws<RuntimeBundleException>(() => RuntimeBundle.Read((byte[])[.. bytes, 0], "bundle.tar")).Error);
+        Assert.Equal(RuntimeBundleError.Truncated, Assert.Throws<RuntimeBundleException>(() => RuntimeBundle.Read((byte[])[.. bytes, .. new byte[512]], "bundle.tar")).Error);
     }
 
     [Theory]
