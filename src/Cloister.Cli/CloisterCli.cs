@@ -25,6 +25,9 @@ internal static class CloisterCli
         PcrCommand.Create(),
         RunCommand.Create(),
         ImageCommand.Create(),
+        DeployCommand.Create(),
+        SecretsCommand.Create(),
+        ProvisionerCommand.Create(),
         VersionCommand.Create(),
     };
 
