@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using Cloister.Cli.Provisioning;
+using Cloister.Provisioner.Identity;
 
 namespace Cloister.Cli.Commands;
 
@@ -42,10 +43,10 @@ internal static class DeployCommand
                 throw CommandFailedException.Usage("give --add or --replace, not both");
             }
 
-            var name = parseResult.GetRequiredValue(deployment);
+            var name = OperatorOptions.Deployment(parseResult.GetRequiredValue(deployment));
             var update = new DeploymentUpdate
             {
-                Hostnames = parseResult.GetValue(hostnames) is { Length: > 0 } given ? given : null,
+                Hostnames = parseResult.GetValue(hostnames) is { Length: > 0 } given ? given.Select(CheckHostname).ToArray() : null,
                 PcrSet = ReadPcrSet(parseResult.GetRequiredValue(measurements)),
                 Replace = parseResult.GetValue(replace),
                 AllowDebug = parseResult.GetValue(allowDebug),
@@ -58,6 +59,11 @@ internal static class DeployCommand
         });
         return command;
     }
+
+    private static string CheckHostname(string hostname) =>
+        Names.IsHostname(hostname)
+            ? hostname
+            : throw CommandFailedException.Usage($"--hostname: '{hostname}' is not a lowercase DNS name of at least two labels");
 
     private static Dictionary<string, string> ReadPcrSet(FileInfo file)
     {

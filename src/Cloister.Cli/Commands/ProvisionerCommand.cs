@@ -5,6 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using Cloister.Cli.Provisioning;
+using Cloister.Provisioner.Identity;
 using Cloister.Runtime.Provisioning;
 
 namespace Cloister.Cli.Commands;
@@ -15,11 +16,9 @@ namespace Cloister.Cli.Commands;
 /// </summary>
 internal static class ProvisionerCommand
 {
-    /// <summary>The longest host name: an X.509 common name (RFC 5280, ub-common-name).</summary>
-    private const int MaxHostNameLength = 64;
-
     public static Command Create() => new("provisioner", "Create and run a provisioner; manage its hosts; read its audit log.")
     {
+        ProvisionerServeCommand.CreateInit(),
         new Command("host", "Issue and revoke host certificates (what a host presents to fetch tokens).") { CreateHostAdd(), CreateHostRevoke() },
         CreateAudit(),
     };
@@ -128,9 +127,9 @@ internal static class ProvisionerCommand
     }
 
     private static string CheckHostName(string name) =>
-        name.Length is > 0 and <= MaxHostNameLength && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')
+        Names.IsEntityName(name)
             ? name
-            : throw CommandFailedException.Usage($"'{name}' is not a host name: letters, digits, '-', '_' and '.', at most {MaxHostNameLength} characters");
+            : throw CommandFailedException.Usage($"'{name}' is not a host name: 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit");
 
     /// <summary>The issued certificate must certify the key made here, for this name: anything else would be a host file that cannot work.</summary>
     private static void CheckIssued(string pem, ECDsa key, string hostName)

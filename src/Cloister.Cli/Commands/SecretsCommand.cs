@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Unicode;
 using Cloister.Cli.Provisioning;
+using Cloister.Provisioner.Identity;
 using Cloister.Runtime.Files;
 
 namespace Cloister.Cli.Commands;
@@ -17,9 +18,6 @@ internal static class SecretsCommand
 {
     /// <summary>The largest value the provisioner stores (docs/provisioning.md).</summary>
     public const int MaxValueSize = 64 << 10;
-
-    /// <summary>The longest secret name: an environment variable name.</summary>
-    public const int MaxNameLength = 128;
 
     public static Command Create() => new("secrets", "Set, list and remove a deployment's secrets (its enclaves' environment).")
     {
@@ -48,7 +46,7 @@ internal static class SecretsCommand
                 throw CommandFailedException.Usage("a secret's value is never taken from the command line (shell history, ps); pipe it on stdin or use --from-file FILE");
             }
 
-            var (deploymentName, secretName) = (parseResult.GetRequiredValue(deployment), CheckName(parseResult.GetRequiredValue(name)));
+            var (deploymentName, secretName) = (OperatorOptions.Deployment(parseResult.GetRequiredValue(deployment)), CheckName(parseResult.GetRequiredValue(name)));
             var (credentials, _) = operatorOptions.ReadCredentials(parseResult);
             var value = parseResult.GetValue(fromFile) is { } file ? ReadFile(file) : await ReadStdinAsync(cancellationToken);
             using var client = operatorOptions.Connect(parseResult, credentials);
@@ -67,7 +65,7 @@ internal static class SecretsCommand
         var operatorOptions = new OperatorOptions(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            var deploymentName = parseResult.GetRequiredValue(deployment);
+            var deploymentName = OperatorOptions.Deployment(parseResult.GetRequiredValue(deployment));
             using var client = operatorOptions.Connect(parseResult);
             var answer = await client.SendAsync(
                 HttpMethod.Get, $"/v1/deployments/{OperatorOptions.Segment(deploymentName)}/secrets", content: null, OperatorJson.Default.SecretList, cancellationToken);
@@ -94,7 +92,7 @@ internal static class SecretsCommand
         var operatorOptions = new OperatorOptions(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            var (deploymentName, secretName) = (parseResult.GetRequiredValue(deployment), CheckName(parseResult.GetRequiredValue(name)));
+            var (deploymentName, secretName) = (OperatorOptions.Deployment(parseResult.GetRequiredValue(deployment)), CheckName(parseResult.GetRequiredValue(name)));
             using var client = operatorOptions.Connect(parseResult);
             await client.SendAsync(HttpMethod.Delete, SecretPath(deploymentName, secretName), cancellationToken);
             Console.Out.WriteLine(TerminalText.Escape($"removed {secretName} from {deploymentName}"));
@@ -111,15 +109,10 @@ internal static class SecretsCommand
     private static string SecretPath(string deployment, string name) =>
         $"/v1/deployments/{OperatorOptions.Segment(deployment)}/secrets/{OperatorOptions.Segment(name)}";
 
-    private static string CheckName(string name)
-    {
-        var valid = name.Length is > 0 and <= MaxNameLength
-            && (char.IsAsciiLetter(name[0]) || name[0] == '_')
-            && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
-        return valid
+    private static string CheckName(string name) =>
+        Names.IsSecretName(name)
             ? name
-            : throw CommandFailedException.Usage($"'{name}' is not a secret name: an environment variable name ([A-Za-z_][A-Za-z0-9_]*, at most {MaxNameLength} characters)");
-    }
+            : throw CommandFailedException.Usage($"'{name}' is not a secret name: an environment variable name ([A-Za-z_][A-Za-z0-9_]*, at most {Names.MaxSecretName} characters)");
 
     private static byte[] ReadFile(FileInfo file)
     {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Cloister.Provisioner.Identity;
 using Cloister.Runtime.Provisioning;
 
 namespace Cloister.Cli.Provisioning;
@@ -78,6 +79,13 @@ internal sealed class OperatorOptions
             : Uri.TryCreate(text, UriKind.Absolute, out var url) && url.Scheme == Uri.UriSchemeHttps && url.Host.Length > 0
                 ? url
                 : throw CommandFailedException.Usage($"--provisioner: '{text}' is not an https:// URL");
+
+    /// <summary>A deployment's name, checked as the provisioner checks it, so a typo is a usage error before any request.</summary>
+    /// <exception cref="CommandFailedException">It is not a deployment name (exit 2).</exception>
+    public static string Deployment(string name) =>
+        Names.IsEntityName(name)
+            ? name
+            : throw CommandFailedException.Usage($"'{name}' is not a deployment name: 1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit");
 
     /// <summary>A path segment for a deployment, host or secret name, escaped so a name can never reach another route.</summary>
     public static string Segment(string name) => Uri.EscapeDataString(name);
