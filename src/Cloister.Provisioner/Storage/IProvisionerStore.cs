@@ -19,6 +19,10 @@ public interface IProvisionerStore : IAsyncDisposable
     /// <summary>Creates a deployment or replaces all of its fields (PCR sets included) in one transaction.</summary>
     Task PutDeploymentAsync(DeploymentRecord deployment, CancellationToken cancellationToken = default);
 
+    /// <summary>Replaces a deployment's CA if it is still <paramref name="currentCertificatePem"/> (so concurrent renewals and operator changes are not lost).</summary>
+    /// <returns>Whether it was replaced.</returns>
+    Task<bool> ReplaceCertificateAuthorityAsync(string deployment, string currentCertificatePem, string certificatePem, byte[] sealedKey, CancellationToken cancellationToken = default);
+
     /// <summary>
     /// Sets a secret to a new version: <paramref name="seal"/> is given the version number the value will have (so it
     /// can be bound to it) and returns the sealed value.

@@ -119,6 +119,19 @@ public abstract class SqlProvisionerStore : IProvisionerStore
     }
 
     /// <inheritdoc/>
+    public async Task<bool> ReplaceCertificateAuthorityAsync(
+        string deployment, string currentCertificatePem, string certificatePem, byte[] sealedKey, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, null, "UPDATE deployments SET ca_certificate = @cert, ca_key = @key WHERE name = @name AND ca_certificate = @current");
+        Add(command, "name", deployment);
+        Add(command, "current", currentCertificatePem);
+        Add(command, "cert", certificatePem);
+        Add(command, "key", sealedKey);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    /// <inheritdoc/>
     public async Task<int> SetSecretAsync(string deployment, string name, Func<int, byte[]> seal, DateTimeOffset at, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(seal);
