@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Cloister.Testing;
 
 namespace Cloister.Cli.Tests;
@@ -5,8 +6,46 @@ namespace Cloister.Cli.Tests;
 /// <summary>Runs the real CLI as a child process: <c>dotnet cloister.dll args…</c> from the test output directory.</summary>
 internal static class CliRunner
 {
+    private static readonly TimeSpan s_timeout = TimeSpan.FromMinutes(5);
+
     public static ProcessResult Run(params string[] args) => Run(environment: null, args);
 
     public static ProcessResult Run(IReadOnlyDictionary<string, string>? environment, params string[] args) =>
         ExternalTool.Capture("dotnet", [Path.Combine(AppContext.BaseDirectory, "cloister.dll"), .. args], environment: environment);
+
+    /// <summary>Runs the CLI with <paramref name="stdin"/> written to its standard input, then closed.</summary>
+    public static ProcessResult RunWithInput(byte[] stdin, IReadOnlyDictionary<string, string>? environment, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in (string[])[Path.Combine(AppContext.BaseDirectory, "cloister.dll"), .. args])
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("could not start the CLI");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            process.StandardInput.BaseStream.Write(stdin);
+            process.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+            // The CLI may refuse before reading all of it (a value too large): its exit code and message are the result.
+        }
+
+        if (!process.WaitForExit(s_timeout))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"cloister {string.Join(' ', args)} did not finish within {s_timeout}");
+        }
+
+        return new ProcessResult(process.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult());
+    }
 }

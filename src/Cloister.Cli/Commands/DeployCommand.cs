@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using Cloister.Cli.Provisioning;
+using Cloister.Provisioner.Api;
 using Cloister.Provisioner.Identity;
 
 namespace Cloister.Cli.Commands;
@@ -28,12 +29,16 @@ internal static class DeployCommand
         };
         var hostnames = new Option<string[]>("--hostname")
         {
-            Description = "A hostname the deployment's CA may issue for (repeat for several); given, it replaces the deployment's hostnames and makes a new CA.",
+            Description = "A hostname the deployment's CA may issue for (repeat for several): required for a new deployment; a different list later replaces them and makes a new CA.",
             AllowMultipleArgumentsPerToken = false,
         };
         var add = new Option<bool>("--add") { Description = "Add this set to the deployment's allowed sets, keeping the others (rolling deploy; the default)." };
         var replace = new Option<bool>("--replace") { Description = "Make this set the only allowed one." };
-        var allowDebug = new Option<bool>("--allow-debug") { Description = "Accept debug-mode enclaves (PCR0 all zeros, whose measurements prove nothing). Without it they are refused." };
+        var allowDebug = new Option<bool>("--allow-debug")
+        {
+            Description = "Accept debug-mode enclaves (PCR0 all zeros, whose measurements prove nothing); `--allow-debug false` refuses them again. Unchanged when absent (refused for a new deployment).",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
         var command = new Command("deploy", "Allow an image's measurements to be provisioned for a deployment.") { deployment, measurements, hostnames, add, replace, allowDebug };
         var operatorOptions = new OperatorOptions(command);
         command.SetAction(async (parseResult, cancellationToken) =>
@@ -44,16 +49,16 @@ internal static class DeployCommand
             }
 
             var name = OperatorOptions.Deployment(parseResult.GetRequiredValue(deployment));
-            var update = new DeploymentUpdate
+            var update = new DeploymentRequest
             {
                 Hostnames = parseResult.GetValue(hostnames) is { Length: > 0 } given ? given.Select(CheckHostname).ToArray() : null,
                 PcrSet = ReadPcrSet(parseResult.GetRequiredValue(measurements)),
                 Replace = parseResult.GetValue(replace),
-                AllowDebug = parseResult.GetValue(allowDebug),
+                AllowDebug = parseResult.GetResult(allowDebug) is null ? null : parseResult.GetValue(allowDebug),
             };
             using var client = operatorOptions.Connect(parseResult);
             var answer = await client.SendJsonAsync(
-                HttpMethod.Put, $"/v1/deployments/{OperatorOptions.Segment(name)}", update, OperatorJson.Default.DeploymentUpdate, OperatorJson.Default.DeploymentInfo, cancellationToken);
+                HttpMethod.Put, $"/v1/deployments/{OperatorOptions.Segment(name)}", update, OperatorJson.Default.DeploymentRequest, OperatorJson.Default.DeploymentView, cancellationToken);
             Console.Out.Write(Describe(answer));
             return ExitCodes.Success;
         });
@@ -81,7 +86,7 @@ internal static class DeployCommand
         return pcrs.OrderBy(pcr => pcr.Key).ToDictionary(pcr => string.Create(CultureInfo.InvariantCulture, $"PCR{pcr.Key}"), pcr => Convert.ToHexStringLower(pcr.Value));
     }
 
-    private static string Describe(DeploymentInfo deployment)
+    private static string Describe(DeploymentView deployment)
     {
         var table = new StringBuilder();
         void Row(string name, string value) => TerminalText.AppendRow(table, name, value);

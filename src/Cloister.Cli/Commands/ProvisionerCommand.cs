@@ -5,6 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using Cloister.Cli.Provisioning;
+using Cloister.Provisioner.Api;
 using Cloister.Provisioner.Identity;
 using Cloister.Runtime.Provisioning;
 
@@ -16,9 +17,13 @@ namespace Cloister.Cli.Commands;
 /// </summary>
 internal static class ProvisionerCommand
 {
+    /// <summary>The largest page the provisioner serves.</summary>
+    private const int MaxAuditPage = 1000;
+
     public static Command Create() => new("provisioner", "Create and run a provisioner; manage its hosts; read its audit log.")
     {
         ProvisionerServeCommand.CreateInit(),
+        ProvisionerServeCommand.CreateServe(),
         new Command("host", "Issue and revoke host certificates (what a host presents to fetch tokens).") { CreateHostAdd(), CreateHostRevoke() },
         CreateAudit(),
     };
@@ -82,16 +87,16 @@ internal static class ProvisionerCommand
     private static Command CreateAudit()
     {
         var after = new Option<long>("--after") { Description = "Only entries after this id (to page on, or to follow)." };
-        var limit = new Option<int>("--limit") { Description = "At most this many entries (default 100).", DefaultValueFactory = _ => 100 };
+        var limit = new Option<int>("--limit") { Description = $"At most this many entries, 1 to {MaxAuditPage} (default 100).", DefaultValueFactory = _ => 100 };
         var json = new Option<bool>("--json") { Description = "Print the entries as JSON, every field the provisioner records." };
         var command = new Command("audit", "Print the audit log: who received what, when, with which PCRs and which host; never a value.") { after, limit, json };
         var operatorOptions = new OperatorOptions(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var (afterId, count) = (parseResult.GetValue(after), parseResult.GetValue(limit));
-            if (afterId < 0 || count <= 0)
+            if (afterId < 0 || count is <= 0 or > MaxAuditPage)
             {
-                throw CommandFailedException.Usage(afterId < 0 ? $"--after: {afterId} is not an entry id" : $"--limit: {count} is not a positive number");
+                throw CommandFailedException.Usage(afterId < 0 ? $"--after: {afterId} is not an entry id" : $"--limit: {count} is not a number from 1 to {MaxAuditPage}");
             }
 
             using var client = operatorOptions.Connect(parseResult);
@@ -105,15 +110,15 @@ internal static class ProvisionerCommand
         return command;
     }
 
-    private static string AuditTable(IReadOnlyList<AuditEntry> entries)
+    private static string AuditTable(IReadOnlyList<AuditView> entries)
     {
         string[][] rows =
         [
             ["ID", "AT", "ACTOR", "ACTION", "DEPLOYMENT", "HOST", "OUTCOME", "REASON"],
             .. entries.Select(entry => new[]
             {
-                entry.Id.ToString(CultureInfo.InvariantCulture), AttestationText.FormatTime(entry.At), entry.Actor ?? "-", entry.Action,
-                entry.Deployment ?? "-", entry.Host ?? "-", entry.Outcome ?? "-", entry.Reason ?? "-",
+                entry.Id.ToString(CultureInfo.InvariantCulture), AttestationText.FormatTime(entry.At), entry.Actor, entry.Action,
+                entry.Deployment ?? "-", entry.Host ?? "-", entry.Outcome, entry.Reason ?? "-",
             }.Select(TerminalText.Escape).ToArray()),
         ];
         var widths = Enumerable.Range(0, rows[0].Length).Select(column => rows.Max(row => row[column].Length)).ToArray();

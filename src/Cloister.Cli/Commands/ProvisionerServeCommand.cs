@@ -1,5 +1,12 @@
 using System.CommandLine;
+using System.Data.Common;
+using System.Net;
+using System.Runtime.InteropServices;
+using Cloister.Provisioner;
 using Cloister.Provisioner.Identity;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 
 namespace Cloister.Cli.Commands;
 
@@ -34,7 +41,7 @@ internal static class ProvisionerServeCommand
             using var identity = ProvisionerIdentity.Create(path, provisioner);
             var pin = Convert.ToHexStringLower(identity.Pin);
             // Paths and the URL come from the command line; a control character in them must not reach the terminal raw.
-            var (at, dir) = (TerminalText.Escape(provisioner.ToString()), TerminalText.Escape(path));
+            var (at, dir) = (TerminalText.Escape(provisioner.GetLeftPart(UriPartial.Authority)), TerminalText.Escape(path));
             var operatorFile = Path.Combine(dir, ProvisionerIdentity.OperatorCredentialsFile);
             Console.Out.Write($"""
                 created the provisioner {at} in {dir}
@@ -52,6 +59,96 @@ internal static class ProvisionerServeCommand
                   cloister provisioner host add HOSTNAME -o host.json   (then: cloister run --provisioner-credentials host.json)
 
                 """);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    public static Command CreateServe()
+    {
+        var directory = new Argument<DirectoryInfo>("directory") { Description = "The provisioner's directory (cloister provisioner init)." };
+        var listen = new Option<string>("--listen")
+        {
+            Description = $"The address and port of the one HTTPS listener (default {ProvisionerOptions.DefaultListen}; port 0 picks a free one, printed when listening).",
+            DefaultValueFactory = _ => ProvisionerOptions.DefaultListen.ToString(),
+        };
+        var database = new Option<string?>("--database")
+        {
+            Description = "postgres://user@host[:port]/database for PostgreSQL (the password from PGPASSWORD keeps it out of ps); default SQLite in DIR/provisioner.db.",
+        };
+        var attestationRoot = new Option<FileInfo?>("--attestation-root")
+        {
+            Description = "Trust attestation documents under this root (PEM; the simulator's) instead of the AWS Nitro Enclaves root. Never for production.",
+        };
+        var command = new Command("serve", "Run the provisioner until SIGTERM or SIGINT: host, enclave and operator APIs on one HTTPS listener.")
+        {
+            directory, listen, database, attestationRoot,
+        };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var text = parseResult.GetRequiredValue(listen);
+            if (!IPEndPoint.TryParse(text, out var endpoint) || !text.Contains(':', StringComparison.Ordinal))
+            {
+                throw CommandFailedException.Usage($"--listen: '{text}' is not ADDRESS:PORT (127.0.0.1:8443, 0.0.0.0:8443, [::]:8443)");
+            }
+
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            void RequestStop(PosixSignalContext context)
+            {
+                // Handled here: the listener stops, requests in progress finish, the store closes; exit 0.
+                context.Cancel = true;
+                stop.Cancel();
+            }
+
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, RequestStop);
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, RequestStop);
+            // The provisioner's log (refusals with their reasons, never a value) goes to stderr; stdout has the one listening line.
+            using var logging = LoggerFactory.Create(builder => builder
+                .SetMinimumLevel(LogLevel.Information)
+                .AddSimpleConsole(console =>
+                {
+                    console.SingleLine = true;
+                    console.UseUtcTimestamp = true;
+                    console.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z' ";
+                })
+                .AddFilter("Microsoft", LogLevel.Warning)
+                .Services.Configure<ConsoleLoggerOptions>(options => options.LogToStandardErrorThreshold = LogLevel.Trace));
+            var options = new ProvisionerOptions
+            {
+                Directory = parseResult.GetRequiredValue(directory).FullName,
+                Listen = endpoint,
+                Database = parseResult.GetValue(database),
+                AttestationRootPem = parseResult.GetValue(attestationRoot)?.FullName,
+                LoggerFactory = logging,
+            };
+            RunningProvisioner running;
+            try
+            {
+                running = await ProvisionerServer.StartAsync(options, stop.Token);
+            }
+            catch (ArgumentException ex)
+            {
+                throw CommandFailedException.Usage(ex.Message);
+            }
+            catch (DbException ex)
+            {
+                throw new CommandFailedException($"the database cannot be opened: {ex.Message}", ExitCodes.Invalid, ex);
+            }
+
+            await using (running)
+            {
+                var storage = options.Database is null ? $"SQLite {Path.Combine(options.Directory, ProvisionerIdentity.DatabaseFile)}" : "PostgreSQL";
+                Console.Out.WriteLine(TerminalText.Escape($"provisioner listening on {running.Url.GetLeftPart(UriPartial.Authority)} (pin {Convert.ToHexStringLower(running.Pin.Span)}, {storage})"));
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    Console.Out.WriteLine("provisioner stopping");
+                }
+            }
+
             return ExitCodes.Success;
         });
         return command;

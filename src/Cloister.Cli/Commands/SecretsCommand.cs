@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Unicode;
 using Cloister.Cli.Provisioning;
+using Cloister.Provisioner.Api;
 using Cloister.Provisioner.Identity;
 using Cloister.Runtime.Files;
 
