@@ -108,7 +108,7 @@ public sealed class ProvisionerDurabilityTests : IDisposable
         using var first = ProvisionerProcess.Start(Directory, [.. serveOptions, "--attestation-root", rootPem]);
         using var second = ProvisionerProcess.Start(Directory, [.. serveOptions, "--attestation-root", rootPem]);
         var measurements = Path.Combine(_scratch.Path, "measurements.json");
-        await File.WriteAllTextAsync(measurements, $$"""{"Measurements": {"PCR0": "{{Hex(options.Pcrs[0])}}", "PCR1": "{{Hex(options.Pcrs[1])}}", "PCR2": "{{Hex(options.Pcrs[2])}}"}}""");
+        await File.WriteAllTextAsync(measurements, $$$"""{"Measurements": {"PCR0": "{{{Hex(options.Pcrs[0])}}}", "PCR1": "{{{Hex(options.Pcrs[1])}}}", "PCR2": "{{{Hex(options.Pcrs[2])}}}"}}""");
         var deployed = Deploy(first.Url, "shared", measurements);
         Assert.True(deployed.ExitCode == 0, deployed.ToString());
         var hostFile = Path.Combine(_scratch.Path, "host.json");
@@ -143,7 +143,7 @@ public sealed class ProvisionerDurabilityTests : IDisposable
         {
             measurements = Path.Combine(_scratch.Path, $"{deployment}.json");
             var pcr = Hex(new byte[48]);
-            File.WriteAllText(measurements, $$"""{"Measurements": {"PCR0": "{{pcr}}", "PCR1": "{{pcr}}", "PCR2": "{{pcr}}"}}""");
+            File.WriteAllText(measurements, $$$"""{"Measurements": {"PCR0": "{{{pcr}}}", "PCR1": "{{{pcr}}}", "PCR2": "{{{pcr}}}"}}""");
         }
 
         return CliRunner.Run("deploy", "--deployment", deployment, "--measurements", measurements, "--hostname", $"{deployment}.example.com", "--credentials", OperatorFile, "--provisioner", provisioner.ToString());

@@ -28,22 +28,22 @@ public sealed class ProvisionerFixture : IDisposable
     public string Scratch => _directory.Path;
 
     /// <summary>What <c>init</c> printed.</summary>
-    public ProcessResult Init { get; }
+    internal ProcessResult Init { get; }
 
     public SimulatedNitroRoot Root { get; }
 
     public string RootPem { get; }
 
-    public ProvisionerProcess Server { get; }
+    internal ProvisionerProcess Server { get; }
 
     public string OperatorCredentials => Path.Combine(Directory, "operator.json");
 
     /// <summary>Runs an operator command against this provisioner, credentials from the environment, the URL from <c>--provisioner</c>.</summary>
-    public ProcessResult Operator(params string[] args) =>
+    internal ProcessResult Operator(params string[] args) =>
         CliRunner.Run(Environment(), [.. args, "--provisioner", Server.Url.ToString()]);
 
     /// <summary>Runs an operator command with <paramref name="stdin"/> as its standard input.</summary>
-    public ProcessResult Operator(byte[] stdin, params string[] args) =>
+    internal ProcessResult Operator(byte[] stdin, params string[] args) =>
         CliRunner.RunWithInput(stdin, Environment(), [.. args, "--provisioner", Server.Url.ToString()]);
 
     public Dictionary<string, string> Environment() => new() { ["CLOISTER_CREDENTIALS"] = OperatorCredentials };
@@ -54,7 +54,7 @@ public sealed class ProvisionerFixture : IDisposable
         var path = Path.Combine(_directory.Path, name);
         string Pcr(int index) => Convert.ToHexStringLower(Enumerable.Repeat((byte)(seed + index), 48).ToArray());
         File.WriteAllText(path, string.Create(CultureInfo.InvariantCulture,
-            $$"""{"Measurements": {"HashAlgorithm": "Sha384 { ... }", "PCR0": "{{Pcr(0)}}", "PCR1": "{{Pcr(1)}}", "PCR2": "{{Pcr(2)}}"}}"""));
+            $$$"""{"Measurements": {"HashAlgorithm": "Sha384 { ... }", "PCR0": "{{{Pcr(0)}}}", "PCR1": "{{{Pcr(1)}}}", "PCR2": "{{{Pcr(2)}}}"}}"""));
         return path;
     }
 

@@ -10,6 +10,7 @@ namespace Cloister.Cli.Tests.Provisioning;
 /// The operator's commands as an operator runs them, against a real provisioner process: init, serve, deploy,
 /// secrets, hosts, audit; and every way they must refuse with one line.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed partial class ProvisioningCommandsTests(ProvisionerFixture provisioner) : IClassFixture<ProvisionerFixture>
 {
     private const string SecretValue = "s3cr3t-Value-that-must-never-be-printed";
