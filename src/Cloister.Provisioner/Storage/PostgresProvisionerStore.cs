@@ -12,6 +12,9 @@ public sealed class PostgresProvisionerStore : SqlProvisionerStore
     // Any fixed number: the advisory lock that serializes provisioners migrating one database.
     private const long MigrationLockKey = 0x436c6f6973746572;
 
+    /// <summary>The connection pool size of a store opened from a URL (a connection string says its own).</summary>
+    public const int DefaultMaxPoolSize = 20;
+
     private readonly NpgsqlDataSource _dataSource;
 
     private PostgresProvisionerStore(NpgsqlDataSource dataSource) => _dataSource = dataSource;
@@ -59,7 +62,7 @@ public sealed class PostgresProvisionerStore : SqlProvisionerStore
     }
 
     /// <summary>The Npgsql connection string for a URL (or a connection string, checked and returned).</summary>
-    /// <param name="database">A <c>postgres://user[:password]@host[:port]/database[?sslmode=…]</c> URL or an Npgsql connection string.</param>
+    /// <param name="database">A <c>postgres://user[:password]@host[:port]/database[?sslmode=…]</c> URL (pool size <see cref="DefaultMaxPoolSize"/>) or an Npgsql connection string.</param>
     /// <returns>The connection string.</returns>
     /// <exception cref="FormatException">It is malformed.</exception>
     public static string ConnectionString(string database)
@@ -79,6 +82,8 @@ public sealed class PostgresProvisionerStore : SqlProvisionerStore
                 Host = url.Host,
                 Port = url.IsDefaultPort || url.Port < 0 ? 5432 : url.Port,
                 Database = Uri.UnescapeDataString(url.AbsolutePath[1..]),
+                // Npgsql's default of 100 would let two provisioners exhaust PostgreSQL's default max_connections (100).
+                MaxPoolSize = DefaultMaxPoolSize,
             };
             if (user[0].Length > 0)
             {
