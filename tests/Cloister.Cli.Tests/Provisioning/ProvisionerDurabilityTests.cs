@@ -15,16 +15,18 @@ namespace Cloister.Cli.Tests.Provisioning;
 /// The durability promises, with real provisioner processes: <c>kill -9</c> in the middle of a burst of
 /// secret writes loses none that was acknowledged; provisioners sharing one PostgreSQL database redeem each token once.
 /// </summary>
-public sealed class ProvisionerDurabilityTests : IDisposable
+public sealed class ProvisionerDurabilityTests : IClassFixture<PostgresServer>, IDisposable
 {
     private const int Writes = 1000;
     private const int KillAfter = 300;
     private const int Concurrency = 16;
 
     private readonly TempRunDirectory _scratch = new();
+    private readonly PostgresServer _postgres;
 
-    public ProvisionerDurabilityTests()
+    public ProvisionerDurabilityTests(PostgresServer postgres)
     {
+        _postgres = postgres;
         var init = CliRunner.Run("provisioner", "init", Directory, "--url", "https://127.0.0.1:1");
         Assert.True(init.ExitCode == 0, init.ToString());
         Credentials = ProvisionerCredentials.Read(Path.Combine(Directory, "operator.json"));
@@ -37,6 +39,13 @@ public sealed class ProvisionerDurabilityTests : IDisposable
     [Fact]
     public Task Sqlite_loses_no_acknowledged_secret_write_to_kill_9() => KillDuringBurstAsync();
 
+    [Fact]
+    public Task Postgres_loses_no_acknowledged_secret_write_to_kill_9() => KillDuringBurstAsync("--database", _postgres.Url(_postgres.CreateDatabase()));
+
+    [Fact]
+    public Task Two_provisioners_on_one_postgres_database_redeem_each_token_exactly_once() =>
+        TwoProvisionersRedeemEachTokenOnceAsync(tokens: 25, "--database", _postgres.Url(_postgres.CreateDatabase()));
+
     public void Dispose() => _scratch.Dispose();
 
     /// <summary>
@@ -44,7 +53,7 @@ public sealed class ProvisionerDurabilityTests : IDisposable
     /// once <see cref="KillAfter"/> are acknowledged, starts it again on the same storage and lists them: every
     /// acknowledged name must be there at (at least) its acknowledged version.
     /// </summary>
-    internal async Task KillDuringBurstAsync(params string[] serveOptions)
+    private async Task KillDuringBurstAsync(params string[] serveOptions)
     {
         var acknowledged = new ConcurrentDictionary<string, int>();
         using (var server = ProvisionerProcess.Start(Directory, serveOptions))
@@ -93,7 +102,7 @@ public sealed class ProvisionerDurabilityTests : IDisposable
     /// Two provisioner processes on one database; each token is offered to both at once, twice each: exactly one
     /// request is granted, and its answer opens with the document's key to the deployment's answer.
     /// </summary>
-    internal async Task TwoProvisionersRedeemEachTokenOnceAsync(int tokens, params string[] serveOptions)
+    private async Task TwoProvisionersRedeemEachTokenOnceAsync(int tokens, params string[] serveOptions)
     {
         using var root = SimulatedNitroRoot.Create();
         var rootPem = Path.Combine(_scratch.Path, "nitro-root.pem");
