@@ -1,9 +1,15 @@
 using BenchmarkDotNet.Running;
+using Cloister.Benchmarks.Provisioning;
 using Cloister.Benchmarks.Relay;
 
 if (args.Length > 0 && args[0] == IdleRelayMemory.Command)
 {
     return await IdleRelayMemory.RunAsync(args);
+}
+
+if (args.Length > 0 && args[0] == ProvisioningRoundTrips.Command)
+{
+    return await ProvisioningRoundTrips.RunAsync(args);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
