@@ -54,7 +54,7 @@ internal static class DeployCommand
                 Hostnames = parseResult.GetValue(hostnames) is { Length: > 0 } given ? given.Select(CheckHostname).ToArray() : null,
                 PcrSet = ReadPcrSet(parseResult.GetRequiredValue(measurements)),
                 Replace = parseResult.GetValue(replace),
-                AllowDebug = parseResult.GetResult(allowDebug) is null ? null : parseResult.GetValue(allowDebug),
+                AllowDebug = parseResult.GetResult(allowDebug) is { Implicit: false } ? parseResult.GetValue(allowDebug) : null,
             };
             using var client = operatorOptions.Connect(parseResult);
             var answer = await client.SendJsonAsync(

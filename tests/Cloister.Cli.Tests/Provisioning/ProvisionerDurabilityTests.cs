@@ -46,6 +46,22 @@ public sealed class ProvisionerDurabilityTests : IClassFixture<PostgresServer>, 
     public Task Two_provisioners_on_one_postgres_database_redeem_each_token_exactly_once() =>
         TwoProvisionersRedeemEachTokenOnceAsync(tokens: 25, "--database", _postgres.Url(_postgres.CreateDatabase()));
 
+    [Fact]
+    public void Serve_stops_on_SIGTERM_with_exit_0_and_keeps_what_it_stored()
+    {
+        using (var server = ProvisionerProcess.Start(Directory))
+        {
+            Assert.True(Deploy(server.Url, "kept").ExitCode == 0);
+            var (exitCode, output) = server.Terminate();
+            Assert.True(exitCode == 0, output);
+            Assert.Contains("provisioner stopping", output, StringComparison.Ordinal);
+        }
+
+        using var restarted = ProvisionerProcess.Start(Directory);
+        var list = CliRunner.Run("secrets", "list", "kept", "--credentials", OperatorFile, "--provisioner", restarted.Url.ToString());
+        Assert.True(list.ExitCode == 0, list.ToString());
+    }
+
     public void Dispose() => _scratch.Dispose();
 
     /// <summary>

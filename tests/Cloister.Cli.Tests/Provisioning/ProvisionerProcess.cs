@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using Cloister.Testing;
 
 namespace Cloister.Cli.Tests.Provisioning;
 
@@ -13,9 +14,12 @@ internal sealed partial class ProvisionerProcess : IDisposable
 
     private readonly Process _process;
 
-    private ProvisionerProcess(Process process, Uri url)
+    private readonly List<string> _lines;
+
+    private ProvisionerProcess(Process process, Uri url, List<string> lines)
     {
         _process = process;
+        _lines = lines;
         Url = url;
     }
 
@@ -77,7 +81,7 @@ internal sealed partial class ProvisionerProcess : IDisposable
             throw new TimeoutException($"the provisioner did not listen within {s_startTimeout}:\n{string.Join('\n', lines)}");
         }
 
-        return new ProvisionerProcess(process, listening.Task.Result);
+        return new ProvisionerProcess(process, listening.Task.Result, lines);
     }
 
     /// <summary>SIGKILL: no shutdown, no flush; what the database holds is what was committed.</summary>
@@ -85,6 +89,22 @@ internal sealed partial class ProvisionerProcess : IDisposable
     {
         _process.Kill();
         _process.WaitForExit();
+    }
+
+    /// <summary>SIGTERM, as a service manager stops it; returns the exit code and everything it printed.</summary>
+    public (int ExitCode, string Output) Terminate()
+    {
+        ExternalTool.Capture("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        if (!_process.WaitForExit(s_startTimeout))
+        {
+            throw new TimeoutException($"the provisioner did not stop within {s_startTimeout} of SIGTERM");
+        }
+
+        _process.WaitForExit();
+        lock (_lines)
+        {
+            return (_process.ExitCode, string.Join('\n', _lines));
+        }
     }
 
     public void Dispose()

@@ -63,6 +63,31 @@ public sealed partial class ProvisioningCommandsTests(ProvisionerFixture provisi
     }
 
     [Fact]
+    public void Deploy_refuses_measurements_without_pcr2_before_any_request()
+    {
+        var measurements = Path.Combine(provisioner.Scratch, "two-pcrs.json");
+        File.WriteAllText(measurements, $$$"""{"Measurements": {"PCR0": "{{{Hex(1)}}}", "PCR1": "{{{Hex(2)}}}"}}""");
+
+        var result = CliRunner.Run("deploy", "--deployment", "web", "--measurements", measurements, "--credentials", provisioner.OperatorCredentials, "--provisioner", "https://127.0.0.1:1");
+
+        CliAssert.OneLineError(result, 2, "no PCR2");
+    }
+
+    [Fact]
+    public void Deploy_sets_and_clears_allow_debug()
+    {
+        var measurements = provisioner.Measurements("debug.json", 0x40);
+
+        var allowed = provisioner.Operator("deploy", "--deployment", "debuggable", "--measurements", measurements, "--hostname", "debug.example.com", "--allow-debug");
+        var unchanged = provisioner.Operator("deploy", "--deployment", "debuggable", "--measurements", measurements);
+        var cleared = provisioner.Operator("deploy", "--deployment", "debuggable", "--measurements", measurements, "--allow-debug", "false");
+
+        Assert.Matches(@"allow debug\s+YES", allowed.Stdout);
+        Assert.Matches(@"allow debug\s+YES", unchanged.Stdout);
+        Assert.Matches(@"allow debug\s+no\n", cleared.Stdout);
+    }
+
+    [Fact]
     public void Secrets_are_set_from_stdin_listed_without_values_removed_and_audited_without_values()
     {
         Deploy("api");
