@@ -123,6 +123,11 @@ internal sealed class OperatorClient : IDisposable
         {
             throw new CommandFailedException($"{what}: the provisioner at {Authority} did not answer within {_timeout.TotalSeconds:0.###}s (--timeout)", ExitCodes.Invalid, ex);
         }
+        catch (OperationCanceledException ex) when (ex.InnerException is TimeoutException && !cancellationToken.IsCancellationRequested)
+        {
+            // SocketsHttpHandler's ConnectTimeout (TCP connect and TLS handshake) surfaces as a cancellation.
+            throw new CommandFailedException($"{what}: cannot reach the provisioner at {Authority}: no connection within {ConnectTimeout.TotalSeconds:0}s", ExitCodes.Invalid, ex);
+        }
         catch (HttpRequestException ex)
         {
             throw new CommandFailedException($"{what}: {Describe(ex)}", ExitCodes.Invalid, ex);

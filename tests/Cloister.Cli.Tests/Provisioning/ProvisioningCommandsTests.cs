@@ -239,6 +239,16 @@ public sealed partial class ProvisioningCommandsTests(ProvisionerFixture provisi
         CliAssert.OneLineError(result, 1, "did not answer within 2s");
     }
 
+    [Fact]
+    public void A_provisioner_whose_port_never_completes_a_connect_is_one_line_within_the_connect_timeout()
+    {
+        using var full = StalledListener.Full();
+
+        var result = CliRunner.Run(provisioner.Environment(), "secrets", "list", "api", "--provisioner", $"https://127.0.0.1:{full.Port}", "--timeout", "60");
+
+        CliAssert.OneLineError(result, 1, "no connection within 10s");
+    }
+
     private void Deploy(string deployment)
     {
         var result = provisioner.Operator("deploy", "--deployment", deployment, "--measurements", provisioner.Measurements($"{deployment}.json", 0x30), "--hostname", $"{deployment}.example.com");
