@@ -42,7 +42,7 @@ internal sealed class ProvisionerHarness : IAsyncDisposable
 
     public HttpClient Operator { get; private set; } = null!;
 
-    public static async Task<ProvisionerHarness> StartAsync(string? database = null)
+    public static async Task<ProvisionerHarness> StartAsync(string? database = null, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory = null)
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var scratch = Directory.CreateTempSubdirectory("cl-prov-").FullName;
@@ -58,6 +58,7 @@ internal sealed class ProvisionerHarness : IAsyncDisposable
             Database = database,
             AttestationRootPem = rootPem,
             TimeProvider = time,
+            LoggerFactory = loggerFactory,
         });
         var credentials = ProvisionerCredentials.Read(Path.Combine(directory, ProvisionerIdentity.OperatorCredentialsFile));
         var harness = new ProvisionerHarness(running, time, root, scratch);
