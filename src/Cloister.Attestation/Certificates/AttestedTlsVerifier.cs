@@ -242,7 +242,8 @@ public sealed class AttestedTlsVerifier
 
         var path = chain.ChainElements.Select(e => e.Certificate).ToList();
         var notAfter = path.Min(c => new DateTimeOffset(c.NotAfter.ToUniversalTime()));
-        for (var i = 0; i < path.Count; i++)
+        // From the root down: an expired CA is the cause, the leaf it bounds expiring with it the consequence.
+        for (var i = path.Count - 1; i >= 0; i--)
         {
             if (OutsideValidity(path[i], Role(i, path.Count), now) is { } expired)
             {
