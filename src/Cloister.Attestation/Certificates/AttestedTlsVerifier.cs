@@ -6,8 +6,8 @@ using Cloister.Attestation.Verification;
 namespace Cloister.Attestation.Certificates;
 
 /// <summary>
-/// Attests a TLS server from its certificate, in DESIGN.md's order: the served chain (<see cref="TlsChainTrust"/>) and,
-/// in CA mode, the hostname → the document embedded in the certificate → the document's verification (chain to the
+/// Attests a TLS server from its certificate, in DESIGN.md's order: the served chain (<see cref="TlsChainTrust"/>: trust,
+/// validity and, in CA mode, name constraints) and, in CA mode, the hostname → the document embedded in the certificate → the document's verification (chain to the
 /// attestation root, age, signature, PCR sets, debug mode) → the key binding (user_data == the certificate's
 /// SubjectPublicKeyInfo) → the nonce. The first failed check is the one reason reported.
 /// </summary>

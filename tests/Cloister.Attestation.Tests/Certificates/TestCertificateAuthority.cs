@@ -46,7 +46,9 @@ internal sealed class TestCertificateAuthority : IDisposable
         }
 
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(parent.Certificate, true, false));
-        using var issued = request.Create(parent.Certificate, from, until, RandomNumberGenerator.GetBytes(8));
+        // A wall-clock caller's later "now" would otherwise outlive the parent by the milliseconds between the two.
+        var parentNotAfter = new DateTimeOffset(parent.Certificate.NotAfter.ToUniversalTime());
+        using var issued = request.Create(parent.Certificate, from, until < parentNotAfter ? until : parentNotAfter, RandomNumberGenerator.GetBytes(8));
         return new(issued.CopyWithPrivateKey(key), parent);
     }
 

@@ -200,14 +200,16 @@ public sealed class AttestCommandTests : IClassFixture<SimulatedRootFixture>, ID
     [Fact]
     public async Task Ca_mode_accepts_a_provisioned_chain_and_refuses_a_leaf_outside_its_name_constraints()
     {
-        using var root = TestCertificateAuthority.Create("CN=provisioner root", DateTimeOffset.UtcNow);
-        using var deployment = TestCertificateAuthority.Deployment(root, DateTimeOffset.UtcNow, "localhost");
-        using var elsewhere = TestCertificateAuthority.Deployment(root, DateTimeOffset.UtcNow, "app.example.test");
+        var now = DateTimeOffset.UtcNow;
+        using var root = TestCertificateAuthority.Create("CN=provisioner root", now);
+        using var deployment = TestCertificateAuthority.Deployment(root, now, "localhost");
+        using var elsewhere = TestCertificateAuthority.Deployment(root, now, "app.example.test");
         using var inside = _enclave.Certificate(issuer: deployment.Certificate);
         using var outside = _enclave.Certificate(issuer: elsewhere.Certificate);
         using var deploymentPublic = deployment.PublicCertificate();
         using var elsewherePublic = elsewhere.PublicCertificate();
-        await using var good = new TestTlsServer(_ => (inside, [deploymentPublic]));
+        await using var good = new TestTlsServer(serverName =>
+            (NonceHostName.TryParse(serverName, out var nonce, out _) ? _enclave.Certificate(nonce, deployment.Certificate) : inside, [deploymentPublic]));
         await using var bad = new TestTlsServer(_ => (outside, [elsewherePublic]));
         var rootCa = Write("root-ca.pem", root.Pem());
 
