@@ -1,3 +1,4 @@
+using System.Formats.Asn1;
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -6,10 +7,11 @@ using Cloister.Attestation.Verification;
 namespace Cloister.Attestation.Certificates;
 
 /// <summary>
-/// Attests a TLS server from its certificate, in DESIGN.md's order: the served chain (<see cref="TlsChainTrust"/>: trust,
-/// validity and, in CA mode, name constraints) and, in CA mode, the hostname → the document embedded in the certificate → the document's verification (chain to the
-/// attestation root, age, signature, PCR sets, debug mode) → the key binding (user_data == the certificate's
-/// SubjectPublicKeyInfo) → the nonce. The first failed check is the one reason reported.
+/// Attests a TLS server from its certificate, in DESIGN.md's order: the served chain (<see cref="TlsChainTrust"/>:
+/// trust, validity and, in CA mode, name constraints) and, in CA mode, the hostname → the document embedded in the
+/// certificate → the document's verification (chain to the attestation root, age, signature, PCR sets, debug mode) →
+/// the key binding (user_data == the certificate's SubjectPublicKeyInfo) → the nonce. The first failed check is the
+/// one reason reported.
 /// </summary>
 /// <remarks>
 /// Thread-safe and meant to be shared by every connection of a client: a success without a nonce is cached by the
@@ -315,11 +317,22 @@ public sealed class AttestedTlsVerifier
                     continue;
                 }
 
-                var (dnsNames, otherForm) = AttestedCertificate.ReadSubjectAltNames(path[below]);
                 var field = $"subjectAltName of '{path[below].Subject}' ({Role(below, path.Count)})";
+                List<string> dnsNames;
+                Asn1Tag? otherForm;
+                try
+                {
+                    (dnsNames, otherForm) = AttestedCertificate.ReadSubjectAltNames(path[below]);
+                }
+                catch (CryptographicException ex)
+                {
+                    return (AttestedTlsFailure.NameConstraintViolation, $"{field}: {ex.Message}, so {constrainedBy} cannot be checked");
+                }
+
                 if (otherForm is { } tag)
                 {
-                    return (AttestedTlsFailure.NameConstraintViolation, $"{field}: a name of another form than dNSName ({tag}), which {constrainedBy} cannot bound");
+                    return (AttestedTlsFailure.NameConstraintViolation,
+                        $"{field}: a name of another form than dNSName ({NameConstraints.FormName(tag)}), which {constrainedBy} cannot bound");
                 }
 
                 foreach (var name in dnsNames)

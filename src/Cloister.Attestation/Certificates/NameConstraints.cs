@@ -153,10 +153,6 @@ public sealed class NameConstraints
         return null;
     }
 
-    /// <summary>The subtrees, as written in the extension.</summary>
-    public override string ToString() =>
-        $"permitted: {(PermittedDnsNames is null ? "any" : string.Join(", ", PermittedDnsNames))}; excluded: {(ExcludedDnsNames.Count == 0 ? "none" : string.Join(", ", ExcludedDnsNames))}";
-
     private static List<string> ReadSubtrees(AsnReader subtrees, string field)
     {
         var names = new List<string>();
@@ -166,8 +162,7 @@ public sealed class NameConstraints
             var tag = subtree.PeekTag();
             if (tag.TagClass != TagClass.ContextSpecific || tag.TagValue != s_dnsNameTag.TagValue || tag.IsConstructed)
             {
-                var form = tag.TagClass == TagClass.ContextSpecific && tag.TagValue < s_generalNameForms.Length ? s_generalNameForms[tag.TagValue] : tag.ToString();
-                throw new CryptographicException($"nameConstraints: {field} holds a {form} subtree; only dNSName subtrees are enforced, so the CA is refused");
+                throw new CryptographicException($"nameConstraints: {field} holds a {FormName(tag)} subtree; only dNSName subtrees are enforced, so the CA is refused");
             }
 
             var name = subtree.ReadCharacterString(UniversalTagNumber.IA5String, s_dnsNameTag);
@@ -187,6 +182,10 @@ public sealed class NameConstraints
 
         return names.Count > 0 ? names : throw new CryptographicException($"nameConstraints: {field} is empty (RFC 5280 requires at least one subtree)");
     }
+
+    /// <summary>The GeneralName form a tag stands for (<c>iPAddress</c> for [7]), or the tag itself when it names none.</summary>
+    internal static string FormName(Asn1Tag tag) =>
+        tag.TagClass == TagClass.ContextSpecific && tag.TagValue < s_generalNameForms.Length ? s_generalNameForms[tag.TagValue] : tag.ToString();
 
     /// <summary>RFC 5280: a name is in the subtree of <paramref name="subtree"/> when it is that name with zero or more labels added on the left.</summary>
     private static bool InSubtree(string name, string subtree)

@@ -111,7 +111,7 @@ public sealed class CaModeVerifierTests : IClassFixture<SimulatedRootFixture>, I
 
         Assert.True(platformBuilt, "RFC 5280 leaves an iPAddress name free under dNSName constraints, and OpenSSL does");
         Assert.Equal(AttestedTlsFailure.NameConstraintViolation, addressSan.Failure);
-        Assert.Contains("a name of another form than dNSName", addressSan.Detail, StringComparison.Ordinal);
+        Assert.Contains("a name of another form than dNSName (iPAddress)", addressSan.Detail, StringComparison.Ordinal);
         Assert.Equal(AttestedTlsFailure.NameConstraintViolation, addressHost.Failure);
         Assert.StartsWith("host: '127.0.0.1' is an IP address", addressHost.Detail, StringComparison.Ordinal);
     }
