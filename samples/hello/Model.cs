@@ -8,6 +8,9 @@ namespace Cloister.Samples.Hello;
 /// </summary>
 public sealed record Greeting(string Message, string Hostname, uint Uid, uint Gid, string WorkingDirectory, int Pid, string[] NetworkInterfaces);
 
+/// <summary><c>GET /secret</c>: the SHA-256 of the provisioned secret's value (hex), or null when the app has none.</summary>
+public sealed record SecretDigest(string Name, string? Sha256);
+
 /// <summary><c>GET /egress</c> when the destination answered with success.</summary>
 public sealed record EgressResult(string Url, int Status, int Bytes);
 
@@ -29,6 +32,7 @@ public sealed record ApiFailure(string Error);
 /// <summary>Source-generated JSON, so NativeAOT needs no reflection; snake_case, as the local API speaks.</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(Greeting))]
+[JsonSerializable(typeof(SecretDigest))]
 [JsonSerializable(typeof(EgressResult))]
 [JsonSerializable(typeof(EgressRefusal))]
 [JsonSerializable(typeof(EgressFailure))]

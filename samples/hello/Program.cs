@@ -34,6 +34,14 @@ app.MapGet("/", () => Results.Json(
         Environment.ProcessId, networkInterfaces),
     HelloJsonContext.Default.Greeting));
 
+// A provisioned secret reaches the app as an environment variable; the app shows only its SHA-256, so the demo can
+// check it arrived without the value ever leaving the enclave.
+app.MapGet("/secret", () => Results.Json(
+    new SecretDigest("HELLO_SECRET", Environment.GetEnvironmentVariable("HELLO_SECRET") is { } secret
+        ? Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(secret)))
+        : null),
+    HelloJsonContext.Default.SecretDigest));
+
 app.MapGet("/egress", async (string? url, CancellationToken cancellationToken) =>
 {
     if (!Uri.TryCreate(url, UriKind.Absolute, out var target) || target.Scheme is not ("http" or "https"))

@@ -13,8 +13,10 @@ internal static class BundledRuntime
     public static string Path => System.IO.Path.Combine(AppContext.BaseDirectory, "runtime", RuntimeBundle.FileName);
 
     /// <summary>The digest the build recorded, or <see langword="null"/> for a CLI built without its runtime.</summary>
-    public static string? Digest { get; } = typeof(BundledRuntime).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-        .FirstOrDefault(attribute => attribute.Key == "CloisterRuntimeDigest")?.Value is { Length: > 0 } digest ? digest : null;
+    public static string? Digest { get; } = Metadata("CloisterRuntimeDigest");
+
+    /// <summary>The .NET SDK version that compiled the carried runtime's supervisor, or <see langword="null"/> when none is carried.</summary>
+    public static string? Sdk { get; } = Metadata("CloisterRuntimeSdk");
 
     /// <summary>Reads the carried runtime, or the one named, and checks its digest.</summary>
     /// <param name="file">A runtime named with <c>--runtime-bundle</c>, or <see langword="null"/> for the carried one.</param>
@@ -47,4 +49,9 @@ internal static class BundledRuntime
             ? bundle
             : throw new RuntimeBundleException(RuntimeBundleError.DigestMismatch, $"{Path}: the runtime's digest is {bundle.Digest}, expected {expectedDigest}");
     }
+
+    private static string? Metadata(string key) =>
+        typeof(BundledRuntime).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(attribute => attribute.Key == key)?.Value is { Length: > 0 } value
+            ? value
+            : null;
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Cloister.Build.Eif;
+using Cloister.Build.Enclaves;
 using Cloister.Build.Json;
 
 namespace Cloister.Cli;
@@ -44,7 +45,7 @@ internal static class MeasurementsJson
         HashAlgorithmFor(parseResult.GetRequiredValue(option));
 
     /// <summary><c>{"Measurements": {...}}</c>, as <c>nitro-cli build-enclave</c> prints it.</summary>
-    public static string Build(EifMeasurements measurements, string hashAlgorithm) => measurements.ToBuildEnclaveJson(hashAlgorithm);
+    public static string Build(EifMeasurements measurements, string hashAlgorithm) => EnclaveMeasurementsJson.Write(measurements, runtime: null, hashAlgorithm);
 
     /// <summary><c>{"KEY": "hex"}</c>, as <c>nitro-cli pcr</c> prints it.</summary>
     public static string Single(string key, byte[] pcr)

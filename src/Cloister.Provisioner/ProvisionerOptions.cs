@@ -7,8 +7,8 @@ namespace Cloister.Provisioner;
 /// <summary>How <see cref="ProvisionerServer.StartAsync"/> runs a provisioner; checked when it starts.</summary>
 public sealed class ProvisionerOptions
 {
-    /// <summary>The default listen endpoint: 127.0.0.1:8443.</summary>
-    public static readonly IPEndPoint DefaultListen = new(IPAddress.Loopback, 8443);
+    /// <summary>The default listen endpoint: 127.0.0.1:8443 (a new instance each time: an endpoint is mutable).</summary>
+    public static IPEndPoint DefaultListen => new(IPAddress.Loopback, 8443);
 
     /// <summary>The default (and largest) <see cref="MaxDocumentAge"/>: 5 minutes.</summary>
     public static readonly TimeSpan DefaultMaxDocumentAge = TimeSpan.FromMinutes(5);

@@ -156,7 +156,4 @@ public static partial class ProvisionerServer
 
         return requested;
     }
-
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "provisioner listening on https://{Endpoint} (pin {Pin}, {Database})")]
-    private static partial void LogStarted(ILogger logger, IPEndPoint endpoint, string pin, string database);
 }

@@ -185,13 +185,16 @@ public static class AttestedCertificate
         return writer.Encode();
     }
 
-    private static List<string> ReadDnsNames(X509Certificate2 certificate)
+    /// <summary>The certificate's dNSName SANs, and the tag of the first SAN of another form (an IP address, a URI, …) or <see langword="null"/>.</summary>
+    /// <exception cref="CryptographicException">The SAN extension is not valid DER.</exception>
+    internal static (List<string> DnsNames, Asn1Tag? OtherForm) ReadSubjectAltNames(X509Certificate2 certificate)
     {
         ArgumentNullException.ThrowIfNull(certificate);
         var names = new List<string>();
+        Asn1Tag? otherForm = null;
         if (certificate.Extensions[SubjectAltNameOid] is not { } extension)
         {
-            return names;
+            return (names, otherForm);
         }
 
         try
@@ -207,6 +210,7 @@ public static class AttestedCertificate
                 }
                 else
                 {
+                    otherForm ??= sequence.PeekTag();
                     sequence.ReadEncodedValue();
                 }
             }
@@ -216,8 +220,10 @@ public static class AttestedCertificate
             throw new CryptographicException($"the certificate's subjectAltName extension is not valid DER: {ex.Message}", ex);
         }
 
-        return names;
+        return (names, otherForm);
     }
+
+    private static List<string> ReadDnsNames(X509Certificate2 certificate) => ReadSubjectAltNames(certificate).DnsNames;
 
     private static string? DocumentLabel(string dnsName)
     {
@@ -226,7 +232,7 @@ public static class AttestedCertificate
         return label.Length > MaxDnsLabelLength && label.Length % 2 == 0 && !label.AsSpan().ContainsAnyExcept(s_hexDigits) ? label : null;
     }
 
-    private static bool IsDnsName(string hostname) =>
+    internal static bool IsDnsName(string hostname) =>
         !string.IsNullOrEmpty(hostname) && hostname.Length <= 253 && !hostname.AsSpan().ContainsAnyExcept(s_hostnameCharacters)
         && hostname.Split('.').All(label => label.Length is > 0 and <= MaxDnsLabelLength);
 

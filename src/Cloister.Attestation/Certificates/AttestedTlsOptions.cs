@@ -32,7 +32,10 @@ public sealed class AttestedTlsOptions
     /// </summary>
     public IReadOnlyList<X509Certificate2>? TrustedRoots { get; init; }
 
-    /// <summary>How the served TLS chain is judged; <see cref="TlsChainTrust.SelfSigned"/> (standalone) by default.</summary>
+    /// <summary>
+    /// How the served TLS chain is judged; <see cref="TlsChainTrust.SelfSigned"/> (standalone) by default. For a
+    /// provisioned deployment, <see cref="TlsChainTrust.IssuedBy"/> the provisioner's root CA.
+    /// </summary>
     public TlsChainTrust ChainTrust { get; init; } = TlsChainTrust.SelfSigned;
 
     /// <summary>The oldest a document may be (<see cref="AttestationFailure.DocumentTooOld"/>), or <see langword="null"/> to bound it only by its certificates.</summary>

@@ -1,3 +1,5 @@
+using System.Formats.Asn1;
+using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Cloister.Attestation.Verification;
@@ -5,10 +7,11 @@ using Cloister.Attestation.Verification;
 namespace Cloister.Attestation.Certificates;
 
 /// <summary>
-/// Attests a TLS server from its certificate, in DESIGN.md's order: the served chain (<see cref="TlsChainTrust"/>) and,
-/// in CA mode, the hostname → the document embedded in the certificate → the document's verification (chain to the
-/// attestation root, age, signature, PCR sets, debug mode) → the key binding (user_data == the certificate's
-/// SubjectPublicKeyInfo) → the nonce. The first failed check is the one reason reported.
+/// Attests a TLS server from its certificate, in DESIGN.md's order: the served chain (<see cref="TlsChainTrust"/>:
+/// trust, validity and, in CA mode, name constraints) and, in CA mode, the hostname → the document embedded in the
+/// certificate → the document's verification (chain to the attestation root, age, signature, PCR sets, debug mode) →
+/// the key binding (user_data == the certificate's SubjectPublicKeyInfo) → the nonce. The first failed check is the
+/// one reason reported.
 /// </summary>
 /// <remarks>
 /// Thread-safe and meant to be shared by every connection of a client: a success without a nonce is cached by the
@@ -19,6 +22,9 @@ namespace Cloister.Attestation.Certificates;
 public sealed class AttestedTlsVerifier
 {
     private const string ServerAuthOid = "1.3.6.1.5.5.7.3.1";
+    private const X509ChainStatusFlags TimeStatuses = X509ChainStatusFlags.NotTimeValid | X509ChainStatusFlags.NotTimeNested;
+    private const X509ChainStatusFlags NameStatuses = X509ChainStatusFlags.InvalidNameConstraints | X509ChainStatusFlags.HasNotSupportedNameConstraint
+        | X509ChainStatusFlags.HasNotDefinedNameConstraint | X509ChainStatusFlags.HasNotPermittedNameConstraint | X509ChainStatusFlags.HasExcludedNameConstraint;
 
     private readonly AttestationVerifier _documents;
     private readonly AttestationPolicy _policy;
@@ -182,7 +188,6 @@ public sealed class AttestedTlsVerifier
     private (AttestedTlsFailure Failure, string? Detail, DateTimeOffset NotAfter) CheckChain(
         X509Certificate2 certificate, IEnumerable<X509Certificate2>? intermediates, string host, DateTimeOffset now)
     {
-        var notBefore = new DateTimeOffset(certificate.NotBefore.ToUniversalTime());
         var notAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime());
         switch (_chainTrust.Mode)
         {
@@ -201,9 +206,8 @@ public sealed class AttestedTlsVerifier
                     return (AttestedTlsFailure.CertificateChainInvalid, $"'{certificate.Subject}' is not signed by its own key: {badSignature}", notAfter);
                 }
 
-                return now < notBefore || now > notAfter
-                    ? (AttestedTlsFailure.CertificateChainInvalid,
-                        $"'{certificate.Subject}' is valid {notBefore:O} .. {notAfter:O}; now is {now:O}", notAfter)
+                return OutsideValidity(certificate, "the leaf", now) is { } expired
+                    ? (AttestedTlsFailure.CertificateNotTimeValid, expired, notAfter)
                     : (AttestedTlsFailure.None, null, notAfter);
 
             default:
@@ -226,18 +230,135 @@ public sealed class AttestedTlsVerifier
             chain.ChainPolicy.ExtraStore.AddRange(intermediates.ToArray());
         }
 
-        if (!chain.Build(certificate))
+        // The platform's verdict is sorted so that each check has its own failure: anything but time and names means
+        // the path to a trusted root is not there; time and names are then checked here as well, naming the certificate,
+        // and whatever the platform still reports that these checks missed fails closed.
+        var built = chain.Build(certificate);
+        var statuses = chain.ChainStatus;
+        var notTrusted = statuses.Where(s => (s.Status & ~(TimeStatuses | NameStatuses)) != 0).ToList();
+        if (!built && (notTrusted.Count > 0 || statuses.Length == 0))
         {
-            var problems = chain.ChainStatus.Select(s => $"{s.Status}: {s.StatusInformation.Trim()}").Distinct();
             return (AttestedTlsFailure.CertificateChainInvalid,
-                $"'{certificate.Subject}' does not chain to a trusted CA at {now:O}: {string.Join("; ", problems)}", DateTimeOffset.MinValue);
+                $"'{certificate.Subject}' does not chain to a trusted CA: {Describe(notTrusted.Count > 0 ? notTrusted : statuses)}", DateTimeOffset.MinValue);
         }
 
-        var notAfter = chain.ChainElements.Min(e => new DateTimeOffset(e.Certificate.NotAfter.ToUniversalTime()));
+        var path = chain.ChainElements.Select(e => e.Certificate).ToList();
+        var notAfter = path.Min(c => new DateTimeOffset(c.NotAfter.ToUniversalTime()));
+        // From the root down: an expired CA is the cause, the leaf it bounds expiring with it the consequence.
+        for (var i = path.Count - 1; i >= 0; i--)
+        {
+            if (OutsideValidity(path[i], Role(i, path.Count), now) is { } expired)
+            {
+                return (AttestedTlsFailure.CertificateNotTimeValid, expired, notAfter);
+            }
+        }
+
+        if (statuses.Where(s => (s.Status & TimeStatuses) != 0).ToList() is { Count: > 0 } timeProblems)
+        {
+            return (AttestedTlsFailure.CertificateNotTimeValid, $"the chain of '{certificate.Subject}' at {now:O}: {Describe(timeProblems)}", notAfter);
+        }
+
+        if (CheckNameConstraints(path, host) is { Failure: not AttestedTlsFailure.None } names)
+        {
+            return (names.Failure, names.Detail, notAfter);
+        }
+
+        if (statuses.Where(s => (s.Status & NameStatuses) != 0).ToList() is { Count: > 0 } nameProblems)
+        {
+            return (AttestedTlsFailure.NameConstraintViolation, $"the platform's chain validation refuses the names of '{certificate.Subject}': {Describe(nameProblems)}", notAfter);
+        }
 
         return certificate.MatchesHostname(host, allowWildcards: true, allowCommonName: false)
             ? (AttestedTlsFailure.None, null, notAfter)
             : (AttestedTlsFailure.HostnameMismatch,
                 $"'{certificate.Subject}' names {string.Join(", ", AttestedCertificate.GetHostnames(certificate))}, not '{host}'", notAfter);
     }
+
+    /// <summary>
+    /// RFC 5280 §4.2.1.10 for dNSName, enforced here whatever the platform does: every CA's constraints (the root's
+    /// too) bound the host asked for and the DNS names of each certificate below that CA (the leaf's attested entry
+    /// included; a self-issued intermediate's names are exempt, as RFC 5280 says). Under a constrained CA, a name the
+    /// constraints cannot bound (an IP address asked for, a SAN of another form) fails closed.
+    /// </summary>
+    private static (AttestedTlsFailure Failure, string? Detail) CheckNameConstraints(List<X509Certificate2> path, string host)
+    {
+        for (var ca = 1; ca < path.Count; ca++)
+        {
+            NameConstraints? constraints;
+            try
+            {
+                constraints = NameConstraints.Find(path[ca]);
+            }
+            catch (CryptographicException ex)
+            {
+                return (AttestedTlsFailure.NameConstraintsUnsupported, $"'{path[ca].Subject}' ({Role(ca, path.Count)}): {ex.Message}");
+            }
+
+            if (constraints is null)
+            {
+                continue;
+            }
+
+            var constrainedBy = $"the name constraints of '{path[ca].Subject}' ({Role(ca, path.Count)})";
+            if (IPAddress.TryParse(host.Trim('[', ']'), out _))
+            {
+                return (AttestedTlsFailure.NameConstraintViolation, $"host: '{host}' is an IP address, which {constrainedBy} on DNS names cannot bound");
+            }
+
+            if (constraints.Check(host) is { } hostViolation)
+            {
+                return (AttestedTlsFailure.NameConstraintViolation, $"host: {hostViolation}: {constrainedBy}");
+            }
+
+            for (var below = 0; below < ca; below++)
+            {
+                if (below > 0 && path[below].SubjectName.RawData.AsSpan().SequenceEqual(path[below].IssuerName.RawData))
+                {
+                    continue;
+                }
+
+                var field = $"subjectAltName of '{path[below].Subject}' ({Role(below, path.Count)})";
+                List<string> dnsNames;
+                Asn1Tag? otherForm;
+                try
+                {
+                    (dnsNames, otherForm) = AttestedCertificate.ReadSubjectAltNames(path[below]);
+                }
+                catch (CryptographicException ex)
+                {
+                    return (AttestedTlsFailure.NameConstraintViolation, $"{field}: {ex.Message}, so {constrainedBy} cannot be checked");
+                }
+
+                if (otherForm is { } tag)
+                {
+                    return (AttestedTlsFailure.NameConstraintViolation,
+                        $"{field}: a name of another form than dNSName ({NameConstraints.FormName(tag)}), which {constrainedBy} cannot bound");
+                }
+
+                foreach (var name in dnsNames)
+                {
+                    if (constraints.Check(name) is { } violation)
+                    {
+                        return (AttestedTlsFailure.NameConstraintViolation, $"{field}: {violation}: {constrainedBy}");
+                    }
+                }
+            }
+        }
+
+        return (AttestedTlsFailure.None, null);
+    }
+
+    private static string? OutsideValidity(X509Certificate2 certificate, string role, DateTimeOffset now)
+    {
+        var notBefore = new DateTimeOffset(certificate.NotBefore.ToUniversalTime());
+        var notAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime());
+        return now < notBefore || now > notAfter
+            ? $"'{certificate.Subject}' ({role}) is valid {notBefore:O} .. {notAfter:O}; now is {now:O}"
+            : null;
+    }
+
+    private static string Role(int index, int count) => index == 0 ? "the leaf" : index == count - 1 ? "the root" : "an intermediate";
+
+    private static string Describe(IEnumerable<X509ChainStatus> statuses) =>
+        string.Join("; ", statuses.Select(s => $"{s.Status}: {s.StatusInformation.Trim()}").Distinct());
 }

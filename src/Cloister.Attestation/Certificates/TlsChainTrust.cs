@@ -8,7 +8,11 @@ public enum TlsChainTrustMode
     /// <summary>Standalone: the chain is the leaf alone, which must be self-signed and valid now; no hostname check (anyone can self-sign any name; PCRs and the key binding carry the trust).</summary>
     SelfSigned,
 
-    /// <summary>The leaf must chain to one of the given authorities at now, with serverAuth, and name the host.</summary>
+    /// <summary>
+    /// CA mode (a provisioned deployment): the leaf must chain to one of the given authorities (custom root trust, never
+    /// the system store) with serverAuth, every certificate of the chain must be valid now, the host and the leaf's DNS
+    /// names must lie within every CA's <see cref="NameConstraints"/>, and the leaf must name the host.
+    /// </summary>
     CertificateAuthority,
 
     /// <summary>
@@ -39,8 +43,8 @@ public sealed class TlsChainTrust
     /// <summary>The trusted authorities (public copies) in <see cref="TlsChainTrustMode.CertificateAuthority"/> mode; empty otherwise.</summary>
     public IReadOnlyList<X509Certificate2> Authorities { get; }
 
-    /// <summary>CA mode: the leaf must chain to one of <paramref name="authorities"/> and name the host.</summary>
-    /// <param name="authorities">The trusted CA certificates; copied (public part only), the caller keeps ownership.</param>
+    /// <summary>CA mode (see <see cref="TlsChainTrustMode.CertificateAuthority"/>): the chain must build to one of <paramref name="authorities"/>.</summary>
+    /// <param name="authorities">The trusted CA certificates, normally the provisioner's root CA; copied (public part only), the caller keeps ownership.</param>
     /// <returns>The trust.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="authorities"/> or one of them is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">There is no authority.</exception>

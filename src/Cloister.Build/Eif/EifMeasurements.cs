@@ -39,23 +39,6 @@ public sealed class EifMeasurements
     public byte[]? Pcr8 { get; }
 
     /// <summary>
-    /// <c>{"Measurements": {...}}</c>, pretty-printed as <c>nitro-cli build-enclave</c> prints it and as
-    /// <c>measurements.json</c> stores it.
-    /// </summary>
-    /// <param name="hashAlgorithm">The <c>HashAlgorithm</c> text; <see cref="DefaultHashAlgorithm"/> unless given.</param>
-    /// <returns>The JSON text.</returns>
-    /// <exception cref="ArgumentNullException"><paramref name="hashAlgorithm"/> is null.</exception>
-    public string ToBuildEnclaveJson(string hashAlgorithm = DefaultHashAlgorithm)
-    {
-        var writer = new Json.SerdeJsonWriter(indented: true);
-        writer.WriteStartObject();
-        writer.WritePropertyName("Measurements");
-        WriteJson(writer, hashAlgorithm);
-        writer.WriteEndObject();
-        return writer.ToString();
-    }
-
-    /// <summary>
     /// Writes the <c>Measurements</c> object as nitro-cli does: keys sorted, values lowercase hex.
     /// </summary>
     /// <param name="writer">The JSON writer, positioned where a value is expected.</param>

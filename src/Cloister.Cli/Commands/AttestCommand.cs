@@ -32,7 +32,7 @@ internal static class AttestCommand
         };
         var ca = new Option<FileInfo>("--ca")
         {
-            Description = "CA mode: the server's certificate must chain to a CA in this PEM file and name HOST. Without it the certificate must be self-signed (standalone).",
+            Description = "CA mode (a provisioned deployment: pass the provisioner's root-ca.pem): the served chain must build to a CA in this PEM file (never the system store), be valid now, keep HOST and the attested name within every CA's name constraints, and name HOST. Without it the certificate must be self-signed (standalone).",
         };
         var nonce = new Option<string>("--nonce")
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Cloister.Provisioner.AtRest;
 using Cloister.Provisioner.Identity;
@@ -196,7 +197,7 @@ internal sealed partial class ProvisionerApi
         }
 
         var now = _time.GetUtcNow();
-        System.Security.Cryptography.X509Certificates.X509Certificate2 certificate;
+        X509Certificate2 certificate;
         try
         {
             certificate = _identity.IssueClientCertificate(request.Csr, request.Name, ClientRole.Host, now);

@@ -1,7 +1,7 @@
-using System.Formats.Asn1;
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Cloister.Attestation.Certificates;
 using Cloister.Provisioner.AtRest;
 using Cloister.Runtime.Provisioning;
 
@@ -57,7 +57,6 @@ public sealed class ProvisionerIdentity : IDisposable
     private const string ClientAuthOid = "1.3.6.1.5.5.7.3.2";
     private const string ServerAuthOid = "1.3.6.1.5.5.7.3.1";
     private const string OrganizationalUnitOid = "2.5.4.11";
-    private const string NameConstraintsOid = "2.5.29.30";
 
     private readonly ECDsa _rootCaKey;
     private readonly ECDsa _clientCaKey;
@@ -277,7 +276,7 @@ public sealed class ProvisionerIdentity : IDisposable
             X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign | X509KeyUsageFlags.DigitalSignature, critical: true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(RootCaCertificate, includeKeyIdentifier: true, includeIssuerAndSerial: false));
-        request.CertificateExtensions.Add(new X509Extension(NameConstraintsOid, PermittedDnsNames(hostnames), critical: true));
+        request.CertificateExtensions.Add(NameConstraints.Write(hostnames));
         using var certificate = Sign(request, RootCaCertificate, _rootCaKey, now - s_backdate, now + DeploymentCaLifetime);
         return (certificate.ExportCertificatePem(), key.ExportPkcs8PrivateKeyPem());
     }
@@ -354,27 +353,6 @@ public sealed class ProvisionerIdentity : IDisposable
         ClientCaCertificate.Dispose();
         _clientCaKey.Dispose();
         ((IDisposable)StorageKey).Dispose();
-    }
-
-    /// <summary>The DER of NameConstraints with one permitted dNSName subtree per hostname (RFC 5280 §4.2.1.10).</summary>
-    internal static byte[] PermittedDnsNames(IEnumerable<string> hostnames)
-    {
-        var writer = new AsnWriter(AsnEncodingRules.DER);
-        using (writer.PushSequence())
-        {
-            using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 0)))
-            {
-                foreach (var hostname in hostnames)
-                {
-                    using (writer.PushSequence())
-                    {
-                        writer.WriteCharacterString(UniversalTagNumber.IA5String, hostname, new Asn1Tag(TagClass.ContextSpecific, 2));
-                    }
-                }
-            }
-        }
-
-        return writer.Encode();
     }
 
     private static X500DistinguishedName Subject(string name, ClientRole role) =>

@@ -52,7 +52,7 @@ public interface IProvisionerStore : IAsyncDisposable
     /// <returns>Whether the host exists.</returns>
     Task<bool> RevokeHostAsync(string name, DateTimeOffset at, CancellationToken cancellationToken = default);
 
-    /// <summary>Records an issued token.</summary>
+    /// <summary>Records an issued token (and forgets tokens expired long before it).</summary>
     Task AddTokenAsync(TokenRecord token, CancellationToken cancellationToken = default);
 
     /// <summary>

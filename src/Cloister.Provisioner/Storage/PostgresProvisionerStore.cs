@@ -29,6 +29,7 @@ public sealed class PostgresProvisionerStore : SqlProvisionerStore
         CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit FOR EACH ROW EXECUTE FUNCTION audit_append_only();
         CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
         """,
+        TokenExpiryIndex,
     ];
 
     /// <summary>Connects to and migrates a database.</summary>

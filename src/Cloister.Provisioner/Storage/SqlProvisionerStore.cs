@@ -11,6 +11,12 @@ namespace Cloister.Provisioner.Storage;
 /// </summary>
 public abstract class SqlProvisionerStore : IProvisionerStore
 {
+    /// <summary>How long after its expiry a token's record is kept (issuing a token deletes older ones).</summary>
+    public static readonly TimeSpan ExpiredTokenRetention = TimeSpan.FromHours(1);
+
+    /// <summary>Migration 3: the index that keeps pruning expired tokens cheap. Both backends share it.</summary>
+    protected const string TokenExpiryIndex = "CREATE INDEX tokens_expires_at ON tokens (expires_at)";
+
     /// <summary>Opens a connection configured for this store.</summary>
     protected abstract Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken);
 
@@ -279,6 +285,12 @@ public abstract class SqlProvisionerStore : IProvisionerStore
         Add(command, "issued", token.IssuedAt.ToUnixTimeMilliseconds());
         Add(command, "expires", token.ExpiresAt.ToUnixTimeMilliseconds());
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+
+        // Tokens long expired are refused as expired before their record is consulted, so the record can go; the
+        // audit log keeps the history.
+        await using var prune = Command(connection, null, "DELETE FROM tokens WHERE expires_at < @cutoff");
+        Add(prune, "cutoff", (token.IssuedAt - ExpiredTokenRetention).ToUnixTimeMilliseconds());
+        await prune.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>

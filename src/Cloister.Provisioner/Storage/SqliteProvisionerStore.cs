@@ -25,6 +25,7 @@ public sealed class SqliteProvisionerStore : SqlProvisionerStore
         CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
         CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
         """,
+        TokenExpiryIndex,
     ];
 
     /// <summary>Opens (creating it, mode 0600, if needed) and migrates the database file.</summary>

@@ -55,7 +55,12 @@ public static class BoundedFile
             throw new FileTooLargeException(path, what, maxBytes);
         }
 
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)maxBytes + 1, stream.CanSeek && stream.Length > 0 ? stream.Length + 1 : 64 * 1024));
+        if (stream.CanSeek && stream.Length > 0)
+        {
+            return await ReadStatedLengthAsync(stream, path, (int)stream.Length, useAsync, cancellationToken).ConfigureAwait(false);
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)maxBytes + 1, 64 * 1024));
         try
         {
             var filled = 0;
@@ -87,6 +92,31 @@ public static class BoundedFile
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    // A file that states its length is read straight into an array of that size: a large input (the 21 MiB runtime
+    // bundle) is held once, not in a pooled buffer rounded up to a power of two and then copied.
+    private static async Task<byte[]> ReadStatedLengthAsync(FileStream stream, string path, int length, bool useAsync, CancellationToken cancellationToken)
+    {
+        var content = new byte[length];
+        var filled = 0;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var free = filled < length ? content.AsMemory(filled) : new byte[1];
+            var count = useAsync ? await stream.ReadAsync(free, cancellationToken).ConfigureAwait(false) : stream.Read(free.Span);
+            if (count == 0)
+            {
+                return filled == length ? content : content[..filled];
+            }
+
+            if (filled == length)
+            {
+                throw new IOException($"{path} grew while it was read (it stated {length} bytes)");
+            }
+
+            filled += count;
         }
     }
 }

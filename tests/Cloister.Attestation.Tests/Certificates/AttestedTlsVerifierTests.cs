@@ -111,7 +111,8 @@ public sealed class AttestedTlsVerifierTests : IClassFixture<SimulatedRootFixtur
 
         var result = verifier.Verify(certificate, null, Host);
 
-        Assert.Equal(AttestedTlsFailure.CertificateChainInvalid, result.Failure);
+        Assert.Equal(AttestedTlsFailure.CertificateNotTimeValid, result.Failure);
+        Assert.Contains("(the leaf) is valid", result.Detail, StringComparison.Ordinal);
         Assert.Null(result.DocumentVerification);
     }
 

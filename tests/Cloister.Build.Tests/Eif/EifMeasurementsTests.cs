@@ -1,4 +1,5 @@
 using Cloister.Build.Eif;
+using Cloister.Build.Enclaves;
 
 namespace Cloister.Build.Tests.Eif;
 
@@ -15,7 +16,7 @@ public sealed class EifMeasurementsTests
             $"{{\n  \"Measurements\": {{\n    \"HashAlgorithm\": \"{text}\",\n"
             + $"    \"PCR0\": \"{Convert.ToHexStringLower(measurements.Pcr0)}\",\n    \"PCR1\": \"{Convert.ToHexStringLower(measurements.Pcr1)}\",\n"
             + $"    \"PCR2\": \"{Convert.ToHexStringLower(measurements.Pcr2)}\"\n  }}\n}}",
-            measurements.ToBuildEnclaveJson(hashAlgorithm));
+            EnclaveMeasurementsJson.Write(measurements, null, hashAlgorithm));
     }
 
     [Fact]
@@ -23,7 +24,7 @@ public sealed class EifMeasurementsTests
     {
         var measurements = Measure();
 
-        Assert.Equal(measurements.ToBuildEnclaveJson(EifMeasurements.HashAlgorithmNitroCli15), measurements.ToBuildEnclaveJson());
+        Assert.Equal(EnclaveMeasurementsJson.Write(measurements, null, EifMeasurements.HashAlgorithmNitroCli15), EnclaveMeasurementsJson.Write(measurements, null));
     }
 
     private static EifMeasurements Measure()

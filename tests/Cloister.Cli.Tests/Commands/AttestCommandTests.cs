@@ -198,6 +198,58 @@ public sealed class AttestCommandTests : IClassFixture<SimulatedRootFixture>, ID
     }
 
     [Fact]
+    public async Task Ca_mode_accepts_a_provisioned_chain_and_refuses_a_leaf_outside_its_name_constraints()
+    {
+        var now = DateTimeOffset.UtcNow;
+        using var root = TestCertificateAuthority.Create("CN=provisioner root", now);
+        using var deployment = TestCertificateAuthority.Deployment(root, now, "localhost");
+        using var elsewhere = TestCertificateAuthority.Deployment(root, now, "app.example.test");
+        using var inside = _enclave.Certificate(issuer: deployment.Certificate);
+        using var outside = _enclave.Certificate(issuer: elsewhere.Certificate);
+        using var deploymentPublic = deployment.PublicCertificate();
+        using var elsewherePublic = elsewhere.PublicCertificate();
+        await using var good = new TestTlsServer(serverName =>
+            (NonceHostName.TryParse(serverName, out var nonce, out _) ? _enclave.Certificate(nonce, deployment.Certificate) : inside, [deploymentPublic]));
+        await using var bad = new TestTlsServer(_ => (outside, [elsewherePublic]));
+        var rootCa = Write("root-ca.pem", root.Pem());
+
+        var accepted = CliRunner.Run("attest", Address(good), "--pcrs", _measurements, "--root", _rootPem, "--ca", rootCa, "--nonce");
+        var refused = CliRunner.Run("attest", Address(bad), "--pcrs", _measurements, "--root", _rootPem, "--ca", rootCa, "--json");
+        var standalone = CliRunner.Run("attest", Address(good), "--pcrs", _measurements, "--root", _rootPem);
+
+        Assert.True(accepted.ExitCode == 0, accepted.ToString());
+        Assert.Contains("CertificateAuthority (CN=provisioner root)", accepted.Stdout, StringComparison.Ordinal);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Equal(
+            "cloister: attestation refused: NameConstraintViolation: host: 'localhost' is in none of the permitted dNSName subtrees 'app.example.test': "
+            + "the name constraints of 'CN=deployment intermediate' (an intermediate)" + Environment.NewLine,
+            refused.Stderr);
+        using var json = JsonDocument.Parse(refused.Stdout);
+        Assert.Equal("NameConstraintViolation", json.RootElement.GetProperty("failure").GetString());
+        Assert.Equal(1, standalone.ExitCode);
+        Assert.StartsWith("cloister: attestation refused: CertificateChainInvalid: 'CN=localhost' is issued by 'CN=deployment intermediate', not self-signed", standalone.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_ca_file_that_is_not_a_pem_certificate_or_too_large_is_one_line_before_connecting()
+    {
+        var noPem = CliRunner.Run("attest", "https://localhost:1", "--pcrs", _measurements, "--ca", Write("notes.txt", "not a certificate\n"));
+        var notDer = CliRunner.Run(
+            "attest", "https://localhost:1", "--pcrs", _measurements,
+            "--ca", Write("bad.pem", $"-----BEGIN CERTIFICATE-----\n{Convert.ToBase64String("not DER at all"u8)}\n-----END CERTIFICATE-----\n"));
+        var endless = CliRunner.Run("attest", "https://localhost:1", "--pcrs", _measurements, "--ca", "/dev/zero");
+
+        Assert.True(noPem.ExitCode == 2, noPem.ToString());
+        Assert.Equal($"cloister: --ca notes.txt: no certificate in the PEM file{Environment.NewLine}", noPem.Stderr);
+        Assert.True(notDer.ExitCode == 2, notDer.ToString());
+        Assert.StartsWith("cloister: --ca bad.pem: not a PEM certificate: ", notDer.Stderr, StringComparison.Ordinal);
+        Assert.Single(notDer.Stderr.TrimEnd().Split('\n'));
+        Assert.True(endless.ExitCode == 1, endless.ToString());
+        Assert.Equal($"cloister: --ca /dev/zero: larger than the 1 MiB limit for it{Environment.NewLine}", endless.Stderr);
+        Assert.All(new[] { noPem, notDer, endless }, r => Assert.Empty(r.Stdout));
+    }
+
+    [Fact]
     public void An_unreachable_server_or_plain_http_exits_1_without_a_stack_trace()
     {
         var unreachable = CliRunner.Run("attest", "https://127.0.0.1:1", "--pcrs", _measurements);
@@ -311,6 +363,7 @@ public sealed class AttestCommandTests : IClassFixture<SimulatedRootFixture>, ID
     [InlineData("attest", "https://localhost", "--pcrs", "MEASUREMENTS", "--max-age", "soon")]
     [InlineData("attest", "https://localhost", "--pcrs", "MEASUREMENTS", "--nonce", "xyz")]
     [InlineData("attest", "https://localhost", "--pcrs", "MEASUREMENTS", "--root", "/nonexistent/root.pem")]
+    [InlineData("attest", "https://localhost", "--pcrs", "MEASUREMENTS", "--ca", "/nonexistent/root-ca.pem")]
     [InlineData("attest", "https://localhost", "--pcrs", "/nonexistent/measurements.json")]
     [InlineData("attest", "https://localhost", "--pcrs", "MEASUREMENTS", "--connect-timeout", "soon")]
     [InlineData("attest", "https://localhost", "--pcrs", "MEASUREMENTS", "--timeout", "0s")]

@@ -99,6 +99,29 @@ public sealed class AttestingHttpHandlerTests(SimulatedRootFixture fixture) : Sc
     }
 
     [Fact]
+    public async Task A_provisioned_chain_is_verified_in_ca_mode_and_a_leaf_outside_its_constraints_gets_no_request()
+    {
+        using var root = TestCertificateAuthority.Create("CN=provisioner root", TestEnclave.Start);
+        using var trusted = root.PublicCertificate();
+        using var deployment = TestCertificateAuthority.Deployment(root, TestEnclave.Start, Scenario.Host);
+        using var elsewhere = TestCertificateAuthority.Deployment(root, TestEnclave.Start, "other.example.test");
+        using var inside = Enclave.Certificate(issuer: deployment.Certificate);
+        using var outside = Enclave.Certificate(issuer: elsewhere.Certificate);
+        using var deploymentPublic = deployment.PublicCertificate();
+        using var elsewherePublic = elsewhere.PublicCertificate();
+        await using var good = new TestTlsServer(_ => (inside, [deploymentPublic]));
+        await using var bad = new TestTlsServer(_ => (outside, [elsewherePublic]));
+        using var client = new HttpClient(new AttestingHttpHandler(Scenario.Verifier(TlsChainTrust.IssuedBy([trusted]))));
+
+        var answer = await client.GetStringAsync(Address(good, "/a"));
+        var thrown = await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync(Address(bad, "/secret")));
+
+        Assert.Equal("hello /a", answer);
+        Assert.Equal(AttestedTlsFailure.NameConstraintViolation, Assert.IsType<AttestedTlsException>(thrown.InnerException).Failure);
+        Assert.Empty(bad.Requests);
+    }
+
+    [Fact]
     public void An_inner_handler_that_already_validates_certificates_is_refused()
     {
         using var inner = new SocketsHttpHandler();

@@ -35,7 +35,93 @@ public sealed class AttestedTlsClientTests(SimulatedRootFixture fixture) : Scena
     }
 
     [Fact]
-    public async Task A_ca_issued_enclave_certificate_is_attested_through_its_intermediate()
+    public async Task A_provisioned_chain_root_then_name_constrained_intermediate_then_attested_leaf_is_accepted()
+    {
+        using var root = TestCertificateAuthority.Create("CN=provisioner root", TestEnclave.Start);
+        using var intermediate = TestCertificateAuthority.Deployment(root, TestEnclave.Start, Host);
+        using var baseCertificate = Enclave.Certificate(issuer: intermediate.Certificate);
+        using var sent = intermediate.PublicCertificate();
+        await using var server = new TestTlsServer(serverName =>
+            (NonceHostName.TryParse(serverName, out var asked, out _) ? Enclave.Certificate(asked, intermediate.Certificate) : baseCertificate, [sent]));
+        using var trusted = root.PublicCertificate();
+        var verifier = Scenario.Verifier(TlsChainTrust.IssuedBy([trusted]));
+        var nonce = AttestedTlsClient.CreateNonce();
+
+        var result = await AttestedTlsClient.AttestAsync(Host, server.Port, verifier);
+        var fresh = await AttestedTlsClient.AttestAsync(Host, server.Port, verifier, nonce);
+
+        Assert.True(result.IsValid, result.ToString());
+        Assert.Equal(Enclave.ModuleId, result.Document!.ModuleId);
+        Assert.True(fresh.IsValid, fresh.ToString());
+        Assert.Equal(nonce, fresh.Document!.Nonce);
+    }
+
+    [Fact]
+    public async Task A_provisioned_leaf_for_a_hostname_outside_the_constraints_is_refused()
+    {
+        using var root = TestCertificateAuthority.Create("CN=provisioner root", TestEnclave.Start);
+        using var intermediate = TestCertificateAuthority.Deployment(root, TestEnclave.Start, "app.example.test");
+        using var certificate = Enclave.Certificate(issuer: intermediate.Certificate);
+        using var trusted = root.PublicCertificate();
+
+        var result = await AttestChainAsync(certificate, intermediate, Scenario.Verifier(TlsChainTrust.IssuedBy([trusted])));
+
+        Assert.Equal(AttestedTlsFailure.NameConstraintViolation, result.Failure);
+        Assert.Equal(
+            $"host: '{Host}' is in none of the permitted dNSName subtrees 'app.example.test': the name constraints of 'CN=deployment intermediate' (an intermediate)",
+            result.Detail);
+        Assert.Null(result.DocumentVerification);
+    }
+
+    [Fact]
+    public async Task An_intermediate_not_issued_by_the_trusted_root_is_refused_even_under_the_roots_name()
+    {
+        using var root = TestCertificateAuthority.Create("CN=provisioner root", TestEnclave.Start);
+        using var impostor = TestCertificateAuthority.Create("CN=provisioner root", TestEnclave.Start);
+        using var intermediate = TestCertificateAuthority.Deployment(impostor, TestEnclave.Start, Host);
+        using var certificate = Enclave.Certificate(issuer: intermediate.Certificate);
+        using var trusted = root.PublicCertificate();
+
+        var result = await AttestChainAsync(certificate, intermediate, Scenario.Verifier(TlsChainTrust.IssuedBy([trusted])));
+
+        Assert.Equal(AttestedTlsFailure.CertificateChainInvalid, result.Failure);
+        Assert.StartsWith($"'CN={Host}' does not chain to a trusted CA: ", result.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_self_signed_leaf_is_refused_when_a_ca_is_given()
+    {
+        using var root = TestCertificateAuthority.Create("CN=provisioner root", TestEnclave.Start);
+        using var certificate = Enclave.Certificate();
+        using var trusted = root.PublicCertificate();
+
+        var result = await AttestAsync(certificate, Scenario.Verifier(TlsChainTrust.IssuedBy([trusted])));
+
+        Assert.Equal(AttestedTlsFailure.CertificateChainInvalid, result.Failure);
+        Assert.True(result.Detail!.Contains("UntrustedRoot", StringComparison.Ordinal) || result.Detail.Contains("PartialChain", StringComparison.Ordinal), result.Detail);
+    }
+
+    [Fact]
+    public async Task An_expired_intermediate_is_refused_naming_it()
+    {
+        // The leaf is valid now; the intermediate the server sends is the same CA (subject, key) reissued with a
+        // validity that ended an hour ago, as a deployment whose CA was not renewed serves it.
+        using var root = TestCertificateAuthority.Create("CN=provisioner root", TestEnclave.Start);
+        using var intermediate = TestCertificateAuthority.Deployment(root, TestEnclave.Start, Host);
+        using var certificate = Enclave.Certificate(issuer: intermediate.Certificate);
+        using var expired = intermediate.Reissued(TestEnclave.Start.AddHours(-12), TestEnclave.Start.AddHours(-1));
+        await using var server = new TestTlsServer(_ => (certificate, [expired]));
+        using var trusted = root.PublicCertificate();
+
+        var result = await AttestedTlsClient.AttestAsync(Host, server.Port, Scenario.Verifier(TlsChainTrust.IssuedBy([trusted])));
+
+        Assert.Equal(AttestedTlsFailure.CertificateNotTimeValid, result.Failure);
+        Assert.StartsWith("'CN=deployment intermediate' (an intermediate) is valid ", result.Detail, StringComparison.Ordinal);
+        Assert.Null(result.DocumentVerification);
+    }
+
+    [Fact]
+    public async Task A_ca_without_name_constraints_is_accepted_constraints_are_optional()
     {
         using var root = TestCertificateAuthority.Create("CN=deployment root", TestEnclave.Start);
         using var intermediate = TestCertificateAuthority.Create("CN=deployment intermediate", TestEnclave.Start, root);
@@ -317,6 +403,14 @@ public sealed class AttestedTlsClientTests(SimulatedRootFixture fixture) : Scena
     {
         await using var server = new TestTlsServer(certificate);
         return await AttestedTlsClient.AttestAsync(Host, server.Port, verifier, nonce);
+    }
+
+    /// <summary>Attests a server that sends <paramref name="certificate"/> and <paramref name="intermediate"/>'s public certificate, as a provisioned enclave does.</summary>
+    private static async Task<AttestedTlsResult> AttestChainAsync(X509Certificate2 certificate, TestCertificateAuthority intermediate, AttestedTlsVerifier verifier)
+    {
+        using var sent = intermediate.PublicCertificate();
+        await using var server = new TestTlsServer(_ => (certificate, [sent]));
+        return await AttestedTlsClient.AttestAsync(Host, server.Port, verifier);
     }
 
     /// <summary>An ordinary TLS certificate for <see cref="Host"/>, without a document: self-signed or issued by <paramref name="issuer"/>.</summary>

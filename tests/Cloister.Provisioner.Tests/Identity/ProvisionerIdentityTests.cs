@@ -1,6 +1,6 @@
-using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Cloister.Attestation.Certificates;
 using Cloister.Provisioner.Identity;
 using Cloister.Runtime.Provisioning;
 using Cloister.Testing;
@@ -140,7 +140,7 @@ public sealed class ProvisionerIdentityTests : IDisposable
 
         var nameConstraints = ca.Extensions["2.5.29.30"]!;
         Assert.True(nameConstraints.Critical);
-        Assert.Equal(["api.example.com", "web.example.org"], PermittedDnsNames(nameConstraints.RawData));
+        Assert.Equal(["api.example.com", "web.example.org"], NameConstraints.Read(nameConstraints.RawData).PermittedDnsNames);
 
         Assert.True(LeafChains(identity, ca, "api.example.com"));
         Assert.True(LeafChains(identity, ca, "v1.api.example.com"));
@@ -156,22 +156,6 @@ public sealed class ProvisionerIdentityTests : IDisposable
     }
 
     public void Dispose() => _scratch.Dispose();
-
-    private static List<string> PermittedDnsNames(byte[] der)
-    {
-        var names = new List<string>();
-        var outer = new AsnReader(der, AsnEncodingRules.DER).ReadSequence();
-        var permitted = outer.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 0));
-        Assert.False(outer.HasData);
-        while (permitted.HasData)
-        {
-            var subtree = permitted.ReadSequence();
-            names.Add(subtree.ReadCharacterString(UniversalTagNumber.IA5String, new Asn1Tag(TagClass.ContextSpecific, 2)));
-            Assert.False(subtree.HasData);
-        }
-
-        return names;
-    }
 
     /// <summary>Whether a TLS leaf for <paramref name="hostname"/> issued by the deployment CA chains to the root (name constraints enforced by the platform).</summary>
     private static bool LeafChains(ProvisionerIdentity identity, X509Certificate2 ca, string hostname)

@@ -214,10 +214,44 @@ public sealed class ProvisionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_deployment_ca_with_less_than_a_third_of_its_life_left_is_renewed_when_provisioning()
+    {
+        var before = await ProvisionAsync();
+        Assert.Equal(before.CertificateAuthority.Certificate, (await ProvisionAsync()).CertificateAuthority.Certificate);
+
+        _harness.Time.Advance(TimeSpan.FromDays(21));
+        var renewed = await ProvisionAsync();
+        Assert.NotEqual(before.CertificateAuthority.Certificate, renewed.CertificateAuthority.Certificate);
+        using var certificate = X509Certificate2.CreateFromPem(renewed.CertificateAuthority.Certificate, renewed.CertificateAuthority.PrivateKey);
+        Assert.True(certificate.NotAfter.ToUniversalTime() > _harness.Time.GetUtcNow().UtcDateTime.AddDays(29));
+        Assert.Equal(renewed.CertificateAuthority.Certificate, (await ProvisionAsync()).CertificateAuthority.Certificate);
+    }
+
+    [Fact]
+    public async Task A_token_lives_five_minutes()
+    {
+        using var response = await _host.PostAsJsonAsync(ProvisioningProtocol.TokensPath, new TokenRequest { Deployment = "web" }, ProvisioningJson.Default.TokenRequest);
+        var token = (await response.Content.ReadFromJsonAsync(ProvisioningJson.Default.TokenResponse))!;
+        var now = _harness.Time.GetUtcNow();
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(now.ToUnixTimeSeconds()) + TimeSpan.FromMinutes(5), token.ExpiresAt);
+    }
+
+    [Fact]
     public async Task A_body_that_is_not_a_request_is_refused_as_request()
     {
         using var response = await _enclave.PostAsync(ProvisioningProtocol.ProvisionPath, new StringContent("{\"deployment\": 1}"));
         await AssertRefusedAsync(response, "request");
+    }
+
+    private async Task<ProvisioningAnswer> ProvisionAsync()
+    {
+        using var key = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP384);
+        var token = await ProvisionerHarness.TokenAsync(_host, "web");
+        var document = ProvisionerHarness.Document(_harness.Nsm(_pcrs), ProvisioningToken.HashOf(token), key.ExportSubjectPublicKeyInfo());
+        using var response = await ProvisionerHarness.ProvisionAsync(_enclave, "web", token, document);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var sealedAnswer = (await response.Content.ReadFromJsonAsync(ProvisioningJson.Default.ProvisionResponse))!.Answer;
+        return JsonSerializer.Deserialize(ProvisioningEnvelope.Open(sealedAnswer, key, ProvisioningToken.HashOf(token)), ProvisioningJson.Default.ProvisioningAnswer)!;
     }
 
     private async Task RefusedAsync(

@@ -38,9 +38,11 @@ internal sealed class ProvisionerHarness : IAsyncDisposable
 
     public string ProvisionerDirectory => Path.Combine(_scratch, "provisioner");
 
+    public string RootPemPath => Path.Combine(_scratch, "simulated-root.pem");
+
     public HttpClient Operator { get; private set; } = null!;
 
-    public static async Task<ProvisionerHarness> StartAsync(string? database = null)
+    public static async Task<ProvisionerHarness> StartAsync(string? database = null, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory = null)
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var scratch = Directory.CreateTempSubdirectory("cl-prov-").FullName;
@@ -56,6 +58,7 @@ internal sealed class ProvisionerHarness : IAsyncDisposable
             Database = database,
             AttestationRootPem = rootPem,
             TimeProvider = time,
+            LoggerFactory = loggerFactory,
         });
         var credentials = ProvisionerCredentials.Read(Path.Combine(directory, ProvisionerIdentity.OperatorCredentialsFile));
         var harness = new ProvisionerHarness(running, time, root, scratch);
@@ -64,7 +67,7 @@ internal sealed class ProvisionerHarness : IAsyncDisposable
     }
 
     /// <summary>An HTTPS client that pins the provisioner's key and presents <paramref name="certificate"/>, if any.</summary>
-    public HttpClient Client(X509Certificate2? certificate = null)
+    public HttpClient Client(X509Certificate2? certificate = null, Uri? provisioner = null)
     {
         var pin = Running.Pin.ToArray();
         var handler = new SocketsHttpHandler
@@ -80,13 +83,16 @@ internal sealed class ProvisionerHarness : IAsyncDisposable
             _owned.Add(certificate);
         }
 
-        var client = new HttpClient(handler) { BaseAddress = Running.Url };
+        var client = new HttpClient(handler) { BaseAddress = provisioner ?? Running.Url };
         _owned.Add(client);
         return client;
     }
 
     /// <summary>Adds a host through the operator API and returns a client with its certificate.</summary>
-    public async Task<HttpClient> AddHostAsync(string name)
+    public async Task<HttpClient> AddHostAsync(string name) => Client(await HostCertificateAsync(name));
+
+    /// <summary>Adds a host through the operator API and returns its certificate with its key.</summary>
+    public async Task<X509Certificate2> HostCertificateAsync(string name)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP384);
         var csr = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA384).CreateSigningRequestPem();
@@ -94,7 +100,9 @@ internal sealed class ProvisionerHarness : IAsyncDisposable
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var issued = await response.Content.ReadFromJsonAsync(OperatorJson.Default.HostCertificate);
         using var pair = X509Certificate2.CreateFromPem(issued!.Certificate).CopyWithPrivateKey(key);
-        return Client(X509CertificateLoader.LoadPkcs12(pair.Export(X509ContentType.Pkcs12), password: null));
+        var certificate = X509CertificateLoader.LoadPkcs12(pair.Export(X509ContentType.Pkcs12), password: null);
+        _owned.Add(certificate);
+        return certificate;
     }
 
     /// <summary>Creates or updates a deployment through the operator API.</summary>

@@ -35,11 +35,11 @@ public abstract class ProvisionerStoreTests : IAsyncLifetime
     public async Task Migrations_run_once_and_again_change_nothing()
     {
         var store = await OpenAsync();
-        Assert.Equal(2, await store.MigrateAsync());
+        Assert.Equal(3, await store.MigrateAsync());
         await OpenAsync();
-        Assert.Equal(2, await store.MigrateAsync());
-        Assert.Equal(2, await ScalarRawAsync("SELECT COUNT(*) FROM schema_version"));
-        Assert.Equal(2, await ScalarRawAsync("SELECT MAX(version) FROM schema_version"));
+        Assert.Equal(3, await store.MigrateAsync());
+        Assert.Equal(3, await ScalarRawAsync("SELECT COUNT(*) FROM schema_version"));
+        Assert.Equal(3, await ScalarRawAsync("SELECT MAX(version) FROM schema_version"));
     }
 
     [Fact]
@@ -142,6 +142,19 @@ public abstract class ProvisionerStoreTests : IAsyncLifetime
         Assert.True(await store.RedeemTokenAsync("00112233445566778899aabbccddeeff", s_now));
         Assert.False(await store.RedeemTokenAsync("00112233445566778899aabbccddeeff", s_now));
         Assert.False(await store.RedeemTokenAsync("ffeeddccbbaa99887766554433221100", s_now));
+    }
+
+    [Fact]
+    public async Task Issuing_a_token_forgets_tokens_expired_over_an_hour_before()
+    {
+        var store = await OpenAsync();
+        await store.AddTokenAsync(new TokenRecord("old0000000000000000000000000000a", "web", "host-1", s_now.AddHours(-2), s_now.AddHours(-2).AddMinutes(5)));
+        await store.AddTokenAsync(new TokenRecord("recent000000000000000000000000aa", "web", "host-1", s_now.AddMinutes(-30), s_now.AddMinutes(-25)));
+        await store.AddTokenAsync(new TokenRecord("new00000000000000000000000000000", "web", "host-1", s_now, s_now.AddMinutes(5)));
+
+        Assert.Equal(2, await ScalarRawAsync("SELECT COUNT(*) FROM tokens"));
+        Assert.False(await store.RedeemTokenAsync("old0000000000000000000000000000a", s_now));
+        Assert.True(await store.RedeemTokenAsync("recent000000000000000000000000aa", s_now));
     }
 
     [Fact]
