@@ -44,7 +44,7 @@ internal static class ProvisionerCommand
                 throw CommandFailedException.Usage($"{file.FullName} exists; choose another --output (credentials are never overwritten)");
             }
 
-            var (credentials, _) = operatorOptions.ReadCredentials(parseResult);
+            var credentials = operatorOptions.ReadCredentials(parseResult);
             using var key = ECDsa.Create(ECCurve.NamedCurves.nistP384);
             var subject = new X500DistinguishedNameBuilder();
             subject.AddCommonName(hostName);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Net.Http.Headers;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Unicode;
 using Cloister.Cli.Provisioning;
@@ -48,11 +49,23 @@ internal static class SecretsCommand
             }
 
             var (deploymentName, secretName) = (OperatorOptions.Deployment(parseResult.GetRequiredValue(deployment)), CheckName(parseResult.GetRequiredValue(name)));
-            var (credentials, _) = operatorOptions.ReadCredentials(parseResult);
+            var credentials = operatorOptions.ReadCredentials(parseResult);
             var value = parseResult.GetValue(fromFile) is { } file ? ReadFile(file) : await ReadStdinAsync(cancellationToken);
-            using var client = operatorOptions.Connect(parseResult, credentials);
-            using var content = new ByteArrayContent(Value(value)) { Headers = { ContentType = new MediaTypeHeaderValue("application/octet-stream") } };
-            var answer = await client.SendAsync(HttpMethod.Put, SecretPath(deploymentName, secretName), content, OperatorJson.Default.SecretVersion, cancellationToken);
+            var body = Value(value);
+            SecretVersion answer;
+            try
+            {
+                using var client = operatorOptions.Connect(parseResult, credentials);
+                using var content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/octet-stream") } };
+                answer = await client.SendAsync(HttpMethod.Put, SecretPath(deploymentName, secretName), content, OperatorJson.Default.SecretVersion, cancellationToken);
+            }
+            finally
+            {
+                // The value's copies this process made are wiped once sent (what the runtime buffered is out of reach).
+                CryptographicOperations.ZeroMemory(value);
+                CryptographicOperations.ZeroMemory(body);
+            }
+
             Console.Out.WriteLine(TerminalText.Escape($"set {answer.Name} for {deploymentName}: version {answer.Version}"));
             return ExitCodes.Success;
         });

@@ -49,7 +49,7 @@ internal sealed class OperatorOptions
     /// <summary>The credentials from <c>--credentials</c> or <see cref="CredentialsVariable"/>.</summary>
     /// <exception cref="CommandFailedException">Neither names a file (exit 2).</exception>
     /// <exception cref="FormatException">The file is not credentials, or others may read it.</exception>
-    public (ProvisionerCredentials Credentials, string Path) ReadCredentials(ParseResult parseResult)
+    public ProvisionerCredentials ReadCredentials(ParseResult parseResult)
     {
         var path = parseResult.GetValue(_credentials)?.FullName
             ?? (Environment.GetEnvironmentVariable(CredentialsVariable) is { Length: > 0 } variable ? Path.GetFullPath(variable) : null)
@@ -59,12 +59,12 @@ internal sealed class OperatorOptions
             throw CommandFailedException.Usage($"no such credentials file: {path}");
         }
 
-        return (ProvisionerCredentials.Read(path), path);
+        return ProvisionerCredentials.Read(path);
     }
 
     /// <summary>A client for the provisioner the options name.</summary>
     /// <exception cref="CommandFailedException">No credentials, or a <c>--provisioner</c> that is not an https:// URL (exit 2).</exception>
-    public OperatorClient Connect(ParseResult parseResult) => Connect(parseResult, ReadCredentials(parseResult).Credentials);
+    public OperatorClient Connect(ParseResult parseResult) => Connect(parseResult, ReadCredentials(parseResult));
 
     /// <summary>A client for the provisioner with credentials already read.</summary>
     /// <exception cref="CommandFailedException">A <c>--provisioner</c> that is not an https:// URL (exit 2).</exception>
