@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -57,6 +58,12 @@ public sealed class ProvisionerIdentity : IDisposable
     private const string ClientAuthOid = "1.3.6.1.5.5.7.3.2";
     private const string ServerAuthOid = "1.3.6.1.5.5.7.3.1";
     private const string OrganizationalUnitOid = "2.5.4.11";
+
+    // Client certificates already verified, by thumbprint: building an X509Chain costs about 5 ms, and every host and
+    // operator request presents one. Only successes are kept, each only within its certificate's validity, and the
+    // cache is emptied when full, so a flood of distinct certificates costs what it did without it.
+    private const int MaxAuthenticated = 10_000;
+    private readonly ConcurrentDictionary<string, (ClientIdentity Identity, DateTimeOffset NotBefore, DateTimeOffset NotAfter)> _authenticated = new(StringComparer.Ordinal);
 
     private readonly ECDsa _rootCaKey;
     private readonly ECDsa _clientCaKey;
@@ -292,6 +299,12 @@ public sealed class ProvisionerIdentity : IDisposable
             return null;
         }
 
+        var thumbprint = Thumbprint(certificate);
+        if (_authenticated.TryGetValue(thumbprint, out var verified) && now >= verified.NotBefore && now <= verified.NotAfter)
+        {
+            return verified.Identity;
+        }
+
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.Add(ClientCaCertificate);
@@ -330,7 +343,20 @@ public sealed class ProvisionerIdentity : IDisposable
         }
 
         var name = certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
-        return role is { } known && Names.IsEntityName(name) ? new ClientIdentity(known, name, Thumbprint(certificate)) : null;
+        if (role is not { } known || !Names.IsEntityName(name))
+        {
+            return null;
+        }
+
+        var identity = new ClientIdentity(known, name, thumbprint);
+        if (_authenticated.Count >= MaxAuthenticated)
+        {
+            _authenticated.Clear();
+        }
+
+        var notAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime() < ClientCaCertificate.NotAfter.ToUniversalTime() ? certificate.NotAfter.ToUniversalTime() : ClientCaCertificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
+        _authenticated[thumbprint] = (identity, new DateTimeOffset(certificate.NotBefore.ToUniversalTime(), TimeSpan.Zero), notAfter);
+        return identity;
     }
 
     /// <summary>The SHA-256 of a certificate, lowercase hex: how hosts are recorded.</summary>
