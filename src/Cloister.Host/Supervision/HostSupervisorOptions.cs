@@ -5,7 +5,7 @@ using Cloister.Runtime.Messages;
 namespace Cloister.Host.Supervision;
 
 /// <summary>How <see cref="HostSupervisor"/> serves one enclave.</summary>
-public sealed class HostSupervisorOptions
+public sealed record HostSupervisorOptions
 {
     /// <summary>Receives the app's stdout lines, as they were written.</summary>
     public required TextWriter Output { get; init; }
