@@ -1,5 +1,5 @@
 using System.Net;
-using System.Net.Http.Json;
+using System.Net.Http.Headers;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
@@ -76,7 +76,9 @@ public sealed class ProvisionerTokenClient : IDisposable
         HttpStatusCode status;
         try
         {
-            using var content = JsonContent.Create(new TokenRequest { Deployment = _deployment }, ProvisioningJson.Default.TokenRequest);
+            // A sized body rather than JsonContent's chunked one: a request is a few bytes, and any server reads it.
+            using var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(new TokenRequest { Deployment = _deployment }, ProvisioningJson.Default.TokenRequest));
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
             using var response = await _http.PostAsync(_tokens, content, cancellationToken);
             status = response.StatusCode;
             body = await response.Content.ReadAsByteArrayAsync(cancellationToken);

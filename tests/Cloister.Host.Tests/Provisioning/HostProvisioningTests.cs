@@ -52,7 +52,7 @@ public sealed class HostProvisioningTests : IAsyncLifetime, IDisposable
         var first = await ReadTokenLineAsync();
         var second = await ReadTokenLineAsync();
 
-        Assert.Equal(_provisioner.Issued.ToArray(), [first.Token, second.Token]);
+        Assert.Equal<string>(_provisioner.Issued.ToArray(), [first.Token, second.Token]);
         Assert.NotEqual(first.Token, second.Token);
         Assert.True(second.ExpiresAt > DateTimeOffset.UtcNow);
         Assert.Contains(_notices, notice => notice.StartsWith("provisioning: gave the enclave the token fetched before boot", StringComparison.Ordinal));

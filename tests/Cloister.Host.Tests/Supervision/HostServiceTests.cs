@@ -22,8 +22,8 @@ public sealed class HostServiceTests : IDisposable
     public async Task Every_service_answers_from_the_first_moment_and_none_after_the_run()
     {
         var sawBeforeAnything = new List<string>();
-        InProcessEnclave? enclave = null;
-        enclave = new InProcessEnclave(_run.Path, async transport =>
+        var hostSawExit = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var enclave = new InProcessEnclave(_run.Path, async transport =>
         {
             // No retries: the services must already listen when the enclave starts.
             sawBeforeAnything.Add(await ExchangeAsync(transport, PerConnectionPort, "ping"));
@@ -37,10 +37,13 @@ public sealed class HostServiceTests : IDisposable
             }
 
             status.CompleteWrites();
+            // An enclave that vanished at once could end before the host accepted its status connection at all.
+            await hostSawExit.Task;
             return 77;
         });
 
-        var result = await HostSupervisor.RunAsync(enclave, Options(), CancellationToken.None);
+        var result = await HostSupervisor.RunAsync(
+            enclave, Options() with { StatusChanged = statusEvent => { if (statusEvent is ExitedEvent) { hostSawExit.SetResult(); } } }, CancellationToken.None);
 
         Assert.Equal(["per-connection: ping", "listener: hello"], sawBeforeAnything);
         Assert.Equal(77, result.ExitCode);
