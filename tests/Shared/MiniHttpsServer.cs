@@ -27,7 +27,6 @@ internal sealed class MiniHttpsServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentBag<Task> _connections = [];
     private readonly Task _accepting;
-    private int _failedHandshakes;
 
     public MiniHttpsServer(X509Certificate2 certificate, Func<MiniHttpRequest, (int Status, byte[] Body)> handle, bool requestClientCertificate = false)
     {
@@ -46,9 +45,6 @@ internal sealed class MiniHttpsServer : IAsyncDisposable
 
     /// <summary>Every request that arrived whole, in order.</summary>
     public ConcurrentQueue<MiniHttpRequest> Requests { get; } = new();
-
-    /// <summary>How many connections ended in the TLS handshake (the client refused the server, or gave up).</summary>
-    public int FailedHandshakes => Volatile.Read(ref _failedHandshakes);
 
     /// <summary>Opens a plain TCP connection to the server, as the host's relay does for the enclave.</summary>
     public async ValueTask<Stream> ConnectAsync(CancellationToken cancellationToken)
@@ -104,7 +100,7 @@ internal sealed class MiniHttpsServer : IAsyncDisposable
         }
         catch (Exception ex) when (ex is IOException or System.Security.Authentication.AuthenticationException or OperationCanceledException)
         {
-            Interlocked.Increment(ref _failedHandshakes);
+            // The client refused the server (or gave up): there is no request to record.
             return;
         }
 

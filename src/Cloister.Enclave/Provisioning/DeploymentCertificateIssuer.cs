@@ -35,7 +35,7 @@ internal sealed class DeploymentCertificateIssuer : ICertificateIssuer, IDisposa
         {
             ca = X509Certificate2.CreateFromPem(authority.Certificate, authority.PrivateKey);
         }
-        catch (CryptographicException ex)
+        catch (Exception ex) when (ex is CryptographicException or ArgumentException)
         {
             throw new FormatException($"the deployment CA's certificate and key do not form a CA: {ex.Message}", ex);
         }

@@ -76,10 +76,10 @@ internal sealed class ProvisioningClient
 
             if (time.GetUtcNow() + delay > deadline)
             {
-                throw new ProvisioningRefusedException($"no answer from the provisioner within {_options.RetryBound.TotalSeconds:0} s ({attempt} attempts); the last: {failure}");
+                throw new ProvisioningRefusedException($"no answer from the provisioner within {_options.RetryBound.TotalSeconds:0.#} s ({attempt} attempts); the last: {failure}");
             }
 
-            await log($"provisioning: attempt {attempt} failed: {failure}; retrying in {delay.TotalSeconds:0.#} s with a new token");
+            await log($"provisioning: attempt {attempt} failed: {failure}; retrying in {delay.TotalSeconds:0.##} s with a new token");
             await Task.Delay(delay, time, cancellationToken);
             delay = delay * 2 > _options.MaxRetryDelay ? _options.MaxRetryDelay : delay * 2;
         }
