@@ -63,23 +63,23 @@ internal static class RunCommand
         // The host side of egress (vsock 7002): resolves and connects what the enclave's policy allowed, never to
         // loopback, private or link-local addresses unless a test or demo asks for them.
         var egress = HostService.OnListener(VsockEndpoint.EgressPort, "egress", new EgressForwarder(new EgressForwarderOptions
+        {
+            AllowPrivateDestinations = parseResult.GetValue(parameters.AllowPrivateEgress),
+            IdleTimeout = parseResult.GetValue(parameters.EgressIdleTimeout) switch
             {
-                AllowPrivateDestinations = parseResult.GetValue(parameters.AllowPrivateEgress),
-                IdleTimeout = parseResult.GetValue(parameters.EgressIdleTimeout) switch
-                {
-                    null => egressDefaults.IdleTimeout,
-                    0 => Timeout.InfiniteTimeSpan,
-                    >= 1 and <= MaxEgressIdleSeconds and var idle => TimeSpan.FromSeconds(idle),
-                    _ => throw CommandFailedException.Usage($"--egress-idle-timeout must be 1–{MaxEgressIdleSeconds} seconds, or 0 for none"),
-                },
-                MaxTunnels = parseResult.GetValue(parameters.EgressMaxTunnels) switch
-                {
-                    null => egressDefaults.MaxTunnels,
-                    >= 1 and <= MaxEgressTunnels and var tunnels => tunnels,
-                    _ => throw CommandFailedException.Usage($"--egress-max-tunnels must be 1–{MaxEgressTunnels}"),
-                },
-                Log = egressEvent => Notice(egressEvent.ToString()),
-            }).RunAsync);
+                null => egressDefaults.IdleTimeout,
+                0 => Timeout.InfiniteTimeSpan,
+                >= 1 and <= MaxEgressIdleSeconds and var idle => TimeSpan.FromSeconds(idle),
+                _ => throw CommandFailedException.Usage($"--egress-idle-timeout must be 1–{MaxEgressIdleSeconds} seconds, or 0 for none"),
+            },
+            MaxTunnels = parseResult.GetValue(parameters.EgressMaxTunnels) switch
+            {
+                null => egressDefaults.MaxTunnels,
+                >= 1 and <= MaxEgressTunnels and var tunnels => tunnels,
+                _ => throw CommandFailedException.Usage($"--egress-max-tunnels must be 1–{MaxEgressTunnels}"),
+            },
+            Log = egressEvent => Notice(egressEvent.ToString()),
+        }).RunAsync);
         var imagePath = ResolveImage(parseResult.GetRequiredValue(parameters.Image));
         var simulate = parseResult.GetValue(parameters.Simulate);
         var onNitro = !simulate && File.Exists(NitroDevice);

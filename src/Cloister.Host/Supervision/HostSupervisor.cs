@@ -19,7 +19,7 @@ public static class HostSupervisor
 
     /// <summary>Runs a prepared enclave until it ends, or until <paramref name="stopRequested"/> fires and it has been stopped.</summary>
     /// <param name="enclave">The prepared, not yet started enclave; the caller disposes it.</param>
-    /// <param name="options">Where output goes, ingress and egress.</param>
+    /// <param name="options">Where output goes, ingress, and the vsock services besides status and logs.</param>
     /// <param name="stopRequested">Fires on SIGTERM/SIGINT: the enclave is stopped with the grace period.</param>
     /// <returns>How the run ended.</returns>
     /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
