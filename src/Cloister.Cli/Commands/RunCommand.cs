@@ -267,6 +267,7 @@ internal static class RunCommand
     }
 
     /// <summary>The provisioning flags, checked against the manifest once the image is open.</summary>
+    [SupportedOSPlatform("linux")]
     private sealed record ProvisioningArguments(string? CredentialsPath, Uri? Provisioner)
     {
         private static readonly TimeSpan s_firstTokenBound = TimeSpan.FromSeconds(30);

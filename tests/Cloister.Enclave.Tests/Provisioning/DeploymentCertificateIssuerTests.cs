@@ -10,10 +10,10 @@ namespace Cloister.Enclave.Tests.Provisioning;
 
 public sealed class DeploymentCertificateIssuerTests : IDisposable
 {
-    private readonly X509Certificate2 _root = TestPki.CertificateAuthority("provisioner root");
+    private readonly X509Certificate2 _root = ProvisioningPki.CertificateAuthority("provisioner root");
     private readonly X509Certificate2 _intermediate;
 
-    public DeploymentCertificateIssuerTests() => _intermediate = TestPki.CertificateAuthority("deployment payments", _root);
+    public DeploymentCertificateIssuerTests() => _intermediate = ProvisioningPki.CertificateAuthority("deployment payments", _root);
 
     public void Dispose()
     {
@@ -33,8 +33,8 @@ public sealed class DeploymentCertificateIssuerTests : IDisposable
         var context = new ServedCertificate(leaf, document, AttestedCertificate.GetKeyBinding(key), now, now.AddHours(3), issuer.Chain).CreateContext();
 
         Assert.Equal(_intermediate.SubjectName.Name, leaf.IssuerName.Name);
-        Assert.True(TestPki.ChainsTo(leaf, _root, issuer.Chain));
-        Assert.False(TestPki.ChainsTo(leaf, _root));
+        Assert.True(ProvisioningPki.ChainsTo(leaf, _root, issuer.Chain));
+        Assert.False(ProvisioningPki.ChainsTo(leaf, _root));
         Assert.True(AttestedCertificate.TryGetDocument(leaf, out var embedded));
         Assert.Equal(document, embedded);
         Assert.Equal(["app.example"], AttestedCertificate.GetHostnames(leaf));
@@ -56,12 +56,12 @@ public sealed class DeploymentCertificateIssuerTests : IDisposable
     [Fact]
     public void A_certificate_that_is_not_a_ca_or_a_key_that_is_not_its_is_refused()
     {
-        using var server = TestPki.ServerCertificate();
+        using var server = ProvisioningPki.ServerCertificate();
         using var otherKey = ECDsa.Create(ECCurve.NamedCurves.nistP384);
 
         Assert.Equal(
             "the deployment CA 'CN=localhost' is not a CA certificate",
-            Assert.Throws<FormatException>(() => DeploymentCertificateIssuer.From(new ProvisionedCertificateAuthority { Certificate = server.ExportCertificatePem(), PrivateKey = TestPki.PrivateKeyPem(server), Chain = [] })).Message);
+            Assert.Throws<FormatException>(() => DeploymentCertificateIssuer.From(new ProvisionedCertificateAuthority { Certificate = server.ExportCertificatePem(), PrivateKey = ProvisioningPki.PrivateKeyPem(server), Chain = [] })).Message);
         Assert.StartsWith(
             "the deployment CA's certificate and key do not form a CA: ",
             Assert.Throws<FormatException>(() => DeploymentCertificateIssuer.From(new ProvisionedCertificateAuthority { Certificate = _intermediate.ExportCertificatePem(), PrivateKey = otherKey.ExportPkcs8PrivateKeyPem(), Chain = [] })).Message,
@@ -71,7 +71,7 @@ public sealed class DeploymentCertificateIssuerTests : IDisposable
     private ProvisionedCertificateAuthority Authority() => new()
     {
         Certificate = _intermediate.ExportCertificatePem(),
-        PrivateKey = TestPki.PrivateKeyPem(_intermediate),
+        PrivateKey = ProvisioningPki.PrivateKeyPem(_intermediate),
         Chain = [_root.ExportCertificatePem()],
     };
 }

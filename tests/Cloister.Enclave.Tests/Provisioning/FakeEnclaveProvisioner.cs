@@ -21,16 +21,16 @@ internal sealed class FakeEnclaveProvisioner : IAsyncDisposable
 
     public FakeEnclaveProvisioner(X509Certificate2? tlsCertificate = null)
     {
-        TlsCertificate = tlsCertificate ?? TestPki.ServerCertificate();
-        Root = TestPki.CertificateAuthority("provisioner root");
-        Intermediate = TestPki.CertificateAuthority("deployment payments", Root);
+        TlsCertificate = tlsCertificate ?? ProvisioningPki.ServerCertificate();
+        Root = ProvisioningPki.CertificateAuthority("provisioner root");
+        Intermediate = ProvisioningPki.CertificateAuthority("deployment payments", Root);
         Granted = new ProvisioningAnswer
         {
             Deployment = Deployment,
             CertificateAuthority = new ProvisionedCertificateAuthority
             {
                 Certificate = Intermediate.ExportCertificatePem(),
-                PrivateKey = TestPki.PrivateKeyPem(Intermediate),
+                PrivateKey = ProvisioningPki.PrivateKeyPem(Intermediate),
                 Chain = [Root.ExportCertificatePem()],
             },
             Secrets = [new ProvisionedSecret { Name = "API_KEY", Value = "tops3cret", Version = 3 }],

@@ -58,7 +58,7 @@ public sealed class ProvisioningClientTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task A_provisioner_with_another_key_is_refused_and_never_gets_the_document()
     {
-        await using var impostor = new FakeEnclaveProvisioner(TestPki.ServerCertificate());
+        await using var impostor = new FakeEnclaveProvisioner(ProvisioningPki.ServerCertificate());
 
         var ex = await Assert.ThrowsAsync<ProvisioningRefusedException>(() => Client(connect: impostor.ConnectAsync).ProvisionAsync(Log, CancellationToken.None));
 

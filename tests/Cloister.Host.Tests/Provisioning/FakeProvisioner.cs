@@ -20,8 +20,8 @@ internal sealed class FakeProvisioner : IAsyncDisposable
 
     public FakeProvisioner()
     {
-        TlsCertificate = TestPki.ServerCertificate();
-        ClientCa = TestPki.CertificateAuthority("client CA");
+        TlsCertificate = ProvisioningPki.ServerCertificate();
+        ClientCa = ProvisioningPki.CertificateAuthority("client CA");
         _server = new MiniHttpsServer(TlsCertificate, Handle, requestClientCertificate: true);
     }
 
@@ -44,14 +44,14 @@ internal sealed class FakeProvisioner : IAsyncDisposable
     /// <summary>Credentials for a host, as <c>cloister provisioner host add</c> writes them (pinned to this provisioner unless <paramref name="pin"/> says otherwise).</summary>
     public ProvisionerCredentials HostCredentials(string name = "host-a", X509Certificate2? issuer = null, byte[]? pin = null)
     {
-        using var certificate = TestPki.ClientCertificate(issuer ?? ClientCa, name, "host");
+        using var certificate = ProvisioningPki.ClientCertificate(issuer ?? ClientCa, name, "host");
         return new ProvisionerCredentials
         {
             Provisioner = Url,
             PinnedSha256 = Convert.ToHexStringLower(pin ?? ProvisionerPin.Of(TlsCertificate)),
             Name = name,
             Certificate = certificate.ExportCertificatePem(),
-            PrivateKey = TestPki.PrivateKeyPem(certificate),
+            PrivateKey = ProvisioningPki.PrivateKeyPem(certificate),
         };
     }
 
@@ -70,7 +70,7 @@ internal sealed class FakeProvisioner : IAsyncDisposable
             return Error(404, "no such endpoint");
         }
 
-        if (request.ClientCertificate is not { } client || !TestPki.ChainsTo(client, ClientCa) || Attribute(client, "2.5.4.11") != "host")
+        if (request.ClientCertificate is not { } client || !ProvisioningPki.ChainsTo(client, ClientCa) || Attribute(client, "2.5.4.11") != "host")
         {
             return Error(403, "a host certificate is required");
         }

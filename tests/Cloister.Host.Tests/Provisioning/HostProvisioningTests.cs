@@ -86,7 +86,7 @@ public sealed class HostProvisioningTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task A_certificate_from_another_client_ca_is_refused_by_the_provisioner()
     {
-        using var otherCa = TestPki.CertificateAuthority("someone else's CA");
+        using var otherCa = ProvisioningPki.CertificateAuthority("someone else's CA");
 
         var ex = await Assert.ThrowsAsync<ProvisionerUnavailableException>(() => StartAsync(_provisioner.HostCredentials(issuer: otherCa)));
 
@@ -96,7 +96,7 @@ public sealed class HostProvisioningTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task A_provisioner_with_another_key_is_refused_before_any_request()
     {
-        using var impostor = TestPki.ServerCertificate();
+        using var impostor = ProvisioningPki.ServerCertificate();
 
         var ex = await Assert.ThrowsAsync<ProvisionerUnavailableException>(() => StartAsync(_provisioner.HostCredentials(pin: ProvisionerPin.Of(impostor))));
 

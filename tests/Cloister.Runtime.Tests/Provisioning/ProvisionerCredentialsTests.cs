@@ -10,11 +10,11 @@ namespace Cloister.Runtime.Tests.Provisioning;
 public sealed class ProvisionerCredentialsTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("cloister-credentials-").FullName;
-    private readonly X509Certificate2 _server = TestPki.ServerCertificate();
-    private readonly X509Certificate2 _clientCa = TestPki.CertificateAuthority("client CA");
+    private readonly X509Certificate2 _server = ProvisioningPki.ServerCertificate();
+    private readonly X509Certificate2 _clientCa = ProvisioningPki.CertificateAuthority("client CA");
     private readonly X509Certificate2 _host;
 
-    public ProvisionerCredentialsTests() => _host = TestPki.ClientCertificate(_clientCa, "host-a", "host");
+    public ProvisionerCredentialsTests() => _host = ProvisioningPki.ClientCertificate(_clientCa, "host-a", "host");
 
     public void Dispose()
     {
@@ -110,7 +110,7 @@ public sealed class ProvisionerCredentialsTests : IDisposable
     {
         var pin = ProvisionerPin.Of(_server);
         using var sameKey = ReissueWithSameKey(_server);
-        using var otherKey = TestPki.ServerCertificate();
+        using var otherKey = ProvisioningPki.ServerCertificate();
 
         Assert.Equal(ProvisionerPin.Size, pin.Length);
         Assert.Equal(SHA256.HashData(_server.PublicKey.ExportSubjectPublicKeyInfo()), pin);
@@ -134,7 +134,7 @@ public sealed class ProvisionerCredentialsTests : IDisposable
         PinnedSha256 = pin ?? Convert.ToHexStringLower(ProvisionerPin.Of(_server)),
         Name = "host-a",
         Certificate = _host.ExportCertificatePem(),
-        PrivateKey = privateKey ?? TestPki.PrivateKeyPem(_host),
+        PrivateKey = privateKey ?? ProvisioningPki.PrivateKeyPem(_host),
     };
 
     // Write does not check what it writes; Read does.

@@ -4,7 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 namespace Cloister.Testing;
 
 /// <summary>Certificates as the provisioner makes them (P-384 throughout), for tests of the parties that talk to it.</summary>
-internal static class TestPki
+internal static class ProvisioningPki
 {
     private static readonly DateTimeOffset s_notBefore = DateTimeOffset.UtcNow.AddDays(-1);
     private static readonly DateTimeOffset s_notAfter = DateTimeOffset.UtcNow.AddDays(30);
