@@ -141,7 +141,7 @@ internal sealed class ProvisioningClient
         }
         catch (HttpRequestException ex)
         {
-            throw new ProvisioningTransportException($"HTTPS to the provisioner through the host: {OneLine(ex)}", ex);
+            throw new ProvisioningTransportException($"HTTPS to the provisioner through the host: {ProvisioningFailures.OneLine(ex)}", ex);
         }
 
         if ((int)status >= 500 || status is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests)
@@ -151,7 +151,7 @@ internal sealed class ProvisioningClient
 
         if (status != HttpStatusCode.OK)
         {
-            throw new ProvisioningRefusedException($"the provisioner answered {(int)status}: {ErrorOf(answer)}");
+            throw new ProvisioningRefusedException($"the provisioner answered {(int)status}: {ProvisioningFailures.ErrorOf(answer)}");
         }
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -195,32 +195,5 @@ internal sealed class ProvisioningClient
         return answer.Deployment == _settings.TokenAudience
             ? answer
             : throw new ProvisioningRefusedException($"the provisioner's answer is for deployment '{answer.Deployment}', not '{_settings.TokenAudience}'");
-    }
-
-    private static string ErrorOf(byte[] body)
-    {
-        try
-        {
-            if (JsonSerializer.Deserialize(body, ProvisioningJson.Default.ProvisioningError) is { } error)
-            {
-                return error.Error.ReplaceLineEndings(" ");
-            }
-        }
-        catch (JsonException)
-        {
-        }
-
-        return $"({body.Length} bytes that are not {{\"error\"}})";
-    }
-
-    private static string OneLine(Exception ex)
-    {
-        var innermost = ex;
-        while (innermost.InnerException is { } inner)
-        {
-            innermost = inner;
-        }
-
-        return (innermost == ex ? ex.Message : $"{ex.Message} ({innermost.Message})").ReplaceLineEndings(" ");
     }
 }

@@ -87,7 +87,7 @@ public sealed class ProvisionerTokenClient : IDisposable
         {
             throw new ProvisionerUnavailableException(Volatile.Read(ref _pinMismatches) != mismatchesBefore
                 ? $"the provisioner at {_provisioner} presented a key that does not match the credentials' pinned_sha256"
-                : $"cannot reach the provisioner at {_provisioner}: {OneLine(ex)}", ex);
+                : $"cannot reach the provisioner at {_provisioner}: {ProvisioningFailures.OneLine(ex)}", ex);
         }
         catch (TaskCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -96,7 +96,7 @@ public sealed class ProvisionerTokenClient : IDisposable
 
         if (status != HttpStatusCode.OK)
         {
-            throw new ProvisionerUnavailableException($"the provisioner at {_provisioner} refused a token for deployment '{_deployment}': {(int)status} {ErrorOf(body)}");
+            throw new ProvisionerUnavailableException($"the provisioner at {_provisioner} refused a token for deployment '{_deployment}': {(int)status} {ProvisioningFailures.ErrorOf(body)}");
         }
 
         try
@@ -123,33 +123,5 @@ public sealed class ProvisionerTokenClient : IDisposable
     {
         Interlocked.Increment(ref _pinMismatches);
         return false;
-    }
-
-    // The provisioner's {"error"} when it sent one, else a hint of the body; never more than a line.
-    private static string ErrorOf(byte[] body)
-    {
-        try
-        {
-            if (JsonSerializer.Deserialize(body, ProvisioningJson.Default.ProvisioningError) is { } error)
-            {
-                return error.Error.ReplaceLineEndings(" ");
-            }
-        }
-        catch (JsonException)
-        {
-        }
-
-        return $"({body.Length} bytes that are not {{\"error\"}})";
-    }
-
-    private static string OneLine(Exception ex)
-    {
-        var innermost = ex;
-        while (innermost.InnerException is { } inner)
-        {
-            innermost = inner;
-        }
-
-        return (innermost == ex ? ex.Message : $"{ex.Message} ({innermost.Message})").ReplaceLineEndings(" ");
     }
 }
