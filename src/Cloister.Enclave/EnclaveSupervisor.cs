@@ -6,6 +6,7 @@ using Cloister.Enclave.Host;
 using Cloister.Enclave.Ingress;
 using Cloister.Enclave.LocalApi;
 using Cloister.Enclave.Nitro;
+using Cloister.Enclave.Provisioning;
 using Cloister.Runtime.Egress;
 using Cloister.Runtime.Files;
 using Cloister.Runtime.Manifest;
@@ -28,6 +29,9 @@ internal sealed class EnclaveSupervisor
 
     /// <summary>EX_SOFTWARE: the supervisor itself failed (no host, no NSM).</summary>
     public const int InternalError = 70;
+
+    /// <summary>EX_NOPERM: provisioning was refused (or failed for good); the app was never started.</summary>
+    public const int ProvisioningRefused = 77;
 
     private static readonly TimeSpan s_hostPatience = TimeSpan.FromSeconds(10);
 
@@ -116,9 +120,21 @@ internal sealed class EnclaveSupervisor
         }
 
         NsmDevice? nsm = null;
+        DeploymentCertificateIssuer? deploymentCa = null;
         try
         {
             nsm = await PrepareEnclaveAsync(host, cancellationToken);
+            if (_spec.Manifest.Provisioning is { } provisioning)
+            {
+                // Before anything listens or the app exists: an unprovisioned enclave serves nothing.
+                if (await ProvisionAsync(provisioning, transport, nsm!, launch, host, cancellationToken) is not { } provisioned)
+                {
+                    return new AppExit(ProvisioningRefused, null);
+                }
+
+                (launch, deploymentCa) = provisioned;
+            }
+
             ProcessInterop.CatchBrokenPipe();
             if (Environment.ProcessId != 1)
             {
@@ -130,7 +146,7 @@ internal sealed class EnclaveSupervisor
             var egressOptions = new EgressProxyOptions { Log = egressEvent => _ = egressEvent.Outcome == EgressProxyOutcome.Closed ? Task.CompletedTask : host.LogAsync(egressEvent.ToString()) };
             await using var egress = await EgressProxy.StartAsync(egressPolicy, transport, egressOptions, cancellationToken);
             await using var ingress = await PassthroughIngress.StartAsync(transport, _spec.Manifest.Ingress.Where(port => port.Tls == IngressTls.Passthrough), host.LogAsync);
-            await using var attested = await StartAttestedIngressAsync(transport, nsm, host, cancellationToken);
+            await using var attested = await StartAttestedIngressAsync(transport, nsm, deploymentCa, host, cancellationToken);
             await using var localApi = nsm is null ? null : await LocalApiServer.StartAsync(_spec.Manifest.Api.Port, nsm, cancellationToken);
             var appPorts = _spec.Manifest.Ingress.Select(port => port.AppPort).ToList();
             using var supervisor = new AppSupervisor(launch, _spec.Manifest.Restart, host, (exited, token) => WaitReadyAsync(appPorts, exited, host, token), AppSupervisor.DefaultGracePeriod);
@@ -165,12 +181,53 @@ internal sealed class EnclaveSupervisor
         }
         finally
         {
+            deploymentCa?.Dispose();
             nsm?.Dispose();
         }
     }
 
+    // The app's secrets and the deployment's CA, or null when provisioning was refused (reported on the status stream).
+    private static async Task<(AppLaunch Launch, DeploymentCertificateIssuer Issuer)?> ProvisionAsync(
+        ProvisioningSettings settings, VsockTransport transport, NsmDevice nsm, AppLaunch launch, HostLink host, CancellationToken cancellationToken)
+    {
+        var client = new ProvisioningClient(
+            settings,
+            nsm,
+            token => HostTokenSource.GetAsync(transport, token),
+            async token => await transport.ConnectAsync(new VsockEndpoint(VsockEndpoint.HostCid, VsockEndpoint.ProvisionerPort), token),
+            new ProvisioningClientOptions());
+        await host.LogAsync($"provisioning: asking {settings.Url} for deployment '{settings.TokenAudience}' through the host");
+        try
+        {
+            var answer = await client.ProvisionAsync(host.LogAsync, cancellationToken);
+            var provisionedLaunch = launch.WithSecrets(answer.Secrets);
+            DeploymentCertificateIssuer issuer;
+            try
+            {
+                issuer = DeploymentCertificateIssuer.From(answer.CertificateAuthority);
+            }
+            catch (FormatException ex)
+            {
+                throw new ProvisioningRefusedException(ex.Message);
+            }
+
+            await host.ReportAsync(new ProvisionedEvent(), cancellationToken);
+            // Names and versions only: a value never leaves the supervisor except into the app's environment.
+            var secrets = answer.Secrets.Count == 0 ? "no secrets" : string.Join(", ", answer.Secrets.Select(secret => $"{secret.Name} (v{secret.Version})"));
+            await host.LogAsync($"provisioning: provisioned for deployment '{answer.Deployment}': attested leaves issued by {issuer.Subject}; {secrets}");
+            return (provisionedLaunch, issuer);
+        }
+        catch (Exception ex) when (ex is ProvisioningRefusedException or AppLaunchException)
+        {
+            await host.LogAsync($"provisioning refused: {ex.Message}; the app will not start");
+            await host.ReportAsync(new ProvisioningRefusedEvent(ex.Message), cancellationToken);
+            return null;
+        }
+    }
+
     // Every port's base certificate is made before the first connection is accepted; each gets one line in the log.
-    private async Task<AttestedIngress?> StartAttestedIngressAsync(VsockTransport transport, NsmDevice? nsm, HostLink host, CancellationToken cancellationToken)
+    private async Task<AttestedIngress?> StartAttestedIngressAsync(
+        VsockTransport transport, NsmDevice? nsm, ICertificateIssuer? issuer, HostLink host, CancellationToken cancellationToken)
     {
         var ports = _spec.Manifest.Ingress.Where(port => port.Tls == IngressTls.Attested).ToList();
         if (ports.Count == 0)
@@ -181,7 +238,11 @@ internal sealed class EnclaveSupervisor
         var ingress = await AttestedIngress.StartAsync(
             transport,
             ports,
-            new AttestedIngressOptions { Nsm = nsm ?? throw new InvalidOperationException("attested ingress started without an NSM") },
+            new AttestedIngressOptions
+            {
+                Nsm = nsm ?? throw new InvalidOperationException("attested ingress started without an NSM"),
+                Issuer = issuer ?? SelfSignedCertificateIssuer.Instance,
+            },
             host.LogAsync,
             cancellationToken);
         foreach (var port in ingress.Ports)
@@ -198,7 +259,7 @@ internal sealed class EnclaveSupervisor
         if (Simulated)
         {
             // bubblewrap's new network namespace has lo up already, and the host's kernel has entropy.
-            var needsNsm = _spec.Manifest.Api.Attestation || _spec.Manifest.Ingress.Any(port => port.Tls == IngressTls.Attested);
+            var needsNsm = _spec.Manifest.Api.Attestation || _spec.Manifest.Provisioning is not null || _spec.Manifest.Ingress.Any(port => port.Tls == IngressTls.Attested);
             return needsNsm ? await NsmSocketDevice.ConnectAsync(SimulatedEnclaveContract.NsmSocketPath, cancellationToken) : null;
         }
 

@@ -4,8 +4,8 @@ namespace Cloister.Build.Manifests;
 
 /// <summary>
 /// The manifest sections that this version of Cloister reads and validates but does not build yet: nothing in the
-/// image would act on them, so an enclave built with one would silently lack what its owner configured (a
-/// provisioned enclave would start standalone). The build refuses them, failing closed, until the work that
+/// image would act on them, so an enclave built with one would silently lack what its owner configured (an enclave
+/// with <c>kms_proxy</c> would have no proxy). The build refuses them, failing closed, until the work that
 /// implements each lands (<c>docs/build.md</c>).
 /// </summary>
 public static class UnbuiltSections
@@ -13,7 +13,6 @@ public static class UnbuiltSections
     private static readonly (UnbuiltSection Section, Func<EnclaveManifest, bool> IsSet)[] s_sections =
     [
         (Refused("api.crypto", "remove it or set it to false"), manifest => manifest.Api.Crypto),
-        (Refused("provisioning", "remove the section"), manifest => manifest.Provisioning is not null),
         (Refused("kms_proxy", "remove the section"), manifest => manifest.KmsProxy is not null),
         (Refused("health", "remove the section"), manifest => manifest.Health is not null),
     ];

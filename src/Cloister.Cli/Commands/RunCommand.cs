@@ -6,9 +6,13 @@ using Cloister.Host.Egress;
 using Cloister.Host.Ingress;
 using Cloister.Host.Nitro;
 using Cloister.Host.Processes;
+using Cloister.Host.Provisioning;
 using Cloister.Host.Simulation;
 using Cloister.Host.Supervision;
+using Cloister.Runtime.Manifest;
+using Cloister.Runtime.Provisioning;
 using Cloister.Runtime.Relay;
+using Cloister.Runtime.Vsock;
 
 namespace Cloister.Cli.Commands;
 
@@ -42,6 +46,7 @@ internal static class RunCommand
         // and the supervisor's own comes from the image.
         Environment.SetEnvironmentVariable(DuplexRelay.InlineCompletionsVariable, "1");
         var egressDefaults = new EgressForwarderOptions();
+        var provisioning = ProvisioningArguments.From(parseResult.GetValue(parameters.ProvisionerCredentials), parseResult.GetValue(parameters.Provisioner));
         var supervisorOptions = new HostSupervisorOptions
         {
             Output = Console.Out,
@@ -54,27 +59,27 @@ internal static class RunCommand
             GracePeriod = parseResult.GetValue(parameters.GracePeriod) is var seconds and >= 0 and <= 3600
                 ? TimeSpan.FromSeconds(seconds)
                 : throw CommandFailedException.Usage("--grace-period must be 0–3600 seconds"),
-            // The host side of egress (vsock 7002): resolves and connects what the enclave's policy allowed, never to
-            // loopback, private or link-local addresses unless a test or demo asks for them.
-            Egress = new EgressForwarder(new EgressForwarderOptions
-            {
-                AllowPrivateDestinations = parseResult.GetValue(parameters.AllowPrivateEgress),
-                IdleTimeout = parseResult.GetValue(parameters.EgressIdleTimeout) switch
-                {
-                    null => egressDefaults.IdleTimeout,
-                    0 => Timeout.InfiniteTimeSpan,
-                    >= 1 and <= MaxEgressIdleSeconds and var idle => TimeSpan.FromSeconds(idle),
-                    _ => throw CommandFailedException.Usage($"--egress-idle-timeout must be 1–{MaxEgressIdleSeconds} seconds, or 0 for none"),
-                },
-                MaxTunnels = parseResult.GetValue(parameters.EgressMaxTunnels) switch
-                {
-                    null => egressDefaults.MaxTunnels,
-                    >= 1 and <= MaxEgressTunnels and var tunnels => tunnels,
-                    _ => throw CommandFailedException.Usage($"--egress-max-tunnels must be 1–{MaxEgressTunnels}"),
-                },
-                Log = egress => Notice(egress.ToString()),
-            }).RunAsync,
         };
+        // The host side of egress (vsock 7002): resolves and connects what the enclave's policy allowed, never to
+        // loopback, private or link-local addresses unless a test or demo asks for them.
+        var egress = HostService.OnListener(VsockEndpoint.EgressPort, "egress", new EgressForwarder(new EgressForwarderOptions
+        {
+            AllowPrivateDestinations = parseResult.GetValue(parameters.AllowPrivateEgress),
+            IdleTimeout = parseResult.GetValue(parameters.EgressIdleTimeout) switch
+            {
+                null => egressDefaults.IdleTimeout,
+                0 => Timeout.InfiniteTimeSpan,
+                >= 1 and <= MaxEgressIdleSeconds and var idle => TimeSpan.FromSeconds(idle),
+                _ => throw CommandFailedException.Usage($"--egress-idle-timeout must be 1–{MaxEgressIdleSeconds} seconds, or 0 for none"),
+            },
+            MaxTunnels = parseResult.GetValue(parameters.EgressMaxTunnels) switch
+            {
+                null => egressDefaults.MaxTunnels,
+                >= 1 and <= MaxEgressTunnels and var tunnels => tunnels,
+                _ => throw CommandFailedException.Usage($"--egress-max-tunnels must be 1–{MaxEgressTunnels}"),
+            },
+            Log = egressEvent => Notice(egressEvent.ToString()),
+        }).RunAsync);
         var imagePath = ResolveImage(parseResult.GetRequiredValue(parameters.Image));
         var simulate = parseResult.GetValue(parameters.Simulate);
         var onNitro = !simulate && File.Exists(NitroDevice);
@@ -122,10 +127,14 @@ internal static class RunCommand
         await using (enclave)
         {
             Notice($"PCR0 {Convert.ToHexStringLower(enclave.Measurements.Pcr0)}");
+            using var hostProvisioning = await provisioning.StartAsync(enclave.LaunchSpec?.Manifest.Provisioning, Notice, stop.Token);
             EnclaveRunResult result;
             try
             {
-                result = await HostSupervisor.RunAsync(enclave, supervisorOptions, stop.Token);
+                result = await HostSupervisor.RunAsync(
+                    enclave,
+                    supervisorOptions with { Services = [egress, .. hostProvisioning?.Services ?? []] },
+                    stop.Token);
             }
             catch (EnclaveLaunchException ex)
             {
@@ -138,7 +147,9 @@ internal static class RunCommand
                 Notice($"run directory kept: {runDirectory}");
             }
 
-            return result.ExitCode;
+            return result.ProvisioningRefusal is { } refusal
+                ? throw new CommandFailedException($"provisioning refused: {refusal}", ExitCodes.Invalid)
+                : result.ExitCode;
         }
     }
 
@@ -239,14 +250,87 @@ internal static class RunCommand
 
         public Option<int?> EgressMaxTunnels { get; } = new("--egress-max-tunnels") { Description = "The most egress connections the host relays for the enclave at once (default 2048); more are refused. The enclave's own proxy allows 1024." };
 
+        public Option<string?> ProvisionerCredentials { get; } = new("--provisioner-credentials") { Description = "The host's provisioner credentials (host.json from 'cloister provisioner host add'); required when the manifest has a provisioning section." };
+
+        public Option<string?> Provisioner { get; } = new("--provisioner") { Description = "The provisioner's https:// URL for tokens and the relay, when it is not the credentials' (e.g. another address of the same service)." };
+
         public Option<double> GracePeriod { get; } = new("--grace-period") { Description = "Seconds the app has to exit after SIGTERM before the enclave is killed.", DefaultValueFactory = _ => 10 };
 
         public void AddTo(Command command)
         {
             command.Arguments.Add(Image);
-            foreach (var option in new Option[] { Simulate, Cpus, Memory, Debug, ParentRole, ParentId, SimRoot, KeepRunDirectory, Publish, RelayIngress, IngressAddress, AllowPrivateEgress, EgressIdleTimeout, EgressMaxTunnels, GracePeriod })
+            foreach (var option in new Option[] { Simulate, Cpus, Memory, Debug, ParentRole, ParentId, SimRoot, KeepRunDirectory, Publish, RelayIngress, IngressAddress, AllowPrivateEgress, EgressIdleTimeout, EgressMaxTunnels, ProvisionerCredentials, Provisioner, GracePeriod })
             {
                 command.Options.Add(option);
+            }
+        }
+    }
+
+    /// <summary>The provisioning flags, checked against the manifest once the image is open.</summary>
+    [SupportedOSPlatform("linux")]
+    private sealed record ProvisioningArguments(string? CredentialsPath, Uri? Provisioner)
+    {
+        private static readonly TimeSpan s_firstTokenBound = TimeSpan.FromSeconds(30);
+
+        public static ProvisioningArguments From(string? credentialsPath, string? provisioner)
+        {
+            if (provisioner is null)
+            {
+                return new ProvisioningArguments(credentialsPath, null);
+            }
+
+            if (credentialsPath is null)
+            {
+                throw CommandFailedException.Usage("--provisioner needs --provisioner-credentials");
+            }
+
+            return Uri.TryCreate(provisioner, UriKind.Absolute, out var url) && url.Scheme == Uri.UriSchemeHttps
+                ? new ProvisioningArguments(credentialsPath, url)
+                : throw CommandFailedException.Usage($"--provisioner '{provisioner}' is not an https:// URL");
+        }
+
+        /// <summary>Fetches the first token, or returns <see langword="null"/> for an image that is not provisioned.</summary>
+        public async Task<HostProvisioning?> StartAsync(ProvisioningSettings? manifest, Action<string> notice, CancellationToken cancellationToken)
+        {
+            if (manifest is null)
+            {
+                return CredentialsPath is null
+                    ? null
+                    : throw CommandFailedException.Usage("--provisioner-credentials given, but the image's manifest has no provisioning section");
+            }
+
+            if (CredentialsPath is null)
+            {
+                throw CommandFailedException.Usage($"the image is provisioned (its manifest's provisioning names deployment '{manifest.TokenAudience}'): pass --provisioner-credentials host.json");
+            }
+
+            ProvisionerCredentials credentials;
+            try
+            {
+                credentials = ProvisionerCredentials.Read(CredentialsPath);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw CommandFailedException.Usage($"--provisioner-credentials: {ex.Message}");
+            }
+            catch (FormatException ex)
+            {
+                throw new CommandFailedException(ex.Message, ExitCodes.Invalid, ex);
+            }
+
+            using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            bound.CancelAfter(s_firstTokenBound);
+            try
+            {
+                return await HostProvisioning.StartAsync(credentials, Provisioner, manifest.TokenAudience, notice, bound.Token);
+            }
+            catch (ProvisionerUnavailableException ex)
+            {
+                throw new CommandFailedException(ex.Message, ExitCodes.Invalid, ex);
+            }
+            catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new CommandFailedException($"no token from the provisioner within {s_firstTokenBound.TotalSeconds} s", ExitCodes.Invalid, ex);
             }
         }
     }

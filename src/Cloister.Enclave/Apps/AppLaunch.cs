@@ -1,6 +1,7 @@
 using System.Net;
 using Cloister.Enclave.Egress;
 using Cloister.Runtime.Manifest;
+using Cloister.Runtime.Provisioning;
 
 namespace Cloister.Enclave.Apps;
 
@@ -42,6 +43,29 @@ internal sealed record AppLaunch(string Executable, IReadOnlyList<string> Argume
         var executable = ExecutableSearch.Resolve(arguments[0], environment, root);
         return new AppLaunch(executable, arguments, environment, workingDirectory, ImageUser.Resolve(spec.Image.User, root));
     }
+
+    /// <summary>
+    /// The launch with the provisioned secrets in the app's environment: each overrides the image's or manifest's variable
+    /// of the same name; the egress proxy's variables still win, since egress only works through the proxy.
+    /// </summary>
+    /// <exception cref="AppLaunchException">A secret's name is not an environment variable name, or its value holds a NUL.</exception>
+    public AppLaunch WithSecrets(IReadOnlyList<ProvisionedSecret> secrets)
+    {
+        ArgumentNullException.ThrowIfNull(secrets);
+        foreach (var secret in secrets)
+        {
+            if (!IsVariableName(secret.Name) || secret.Value.Contains('\0', StringComparison.Ordinal))
+            {
+                // Named, never quoted: the value is the secret.
+                throw new AppLaunchException($"provisioning: secret '{secret.Name.ReplaceLineEndings(" ")}' cannot be an environment variable (the name must match [A-Za-z_][A-Za-z0-9_]*, the value hold no NUL)");
+            }
+        }
+
+        return this with { Environment = WithOverrides(WithOverrides(Environment, [.. secrets.Select(secret => $"{secret.Name}={secret.Value}")]), ProxyEnvironment) };
+    }
+
+    private static bool IsVariableName(string name) =>
+        name.Length > 0 && (char.IsAsciiLetter(name[0]) || name[0] == '_') && name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
 
     private static List<string> WithOverrides(IReadOnlyList<string> environment, IReadOnlyList<string> overrides)
     {

@@ -51,7 +51,7 @@ internal sealed class AttestedCertificateFactory(NsmDevice nsm, ICertificateIssu
 
         var now = timeProvider.GetUtcNow();
         var certificate = issuer.Issue(key, document, hostnames, now - s_clockSkewAllowance, notAfter > now ? notAfter : now + s_clockSkewAllowance);
-        return new ServedCertificate(certificate, document, keyBinding, notBefore, notAfter);
+        return new ServedCertificate(certificate, document, keyBinding, notBefore, notAfter, issuer.Chain);
     }
 
     /// <summary>The document's own certificate: its validity decides how long a leaf that embeds it is worth serving.</summary>

@@ -102,7 +102,7 @@ internal sealed class AttestedPort : IAsyncDisposable
 
         // The certificate lives exactly as long as the connection it was made for.
         context.Connection.ConnectionClosed.Register(static certificate => (certificate as IDisposable)?.Dispose(), served.Certificate);
-        return new SslServerAuthenticationOptions { ServerCertificate = served.Certificate, ApplicationProtocols = BaseCertificate.ApplicationProtocols };
+        return new SslServerAuthenticationOptions { ServerCertificateContext = served.CreateContext(), ApplicationProtocols = BaseCertificate.ApplicationProtocols };
     }
 
     public async ValueTask DisposeAsync()

@@ -19,7 +19,7 @@ internal sealed class BaseCertificate
         // Kestrel fills in ALPN itself only when the list is null; ours is set, so these options are never written to.
         TlsOptions = new SslServerAuthenticationOptions
         {
-            ServerCertificateContext = SslStreamCertificateContext.Create(served.Certificate, additionalCertificates: null, offline: true),
+            ServerCertificateContext = served.CreateContext(),
             ApplicationProtocols = ApplicationProtocols,
         };
     }

@@ -13,6 +13,8 @@ internal sealed class SelfSignedCertificateIssuer : ICertificateIssuer
     {
     }
 
+    public X509Certificate2Collection? Chain => null;
+
     public X509Certificate2 Issue(ECDsa leafKey, ReadOnlySpan<byte> document, IReadOnlyList<string> hostnames, DateTimeOffset notBefore, DateTimeOffset notAfter) =>
         AttestedCertificate.CreateSelfSigned(leafKey, document, hostnames, notBefore, notAfter);
 }

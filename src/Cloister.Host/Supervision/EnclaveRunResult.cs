@@ -7,4 +7,8 @@ namespace Cloister.Host.Supervision;
 /// <param name="Exited">The enclave's last <c>exited</c> status, or <see langword="null"/> when it sent none.</param>
 /// <param name="Termination">How the enclave ended as its launcher saw it.</param>
 /// <param name="StopRequested">Whether the host asked the enclave to stop (SIGTERM or SIGINT to <c>cloister run</c>).</param>
-public sealed record EnclaveRunResult(int ExitCode, ExitedEvent? Exited, EnclaveTermination Termination, bool StopRequested);
+public sealed record EnclaveRunResult(int ExitCode, ExitedEvent? Exited, EnclaveTermination Termination, bool StopRequested)
+{
+    /// <summary>The reason of the enclave's <c>provisioning_refused</c> status, or <see langword="null"/> when it sent none.</summary>
+    public string? ProvisioningRefusal { get; init; }
+}

@@ -6,9 +6,13 @@ namespace Cloister.Host.Supervision;
 internal sealed class EnclaveStatusTracker(TextWriter diagnostics, Action<StatusEvent>? statusChanged)
 {
     private ExitedEvent? _exited;
+    private string? _provisioningRefusal;
 
     /// <summary>The last <c>exited</c> event, if any arrived.</summary>
     public ExitedEvent? Exited => Volatile.Read(ref _exited);
+
+    /// <summary>The reason of the <c>provisioning_refused</c> event, if one arrived.</summary>
+    public string? ProvisioningRefusal => Volatile.Read(ref _provisioningRefusal);
 
     public async Task ReadAsync(Stream stream, CancellationToken cancellationToken)
     {
@@ -18,6 +22,10 @@ internal sealed class EnclaveStatusTracker(TextWriter diagnostics, Action<Status
             if (statusEvent is ExitedEvent exited)
             {
                 Volatile.Write(ref _exited, exited);
+            }
+            else if (statusEvent is ProvisioningRefusedEvent refused)
+            {
+                Volatile.Write(ref _provisioningRefusal, refused.Reason);
             }
 
             diagnostics.WriteLine(HostSupervisor.NoticePrefix + Describe(statusEvent));
@@ -29,6 +37,7 @@ internal sealed class EnclaveStatusTracker(TextWriter diagnostics, Action<Status
     {
         BootingEvent => "enclave booting",
         ProvisionedEvent => "enclave provisioned",
+        ProvisioningRefusedEvent refused => $"provisioning refused: {refused.Reason}; the app will not start",
         ReadyEvent => "enclave ready",
         ExitedEvent { Code: { } code } => $"app exited with code {code}",
         ExitedEvent exited => $"app killed by signal {exited.Signal}",

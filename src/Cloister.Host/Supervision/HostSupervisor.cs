@@ -6,8 +6,8 @@ using Cloister.Runtime.Vsock;
 namespace Cloister.Host.Supervision;
 
 /// <summary>
-/// The host side of a run, the same on Nitro and in the simulator: listens for the enclave's status and logs, serves
-/// egress through the configured forwarder, starts the enclave, opens an ingress listener per manifest port, and on a
+/// The host side of a run, the same on Nitro and in the simulator: serves the host's vsock services (status, logs and
+/// the configured ones: egress, provisioning), starts the enclave, opens an ingress listener per manifest port, and on a
 /// stop request stops the enclave gracefully. The app's exit code becomes the run's.
 /// </summary>
 public static class HostSupervisor
@@ -19,10 +19,11 @@ public static class HostSupervisor
 
     /// <summary>Runs a prepared enclave until it ends, or until <paramref name="stopRequested"/> fires and it has been stopped.</summary>
     /// <param name="enclave">The prepared, not yet started enclave; the caller disposes it.</param>
-    /// <param name="options">Where output goes, ingress and egress.</param>
+    /// <param name="options">Where output goes, ingress, and the vsock services besides status and logs.</param>
     /// <param name="stopRequested">Fires on SIGTERM/SIGINT: the enclave is stopped with the grace period.</param>
     /// <returns>How the run ended.</returns>
     /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">Two services share a vsock port.</exception>
     /// <exception cref="IOException">A host port cannot be listened on (vsock or ingress).</exception>
     /// <exception cref="EnclaveLaunchException">The enclave could not be started.</exception>
     public static async Task<EnclaveRunResult> RunAsync(HostedEnclave enclave, HostSupervisorOptions options, CancellationToken stopRequested)
@@ -40,21 +41,16 @@ public static class HostSupervisor
         var listeners = new List<VsockListener>();
         var ingress = new List<IngressForwarder>();
         var running = new List<Task>();
+        var served = new List<RunningHostService>();
         try
         {
-            listeners.Add(await transport.ListenAsync(VsockEndpoint.StatusPort, stopRequested));
-            listeners.Add(await transport.ListenAsync(VsockEndpoint.LogsPort, stopRequested));
-            var connectionServices = new[]
+            foreach (var service in AllServices(options, status, logs))
             {
-                new ConnectionService(listeners[0], status.ReadAsync, Notice),
-                new ConnectionService(listeners[1], logs.ReadAsync, Notice),
-            };
-            running.AddRange(connectionServices.Select(service => service.AcceptAsync(services.Token)));
-            if (options.Egress is { } egress)
-            {
-                var egressListener = await transport.ListenAsync(VsockEndpoint.EgressPort, stopRequested);
-                listeners.Add(egressListener);
-                running.Add(egress(egressListener, services.Token));
+                var listener = await transport.ListenAsync(service.Port, stopRequested);
+                listeners.Add(listener);
+                var started = service.Start(listener, Notice, services.Token);
+                served.Add(started);
+                running.Add(started.Serving);
             }
 
             ingress.AddRange(ListenForIngress(enclave, options, transport, Notice));
@@ -76,10 +72,10 @@ public static class HostSupervisor
             }
 
             // The enclave is gone, so its connections end; let the last status and log lines arrive.
-            await Task.WhenAll(connectionServices.Select(service => service.DrainAsync(s_drainLimit)));
+            await Task.WhenAll(served.Select(service => service.DrainAsync(s_drainLimit)));
             var exited = status.Exited;
             var exitCode = exited?.Code ?? (exited?.Signal is { } signal ? 128 + signal : termination.ExitCode ?? 1);
-            return new EnclaveRunResult(exitCode, exited, termination, stopped);
+            return new EnclaveRunResult(exitCode, exited, termination, stopped) { ProvisioningRefusal = status.ProvisioningRefusal };
         }
         finally
         {
@@ -96,6 +92,23 @@ public static class HostSupervisor
 
             await Task.WhenAll(running);
         }
+    }
+
+    // The status and log streams are the supervisor's own; every other service comes from the options, one per port.
+    private static List<HostService> AllServices(HostSupervisorOptions options, EnclaveStatusTracker status, EnclaveLogPrinter logs)
+    {
+        List<HostService> all =
+        [
+            HostService.PerConnection(VsockEndpoint.StatusPort, "status", status.ReadAsync),
+            HostService.PerConnection(VsockEndpoint.LogsPort, "logs", logs.ReadAsync),
+            .. options.Services,
+        ];
+        if (all.GroupBy(service => service.Port).FirstOrDefault(port => port.Count() > 1) is { } clash)
+        {
+            throw new ArgumentException($"vsock port {clash.Key} has more than one service: {string.Join(", ", clash.Select(service => service.Name))}", nameof(options));
+        }
+
+        return all;
     }
 
     private static List<IngressForwarder> ListenForIngress(HostedEnclave enclave, HostSupervisorOptions options, VsockTransport transport, Action<string> notice)

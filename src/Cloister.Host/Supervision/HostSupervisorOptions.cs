@@ -1,12 +1,11 @@
 using System.Net;
 using Cloister.Host.Ingress;
 using Cloister.Runtime.Messages;
-using Cloister.Runtime.Vsock;
 
 namespace Cloister.Host.Supervision;
 
 /// <summary>How <see cref="HostSupervisor"/> serves one enclave.</summary>
-public sealed class HostSupervisorOptions
+public sealed record HostSupervisorOptions
 {
     /// <summary>Receives the app's stdout lines, as they were written.</summary>
     public required TextWriter Output { get; init; }
@@ -30,10 +29,11 @@ public sealed class HostSupervisorOptions
     public TimeSpan GracePeriod { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Serves egress (vsock 7002) on the listener the supervisor opens, until the token is cancelled; without it the host
-    /// does not listen on 7002 and every egress connection from the enclave is refused.
+    /// The host's vsock services besides the status and log streams, which the supervisor serves itself: egress (7002),
+    /// the provisioner relay (7003), tokens (7005), … Each is listened on before the enclave starts; a port without a
+    /// service is not listened on, so the enclave's connections to it are refused.
     /// </summary>
-    public Func<VsockListener, CancellationToken, Task>? Egress { get; init; }
+    public IReadOnlyList<HostService> Services { get; init; } = [];
 
     /// <summary>Told about every status event, after it was reported; called from a pool thread.</summary>
     public Action<StatusEvent>? StatusChanged { get; init; }

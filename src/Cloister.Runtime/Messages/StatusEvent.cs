@@ -9,6 +9,7 @@ namespace Cloister.Runtime.Messages;
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "event", UnknownDerivedTypeHandling = JsonUnknownDerivedTypeHandling.FailSerialization)]
 [JsonDerivedType(typeof(BootingEvent), "booting")]
 [JsonDerivedType(typeof(ProvisionedEvent), "provisioned")]
+[JsonDerivedType(typeof(ProvisioningRefusedEvent), "provisioning_refused")]
 [JsonDerivedType(typeof(ReadyEvent), "ready")]
 [JsonDerivedType(typeof(ExitedEvent), "exited")]
 [JsonDerivedType(typeof(RestartingEvent), "restarting")]
@@ -20,6 +21,13 @@ public sealed record BootingEvent : StatusEvent;
 
 /// <summary><c>{"event":"provisioned"}</c>: the provisioner released the CA, secrets and keys to this enclave.</summary>
 public sealed record ProvisionedEvent : StatusEvent;
+
+/// <summary>
+/// <c>{"event":"provisioning_refused","reason":"refused"}</c>: provisioning failed for good (the provisioner refused, its key
+/// does not match the pin, or it stayed unreachable); the app is never started and <c>exited</c> follows.
+/// </summary>
+/// <param name="Reason">Why, in one line; never a secret.</param>
+public sealed record ProvisioningRefusedEvent(string Reason) : StatusEvent;
 
 /// <summary><c>{"event":"ready"}</c>: the app runs and ingress is being served.</summary>
 public sealed record ReadyEvent : StatusEvent;

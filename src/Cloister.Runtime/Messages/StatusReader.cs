@@ -40,7 +40,7 @@ public sealed class StatusReader : LineMessageReader<StatusEvent>
         catch (NotSupportedException ex)
         {
             // What System.Text.Json throws when the "event" discriminator is missing, unknown or not first.
-            throw new InvalidDataException("status line: the first member must be \"event\", one of booting, provisioned, ready, exited, health", ex);
+            throw new InvalidDataException("status line: the first member must be \"event\", one of booting, provisioned, provisioning_refused, ready, exited, restarting, health", ex);
         }
 
         if (statusEvent is null)
@@ -53,6 +53,7 @@ public sealed class StatusReader : LineMessageReader<StatusEvent>
 
     internal static string? Validate(StatusEvent statusEvent) => statusEvent switch
     {
+        ProvisioningRefusedEvent { Reason.Length: 0 } => "\"provisioning_refused\" needs a \"reason\"",
         ExitedEvent exited => ValidateEnd("exited", exited.Code, exited.Signal),
         RestartingEvent { Restart: < 1 } restarting => $"\"restart\" {restarting.Restart} is not positive",
         RestartingEvent { DelayMs: < 0 } restarting => $"\"delay_ms\" {restarting.DelayMs} is negative",

@@ -100,9 +100,22 @@ public sealed class ProvisionerCredentials
     /// <exception cref="CryptographicException">The certificate or key cannot be read, or they do not match.</exception>
     public X509Certificate2 ClientCertificate()
     {
-        using var pem = X509Certificate2.CreateFromPem(Certificate, PrivateKey);
-        // A key imported from PEM is ephemeral; SslStream on Linux needs it exportable as PKCS#12 for client auth.
-        return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), password: null);
+        X509Certificate2 pem;
+        try
+        {
+            pem = X509Certificate2.CreateFromPem(Certificate, PrivateKey);
+        }
+        catch (ArgumentException ex)
+        {
+            // What .NET throws for a key that is not the certificate's, or PEM without the expected block.
+            throw new CryptographicException(ex.Message, ex);
+        }
+
+        using (pem)
+        {
+            // A key imported from PEM is ephemeral; SslStream on Linux needs it exportable as PKCS#12 for client auth.
+            return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), password: null);
+        }
     }
 
     private void Validate(string path)

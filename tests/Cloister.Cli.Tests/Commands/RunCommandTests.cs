@@ -129,5 +129,16 @@ public sealed class RunCommandTests : IDisposable
         Assert.Contains(message, result.Stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--provisioner https://p.example:8443", "--provisioner needs --provisioner-credentials")]
+    [InlineData("--provisioner-credentials host.json --provisioner http://p.example", "--provisioner 'http://p.example' is not an https:// URL")]
+    public void Bad_provisioning_options_are_usage_errors(string options, string message)
+    {
+        var result = CliRunner.Run(new[] { "run", _directory }.Concat(options.Split(' ')).ToArray());
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains(message, result.Stderr, StringComparison.Ordinal);
+    }
+
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 }

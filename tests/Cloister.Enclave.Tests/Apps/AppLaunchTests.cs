@@ -1,5 +1,6 @@
 using Cloister.Enclave.Apps;
 using Cloister.Runtime.Manifest;
+using Cloister.Runtime.Provisioning;
 
 namespace Cloister.Enclave.Tests.Apps;
 
@@ -72,6 +73,45 @@ public sealed class AppLaunchTests : IDisposable
 
         var nothing = new EnclaveLaunchSpec { Manifest = spec.Manifest, Image = new ImageRunConfig() };
         Assert.Equal(AppLaunchException.NotFound, Assert.Throws<AppLaunchException>(() => AppLaunch.Resolve(nothing, _root)).ExitCode);
+    }
+
+    [Fact]
+    public void Secrets_override_the_images_variables_of_the_same_name_but_not_the_proxys()
+    {
+        var spec = new EnclaveLaunchSpec
+        {
+            Manifest = new EnclaveManifest { Name = "t", Image = "i", Env = new Dictionary<string, string> { ["MODE"] = "prod" } },
+            Image = new ImageRunConfig { Cmd = ["server"], Env = ["PATH=/usr/bin", "API_KEY=placeholder", "LANG=C.UTF-8"] },
+        };
+        var proxyName = AppLaunch.ProxyEnvironment[0][..AppLaunch.ProxyEnvironment[0].IndexOf('=', StringComparison.Ordinal)];
+
+        var launch = AppLaunch.Resolve(spec, _root).WithSecrets(
+        [
+            new ProvisionedSecret { Name = "API_KEY", Value = "s3cret=with=equals", Version = 2 },
+            new ProvisionedSecret { Name = "DB_PASSWORD", Value = "p\u00e4ss word", Version = 1 },
+            new ProvisionedSecret { Name = proxyName, Value = "http://elsewhere:1", Version = 1 },
+        ]);
+
+        Assert.Equal(
+            ["PATH=/usr/bin", "LANG=C.UTF-8", "MODE=prod", "API_KEY=s3cret=with=equals", "DB_PASSWORD=p\u00e4ss word", .. AppLaunch.ProxyEnvironment],
+            launch.Environment);
+        Assert.Equal("/usr/bin/server", launch.Executable);
+    }
+
+    [Theory]
+    [InlineData("1ST", "tops3cret")]
+    [InlineData("WITH-DASH", "tops3cret")]
+    [InlineData("A=B", "tops3cret")]
+    [InlineData("", "tops3cret")]
+    [InlineData("NUL", "tops3cret\0x")]
+    public void A_secret_that_cannot_be_a_variable_is_refused_by_name_and_never_quoted(string name, string value)
+    {
+        var spec = new EnclaveLaunchSpec { Manifest = new EnclaveManifest { Name = "t", Image = "i" }, Image = new ImageRunConfig { Cmd = ["server"] } };
+
+        var ex = Assert.Throws<AppLaunchException>(() => AppLaunch.Resolve(spec, _root).WithSecrets([new ProvisionedSecret { Name = name, Value = value, Version = 1 }]));
+
+        Assert.StartsWith($"provisioning: secret '{name}' cannot be an environment variable", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("tops3cret", ex.Message, StringComparison.Ordinal);
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
