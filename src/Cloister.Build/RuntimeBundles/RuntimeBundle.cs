@@ -5,7 +5,6 @@ using Cloister.Build.Layers;
 using Cloister.Build.Supervisor;
 using Cloister.Runtime.Files;
 using Cloister.Runtime.Manifest;
-using Microsoft.Win32.SafeHandles;
 
 namespace Cloister.Build.RuntimeBundles;
 
@@ -44,11 +43,11 @@ public sealed class RuntimeBundle : IDisposable
     private static readonly string[] s_required =
         [Relative(SupervisorBundle.ExecutablePath), Relative(SupervisorBundle.LoaderPath), Relative(SupervisorBundle.OpenSslConfigPath), Relative(SupervisorBundle.HomePath), Relative(ProvenancePath)];
 
-    private readonly SafeFileHandle? _handle;
+    private readonly FileStream? _file;
 
-    private RuntimeBundle(string digest, RuntimeProvenance provenance, IReadOnlyList<SupervisorBundleEntry> entries, SafeFileHandle? handle)
+    private RuntimeBundle(string digest, RuntimeProvenance provenance, IReadOnlyList<SupervisorBundleEntry> entries, FileStream? file)
     {
-        _handle = handle;
+        _file = file;
         Digest = digest;
         Provenance = provenance;
         Entries = entries;
@@ -84,20 +83,22 @@ public sealed class RuntimeBundle : IDisposable
     /// <returns>The bundle, owned by the caller: disposing it closes the file.</returns>
     /// <exception cref="ArgumentException"><paramref name="expectedDigest"/> is not a digest.</exception>
     /// <exception cref="RuntimeBundleException">The file is too large, has another digest, or is not a well-formed bundle.</exception>
-    /// <exception cref="IOException">The file cannot be read, or it shrank while it was read.</exception>
+    /// <exception cref="IOException">The file cannot be read, is not a regular file, or shrank while it was read.</exception>
     /// <exception cref="UnauthorizedAccessException">The file cannot be opened.</exception>
     public static RuntimeBundle Read(string path, string? expectedDigest = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         CheckExpectedDigest(expectedDigest);
-        var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        // Opened as any streamed input is, so a pipe or a device is refused before anything is read.
+        var file = StreamedFile.OpenRead(path, "the runtime bundle");
         try
         {
-            return Read(RandomAccess.GetLength(handle), (start, length) => new SpoolReadStream(handle, start, length), path, expectedDigest, handle);
+            var handle = file.SafeFileHandle;
+            return Read(file.Length, (start, length) => new SpoolReadStream(handle, start, length), path, expectedDigest, file);
         }
         catch
         {
-            handle.Dispose();
+            file.Dispose();
             throw;
         }
     }
@@ -113,11 +114,11 @@ public sealed class RuntimeBundle : IDisposable
     {
         ArgumentNullException.ThrowIfNull(source);
         CheckExpectedDigest(expectedDigest);
-        return Read(bytes.Length, (start, length) => new MemoryContentStream(bytes.Slice((int)start, (int)length)), source, expectedDigest, handle: null);
+        return Read(bytes.Length, (start, length) => new MemoryContentStream(bytes.Slice((int)start, (int)length)), source, expectedDigest, file: null);
     }
 
     /// <summary>Closes the bundle file; the entries can no longer be opened.</summary>
-    public void Dispose() => _handle?.Dispose();
+    public void Dispose() => _file?.Dispose();
 
     private static void CheckExpectedDigest(string? expectedDigest)
     {
@@ -129,7 +130,7 @@ public sealed class RuntimeBundle : IDisposable
 
     // The one core of both overloads: a single forward pass hashes every byte and checks every header, recording each
     // file's own SHA-256 so that its bytes are checked again as they are read later (RuntimeBundleContentStream).
-    private static RuntimeBundle Read(long length, Func<long, long, Stream> open, string source, string? expectedDigest, SafeFileHandle? handle)
+    private static RuntimeBundle Read(long length, Func<long, long, Stream> open, string source, string? expectedDigest, FileStream? file)
     {
         if (length > MaxSize)
         {
@@ -177,7 +178,7 @@ public sealed class RuntimeBundle : IDisposable
 
         try
         {
-            return new RuntimeBundle(digest, RuntimeProvenance.Parse(json), scan.Entries, handle);
+            return new RuntimeBundle(digest, RuntimeProvenance.Parse(json), scan.Entries, file);
         }
         catch (FormatException ex)
         {
