@@ -21,6 +21,7 @@ internal static class BundledRuntime
     /// <summary>Reads the carried runtime, or the one named, and checks its digest.</summary>
     /// <param name="file">A runtime named with <c>--runtime-bundle</c>, or <see langword="null"/> for the carried one.</param>
     /// <param name="expectedDigest">A digest the runtime must have (<c>--runtime-digest</c>), or <see langword="null"/>.</param>
+    /// <returns>The runtime, owned by the caller: it keeps the file open until disposed.</returns>
     public static RuntimeBundle Open(FileInfo? file, string? expectedDigest)
     {
         if (expectedDigest is not null && !RuntimeBundle.IsDigest(expectedDigest))
@@ -45,9 +46,13 @@ internal static class BundledRuntime
         }
 
         var bundle = RuntimeBundle.Read(Path, Digest);
-        return expectedDigest is null || bundle.Digest == expectedDigest
-            ? bundle
-            : throw new RuntimeBundleException(RuntimeBundleError.DigestMismatch, $"{Path}: the runtime's digest is {bundle.Digest}, expected {expectedDigest}");
+        if (expectedDigest is null || bundle.Digest == expectedDigest)
+        {
+            return bundle;
+        }
+
+        bundle.Dispose();
+        throw new RuntimeBundleException(RuntimeBundleError.DigestMismatch, $"{Path}: the runtime's digest is {bundle.Digest}, expected {expectedDigest}");
     }
 
     private static string? Metadata(string key) =>

@@ -43,6 +43,10 @@ public static class EnclaveImageBuilder
     /// </exception>
     /// <exception cref="ImageSourceException">The image cannot be resolved, fetched or verified.</exception>
     /// <exception cref="LayerException">A layer is hostile, truncated or malformed.</exception>
+    /// <exception cref="RuntimeBundleException">
+    /// The runtime bundle's file was modified in place after it was checked (<see cref="RuntimeBundleError.ChangedAfterCheck"/>):
+    /// nothing is written, since the ramdisk holding its files is only a temporary file until then.
+    /// </exception>
     /// <exception cref="IOException">Reading or writing failed.</exception>
     public static async Task<EnclaveBuildResult> BuildAsync(
         EnclaveManifest manifest, EnclaveBuildOptions options, IProgress<EnclaveBuildProgress>? progress = null, CancellationToken cancellationToken = default)

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
+using Cloister.Build.Layers;
 using Cloister.Build.Supervisor;
 using Cloister.Runtime.Files;
 using Cloister.Runtime.Manifest;
@@ -14,11 +15,14 @@ namespace Cloister.Build.RuntimeBundles;
 /// runtime digest measure the same <c>/cloister/</c> whatever machine they ran on.
 /// </summary>
 /// <remarks>
-/// A bundle is read whole (it is about 20 MiB) and checked before anything is taken from it: its digest when one is
-/// expected, then every header against the canonical form, the order and kind of every entry and the files every
-/// runtime has. Nothing on this path depends on the operating system, so any machine with .NET can build images.
+/// A bundle is checked in one forward pass before anything is taken from it, and never held in memory (it is about
+/// 20 MiB): its digest when one is expected, every header against the canonical form, the order and kind of every
+/// entry and the files every runtime has. The entries read their bytes from the open file when they are opened, and
+/// each refuses bytes other than the ones hashed (<see cref="RuntimeBundleError.ChangedAfterCheck"/>), so what an
+/// image receives is what was checked even if the file is modified in place. Nothing on this path depends on the
+/// operating system, so any machine with .NET can build images.
 /// </remarks>
-public sealed class RuntimeBundle
+public sealed class RuntimeBundle : IDisposable
 {
     /// <summary>The artifact's file name, as the CLI carries it.</summary>
     public const string FileName = "cloister-runtime.tar";
@@ -29,15 +33,21 @@ public sealed class RuntimeBundle
     /// <summary>The provenance file inside the tree.</summary>
     public const string ProvenancePath = EnclavePaths.Root + "/runtime.json";
 
-    private const string DigestPrefix = "sha384:";
+    /// <summary>The largest <c>runtime.json</c> read: the real one is under a kilobyte.</summary>
+    public const int MaxProvenanceSize = 1 << 20;
+
+    internal const string DigestPrefix = "sha384:";
 
     private static readonly SearchValues<char> s_lowerHex = SearchValues.Create("0123456789abcdef");
 
     private static readonly string[] s_required =
         [Relative(SupervisorBundle.ExecutablePath), Relative(SupervisorBundle.LoaderPath), Relative(SupervisorBundle.OpenSslConfigPath), Relative(SupervisorBundle.HomePath), Relative(ProvenancePath)];
 
-    private RuntimeBundle(string digest, RuntimeProvenance provenance, IReadOnlyList<SupervisorBundleEntry> entries)
+    private readonly FileStream? _file;
+
+    private RuntimeBundle(string digest, RuntimeProvenance provenance, IReadOnlyList<SupervisorBundleEntry> entries, FileStream? file)
     {
+        _file = file;
         Digest = digest;
         Provenance = provenance;
         Entries = entries;
@@ -64,31 +74,37 @@ public sealed class RuntimeBundle
         text is { Length: 7 + 96 } && text.StartsWith(DigestPrefix, StringComparison.Ordinal)
         && !text.AsSpan(DigestPrefix.Length).ContainsAnyExcept(s_lowerHex);
 
-    /// <summary>Reads and checks a bundle file.</summary>
+    /// <summary>
+    /// Opens and checks a bundle file in one pass, without holding it in memory: the file stays open, and the entries
+    /// read their bytes from it when they are opened (so a path replaced after the check does not matter).
+    /// </summary>
     /// <param name="path">The file.</param>
     /// <param name="expectedDigest">The digest it must have (<see cref="IsDigest"/>), or <see langword="null"/> to accept any well-formed bundle.</param>
-    /// <returns>The bundle.</returns>
+    /// <returns>The bundle, owned by the caller: disposing it closes the file.</returns>
+    /// <exception cref="ArgumentException"><paramref name="expectedDigest"/> is not a digest.</exception>
     /// <exception cref="RuntimeBundleException">The file is too large, has another digest, or is not a well-formed bundle.</exception>
-    /// <exception cref="IOException">The file cannot be read.</exception>
+    /// <exception cref="IOException">The file cannot be read, is not a regular file, or shrank while it was read.</exception>
     /// <exception cref="UnauthorizedAccessException">The file cannot be opened.</exception>
     public static RuntimeBundle Read(string path, string? expectedDigest = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        byte[] bytes;
+        CheckExpectedDigest(expectedDigest);
+        // Opened as any streamed input is, so a pipe or a device is refused before anything is read.
+        var file = StreamedFile.OpenRead(path, "the runtime bundle");
         try
         {
-            bytes = BoundedFile.ReadAllBytes(path, MaxSize, "the runtime bundle");
+            var handle = file.SafeFileHandle;
+            return Read(file.Length, (start, length) => new SpoolReadStream(handle, start, length), path, expectedDigest, file);
         }
-        catch (FileTooLargeException ex)
+        catch
         {
-            throw new RuntimeBundleException(RuntimeBundleError.TooLarge, ex.Message, ex);
+            file.Dispose();
+            throw;
         }
-
-        return Read(bytes, path, expectedDigest);
     }
 
-    /// <summary>Checks a bundle held in memory.</summary>
-    /// <param name="bytes">The bundle's bytes; the entries are slices of them, so they must not change while the bundle is used.</param>
+    /// <summary>Checks a bundle held in memory, exactly as <see cref="Read(string, string?)"/> checks a file.</summary>
+    /// <param name="bytes">The bundle's bytes; the entries read from them when they are opened.</param>
     /// <param name="source">What to call the bundle in messages (its path).</param>
     /// <param name="expectedDigest">The digest it must have, or <see langword="null"/> to accept any well-formed bundle.</param>
     /// <returns>The bundle.</returns>
@@ -97,24 +113,46 @@ public sealed class RuntimeBundle
     public static RuntimeBundle Read(ReadOnlyMemory<byte> bytes, string source, string? expectedDigest = null)
     {
         ArgumentNullException.ThrowIfNull(source);
+        CheckExpectedDigest(expectedDigest);
+        return Read(bytes.Length, (start, length) => new MemoryContentStream(bytes.Slice((int)start, (int)length)), source, expectedDigest, file: null);
+    }
+
+    /// <summary>Closes the bundle file; the entries can no longer be opened.</summary>
+    public void Dispose() => _file?.Dispose();
+
+    private static void CheckExpectedDigest(string? expectedDigest)
+    {
         if (expectedDigest is not null && !IsDigest(expectedDigest))
         {
             throw new ArgumentException($"'{expectedDigest}' is not a runtime digest (sha384: and 96 lowercase hex digits)", nameof(expectedDigest));
         }
+    }
 
-        if (bytes.Length > MaxSize)
+    // The one core of both overloads: a single forward pass hashes every byte and checks every header, recording each
+    // file's own SHA-256 so that its bytes are checked again as they are read later (RuntimeBundleContentStream).
+    private static RuntimeBundle Read(long length, Func<long, long, Stream> open, string source, string? expectedDigest, FileStream? file)
+    {
+        if (length > MaxSize)
         {
-            throw new RuntimeBundleException(RuntimeBundleError.TooLarge, $"{source}: {bytes.Length} bytes; a runtime bundle is at most {MaxSize} bytes");
+            throw new RuntimeBundleException(RuntimeBundleError.TooLarge, $"{source}: {length} bytes; a runtime bundle is at most {MaxSize} bytes");
         }
 
-        var digest = DigestOf(bytes.Span);
-        if (expectedDigest is not null && digest != expectedDigest)
+        using var reader = new RuntimeBundleReader(open(0, length), length, source);
+        Scan scan;
+        try
         {
-            throw new RuntimeBundleException(RuntimeBundleError.DigestMismatch, $"{source}: the runtime's digest is {digest}, expected {expectedDigest}");
+            scan = ReadEntries(reader, open, source);
+        }
+        catch (RuntimeBundleException) when (expectedDigest is not null)
+        {
+            // As when the bundle was checked whole: another digest is the reason given, before any structural fault.
+            CheckDigest(reader.HashToEnd(), expectedDigest, source);
+            throw;
         }
 
-        var entries = ReadEntries(bytes, source);
-        var byPath = entries.ToDictionary(entry => entry.Path, StringComparer.Ordinal);
+        var digest = reader.HashToEnd();
+        CheckDigest(digest, expectedDigest, source);
+        var byPath = scan.Entries.ToDictionary(entry => entry.Path, StringComparer.Ordinal);
         foreach (var required in s_required)
         {
             if (!byPath.ContainsKey(required))
@@ -132,22 +170,28 @@ public sealed class RuntimeBundle
             }
         }
 
-        RuntimeProvenance provenance;
-        using (var json = byPath[Relative(ProvenancePath)].OpenRead())
-        using (var buffer = new MemoryStream())
+        if (scan.Provenance is not { } json)
         {
-            json.CopyTo(buffer);
-            try
-            {
-                provenance = RuntimeProvenance.Parse(buffer.ToArray());
-            }
-            catch (FormatException ex)
-            {
-                throw new RuntimeBundleException(RuntimeBundleError.BadProvenance, $"{source}: {Relative(ProvenancePath)}: {ex.Message}", ex);
-            }
+            throw new RuntimeBundleException(
+                RuntimeBundleError.BadProvenance, $"{source}: {Relative(ProvenancePath)}: {byPath[Relative(ProvenancePath)].Length} bytes; provenance is at most {MaxProvenanceSize} bytes");
         }
 
-        return new RuntimeBundle(digest, provenance, entries);
+        try
+        {
+            return new RuntimeBundle(digest, RuntimeProvenance.Parse(json), scan.Entries, file);
+        }
+        catch (FormatException ex)
+        {
+            throw new RuntimeBundleException(RuntimeBundleError.BadProvenance, $"{source}: {Relative(ProvenancePath)}: {ex.Message}", ex);
+        }
+    }
+
+    private static void CheckDigest(string digest, string? expectedDigest, string source)
+    {
+        if (expectedDigest is not null && digest != expectedDigest)
+        {
+            throw new RuntimeBundleException(RuntimeBundleError.DigestMismatch, $"{source}: the runtime's digest is {digest}, expected {expectedDigest}");
+        }
     }
 
     /// <summary>Writes a tree and its provenance as a bundle, in the one form <see cref="Read(ReadOnlyMemory{byte}, string, string?)"/> accepts.</summary>
@@ -220,31 +264,32 @@ public sealed class RuntimeBundle
         }
     }
 
-    private static List<SupervisorBundleEntry> ReadEntries(ReadOnlyMemory<byte> memory, string source)
+    private static Scan ReadEntries(RuntimeBundleReader reader, Func<long, long, Stream> open, string source)
     {
-        var bytes = memory.Span;
         var entries = new List<SupervisorBundleEntry>();
         var directories = new HashSet<string>(StringComparer.Ordinal);
+        Span<byte> header = stackalloc byte[RuntimeBundleTar.BlockSize];
         Span<byte> canonical = stackalloc byte[RuntimeBundleTar.BlockSize];
-        var offset = 0;
+        var length = reader.Length;
+        byte[]? provenance = null;
         string? previous = null;
         while (true)
         {
-            if (bytes.Length - offset < RuntimeBundleTar.BlockSize)
+            var offset = reader.Position;
+            if (length - offset < RuntimeBundleTar.BlockSize)
             {
-                throw new RuntimeBundleException(RuntimeBundleError.Truncated, $"{source}: the archive ends at byte offset {bytes.Length} without its end-of-archive blocks");
+                throw new RuntimeBundleException(RuntimeBundleError.Truncated, $"{source}: the archive ends at byte offset {length} without its end-of-archive blocks");
             }
 
-            var header = bytes.Slice(offset, RuntimeBundleTar.BlockSize);
+            reader.Read(header);
             if (!header.ContainsAnyExcept((byte)0))
             {
-                var rest = bytes[offset..];
-                if (rest.Length != 2 * RuntimeBundleTar.BlockSize || rest.ContainsAnyExcept((byte)0))
+                if (length - offset != 2 * RuntimeBundleTar.BlockSize || reader.Read(header).ContainsAnyExcept((byte)0))
                 {
                     throw new RuntimeBundleException(RuntimeBundleError.Truncated, $"{source}: at byte offset {offset}: the archive must end with exactly two zero blocks");
                 }
 
-                return entries;
+                return new Scan(entries, provenance);
             }
 
             var (name, directory, mode, size) = ParseHeader(header, offset, source);
@@ -261,7 +306,7 @@ public sealed class RuntimeBundle
             previous = path;
             offset += RuntimeBundleTar.BlockSize;
             var padded = (size + RuntimeBundleTar.BlockSize - 1) / RuntimeBundleTar.BlockSize * RuntimeBundleTar.BlockSize;
-            if (bytes.Length - offset < padded)
+            if (length - offset < padded)
             {
                 throw new RuntimeBundleException(RuntimeBundleError.Truncated, $"{source}: {path} at byte offset {offset} claims {size} bytes, more than the archive holds");
             }
@@ -273,17 +318,21 @@ public sealed class RuntimeBundle
                 continue;
             }
 
-            if (bytes.Slice(offset + (int)size, (int)(padded - size)).ContainsAnyExcept((byte)0))
+            var keep = path == Relative(ProvenancePath) && size <= MaxProvenanceSize ? new byte[size] : null;
+            var contentHash = reader.ReadContent(size, keep);
+            provenance ??= keep;
+            if (reader.Read(header[..(int)(padded - size)]).ContainsAnyExcept((byte)0))
             {
                 throw new RuntimeBundleException(RuntimeBundleError.MalformedHeader, $"{source}: {path}: the padding after its content at byte offset {offset + size} is not zero");
             }
 
-            entries.Add(SupervisorBundleEntry.Content(path, memory.Slice(offset, (int)size), mode, DateTimeOffset.UnixEpoch));
-            offset += (int)padded;
+            var (start, count) = (offset, size);
+            entries.Add(SupervisorBundleEntry.Content(
+                path, () => new RuntimeBundleContentStream(open(start, count), count, contentHash, source, path), size, mode, DateTimeOffset.UnixEpoch));
         }
     }
 
-    private static (string Name, bool Directory, UnixFileMode Mode, long Size) ParseHeader(ReadOnlySpan<byte> header, int offset, string source)
+    private static (string Name, bool Directory, UnixFileMode Mode, long Size) ParseHeader(ReadOnlySpan<byte> header, long offset, string source)
     {
         var nameField = header[..100];
         var nameLength = nameField.IndexOf((byte)0);
@@ -310,7 +359,7 @@ public sealed class RuntimeBundle
         return (name, directory, (UnixFileMode)mode!.Value, size!.Value);
     }
 
-    private static void CheckEntry(string path, bool directory, UnixFileMode mode, string? previous, HashSet<string> directories, int offset, string source)
+    private static void CheckEntry(string path, bool directory, UnixFileMode mode, string? previous, HashSet<string> directories, long offset, string source)
     {
         var root = Relative(EnclavePaths.Root);
         var segments = path.Split('/');
@@ -329,4 +378,6 @@ public sealed class RuntimeBundle
     }
 
     private static string Relative(string absolute) => absolute.TrimStart('/');
+
+    private sealed record Scan(List<SupervisorBundleEntry> Entries, byte[]? Provenance);
 }

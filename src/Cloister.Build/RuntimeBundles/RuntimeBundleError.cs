@@ -23,4 +23,7 @@ public enum RuntimeBundleError
 
     /// <summary><c>cloister/runtime.json</c> is not the provenance JSON Cloister writes.</summary>
     BadProvenance,
+
+    /// <summary>A file's bytes, read from the bundle when an image is written, are not the ones hashed when it was checked (the file was modified in place).</summary>
+    ChangedAfterCheck,
 }

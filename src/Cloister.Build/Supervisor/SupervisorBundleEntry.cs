@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using Cloister.Build.Layers;
 
 namespace Cloister.Build.Supervisor;
 
@@ -9,15 +9,15 @@ namespace Cloister.Build.Supervisor;
 public sealed class SupervisorBundleEntry
 {
     private readonly string? _sourcePath;
-    private readonly ReadOnlyMemory<byte>? _content;
+    private readonly Func<Stream>? _open;
 
-    private SupervisorBundleEntry(string path, UnixFileMode mode, DateTimeOffset modificationTime, string? sourcePath, ReadOnlyMemory<byte>? content, long length)
+    private SupervisorBundleEntry(string path, UnixFileMode mode, DateTimeOffset modificationTime, string? sourcePath, Func<Stream>? open, long length)
     {
         Path = path;
         Mode = mode;
         ModificationTime = modificationTime;
         _sourcePath = sourcePath;
-        _content = content;
+        _open = open;
         Length = length;
     }
 
@@ -25,7 +25,7 @@ public sealed class SupervisorBundleEntry
     public string Path { get; }
 
     /// <summary>Whether this is a directory (otherwise a regular file; the tree holds no symbolic links).</summary>
-    public bool IsDirectory => _sourcePath is null && _content is null;
+    public bool IsDirectory => _sourcePath is null && _open is null;
 
     /// <summary>The permission bits: 0755 for directories and executables, 0644 for everything else.</summary>
     public UnixFileMode Mode { get; }
@@ -43,8 +43,10 @@ public sealed class SupervisorBundleEntry
     /// <returns>A stream of exactly <see cref="Length"/> bytes, owned by the caller.</returns>
     /// <exception cref="InvalidOperationException">The entry is a directory.</exception>
     /// <exception cref="IOException">The source file can no longer be read.</exception>
+    /// <exception cref="ObjectDisposedException">The entry is a runtime bundle's and the bundle is disposed.</exception>
+    /// <remarks>A runtime bundle's stream throws <see cref="RuntimeBundles.RuntimeBundleException"/> with its last byte when the content is not the content checked.</remarks>
     public Stream OpenRead() =>
-        _content is { } content ? OpenRead(content)
+        _open is { } open ? open()
         : _sourcePath is not null ? File.OpenRead(_sourcePath)
         : throw new InvalidOperationException($"{Path} is a directory: it has no content");
 
@@ -55,14 +57,8 @@ public sealed class SupervisorBundleEntry
         new(path, mode, modificationTime, sourcePath, null, new FileInfo(sourcePath).Length);
 
     internal static SupervisorBundleEntry Generated(string path, byte[] content, DateTimeOffset modificationTime) =>
-        Content(path, content, SupervisorBundle.DataMode, modificationTime);
+        Content(path, () => new MemoryContentStream(content), content.Length, SupervisorBundle.DataMode, modificationTime);
 
-    internal static SupervisorBundleEntry Content(string path, ReadOnlyMemory<byte> content, UnixFileMode mode, DateTimeOffset modificationTime) =>
-        new(path, mode, modificationTime, null, content, content.Length);
-
-    // A runtime bundle's files are slices of the one array the bundle was read into: reading them copies nothing.
-    private static MemoryStream OpenRead(ReadOnlyMemory<byte> content) =>
-        MemoryMarshal.TryGetArray(content, out var segment)
-            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
-            : new MemoryStream(content.ToArray(), writable: false);
+    internal static SupervisorBundleEntry Content(string path, Func<Stream> open, long length, UnixFileMode mode, DateTimeOffset modificationTime) =>
+        new(path, mode, modificationTime, null, open, length);
 }

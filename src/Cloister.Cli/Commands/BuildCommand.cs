@@ -67,16 +67,20 @@ internal static class BuildCommand
         var buildTime = EifMetadata.ResolveBuildTime(sourceDateEpoch, TimeProvider.System);
         var blobsDirectory = NitroBlobs.Locate(blobsOption?.FullName, Environment.GetEnvironmentVariable("NITRO_CLI_BLOBS"));
         var architecture = platform.Architecture == "arm64" ? EifArchitecture.Arm64 : EifArchitecture.X64;
+        var blobs = blobsDirectory is null ? null : NitroBlobs.Open(blobsDirectory, architecture);
+
+        // The runtime file stays open until the image is written: its files are read from it then, not held in memory.
+        using var bundle = runtime == EnclaveRuntime.None ? null : BundledRuntime.Open(runtimeBundle, runtimeDigest);
         var options = new EnclaveBuildOptions
         {
             OutputDirectory = output.FullName,
             TemporaryDirectory = Path.GetTempPath(),
             Registry = RegistryOptionsFor(insecureRegistries),
             BaseDirectory = manifestFile.DirectoryName!,
-            Blobs = blobsDirectory is null ? null : NitroBlobs.Open(blobsDirectory, architecture),
+            Blobs = blobs,
             Platform = platform,
             Runtime = runtime,
-            RuntimeBundle = runtime == EnclaveRuntime.None ? null : BundledRuntime.Open(runtimeBundle, runtimeDigest),
+            RuntimeBundle = bundle,
             BuildTime = buildTime,
             AddedFilesModificationTime = string.IsNullOrEmpty(sourceDateEpoch) ? Build.Cpio.CpioWriter.LinuxKitModTime : buildTime.ToUnixTimeSeconds(),
             Signer = signer,

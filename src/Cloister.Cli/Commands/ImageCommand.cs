@@ -69,7 +69,7 @@ internal static class ImageCommand
     [UnsupportedOSPlatform("windows")]
     private static int PackWithPinnedLibraries(ImagePackOptions options, ImageReference output)
     {
-        var runtime = BundledRuntime.Open(file: null, expectedDigest: null);
+        using var runtime = BundledRuntime.Open(file: null, expectedDigest: null);
         var libraries = Directory.CreateTempSubdirectory("cloister-pinned-libraries-").FullName;
         try
         {

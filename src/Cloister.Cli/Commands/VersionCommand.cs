@@ -16,7 +16,7 @@ internal static class VersionCommand
     private static int Run()
     {
         Console.Out.WriteLine($"cloister {EifMetadata.CloisterVersion}");
-        var runtime = BundledRuntime.Open(file: null, expectedDigest: null);
+        using var runtime = BundledRuntime.Open(file: null, expectedDigest: null);
         var packages = string.Join(", ", runtime.Provenance.Packages.Select(package => $"{package.Name} {package.Version}"));
         Console.Out.WriteLine($"runtime {runtime.Digest} (cloister-runtime {runtime.Provenance.Version}: {packages}; supervisor compiled with .NET SDK {BundledRuntime.Sdk ?? "unknown"})");
         return ExitCodes.Success;

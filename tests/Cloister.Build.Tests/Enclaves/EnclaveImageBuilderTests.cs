@@ -238,6 +238,35 @@ public sealed class EnclaveImageBuilderTests : IDisposable
         Assert.False(Directory.Exists(_scratch.Combine("out")) && Directory.EnumerateFiles(_scratch.Combine("out")).Any());
     }
 
+    [Fact]
+    public async Task A_runtime_file_modified_in_place_after_its_check_fails_the_build_and_leaves_nothing_behind()
+    {
+        var path = _scratch.Combine("runtime.tar");
+        using (var file = File.Create(path))
+        {
+            RuntimeBundle.Write(SupervisorBundle.Create("/usr/bin/gzip"), new RuntimeProvenance { Version = "0.1.0", Packages = [] }, file);
+        }
+
+        using var bundle = RuntimeBundle.Read(path);
+        var supervisor = File.ReadAllBytes(path).AsSpan().IndexOf(File.ReadAllBytes("/usr/bin/gzip"));
+        using (var file = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite))
+        {
+            // Same length, one byte of the supervisor: only its bytes can tell, and they are read when the ramdisk is written.
+            var one = new byte[1];
+            RandomAccess.Read(file, one, supervisor + 1000);
+            one[0] ^= 0xff;
+            RandomAccess.Write(file, one, supervisor + 1000);
+        }
+
+        var error = await Assert.ThrowsAsync<RuntimeBundleException>(
+            () => BuildAsync("name: app\nimage: oci-layout:./image:v1\n", EnclaveRuntime.Cloister, output: "changed", bundle: bundle));
+
+        Assert.Equal(RuntimeBundleError.ChangedAfterCheck, error.Error);
+        Assert.Equal($"{path}: cloister/bin/cloister-enclave changed after the runtime was checked: its bytes are not the ones hashed", error.Message);
+        Assert.False(Directory.Exists(_scratch.Combine("changed")));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_scratch.Combine("tmp")));
+    }
+
     [Theory]
     [InlineData("oci-layout:image:v1", "/base/image:v1")]
     [InlineData("oci-layout:./image", "/base/image")]
@@ -262,7 +291,7 @@ public sealed class EnclaveImageBuilderTests : IDisposable
     });
 
     private async Task<EnclaveBuildResult> BuildAsync(
-        string yaml, EnclaveRuntime runtime, NitroBlobs? blobs = null, string output = "out", DateTimeOffset? buildTime = null) =>
+        string yaml, EnclaveRuntime runtime, NitroBlobs? blobs = null, string output = "out", DateTimeOffset? buildTime = null, RuntimeBundle? bundle = null) =>
         await EnclaveImageBuilder.BuildAsync(
             EnclaveManifestReader.Parse(yaml),
             new EnclaveBuildOptions
@@ -273,7 +302,7 @@ public sealed class EnclaveImageBuilderTests : IDisposable
                 BaseDirectory = _scratch.Path,
                 Blobs = blobs,
                 Runtime = runtime,
-                RuntimeBundle = runtime == EnclaveRuntime.Cloister ? s_runtime.Value : null,
+                RuntimeBundle = runtime == EnclaveRuntime.Cloister ? bundle ?? s_runtime.Value : null,
                 BuildTime = buildTime ?? s_buildTime,
             });
 

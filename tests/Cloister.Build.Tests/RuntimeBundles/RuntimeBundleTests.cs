@@ -2,6 +2,7 @@ using System.Formats.Tar;
 using System.Text;
 using Cloister.Build.RuntimeBundles;
 using Cloister.Build.Supervisor;
+using Cloister.Build.Tests.Layers;
 
 namespace Cloister.Build.Tests.RuntimeBundles;
 
@@ -201,6 +202,111 @@ public sealed class RuntimeBundleTests
         {
             File.Delete(path);
         }
+    }
+
+    [Fact]
+    public void A_file_reads_exactly_as_the_same_bytes_in_memory()
+    {
+        var (bytes, digest) = Write(Tree);
+        using var directory = new ScratchDirectory();
+        var path = directory.Combine("bundle.tar");
+        File.WriteAllBytes(path, bytes);
+
+        using var fromFile = RuntimeBundle.Read(path, digest);
+        using var inMemory = RuntimeBundle.Read(bytes, path, digest);
+
+        Assert.Equal(inMemory.Digest, fromFile.Digest);
+        Assert.Equal(inMemory.Provenance.ToUtf8Json(), fromFile.Provenance.ToUtf8Json());
+        Assert.Equal(
+            inMemory.Entries.Select(e => (e.Path, e.IsDirectory, e.Mode, e.Length, e.IsDirectory ? null : Content(e))),
+            fromFile.Entries.Select(e => (e.Path, e.IsDirectory, e.Mode, e.Length, e.IsDirectory ? null : Content(e))));
+    }
+
+    [Fact]
+    public void A_file_is_refused_exactly_as_the_same_bytes_in_memory_and_another_digest_comes_first()
+    {
+        var (bytes, digest) = Write(Tree);
+        using var directory = new ScratchDirectory();
+        var path = directory.Combine("bundle.tar");
+        foreach (var (name, corrupt) in Corruptions(bytes))
+        {
+            File.WriteAllBytes(path, corrupt);
+            foreach (var expected in (string?[])[null, digest])
+            {
+                var inMemory = Assert.Throws<RuntimeBundleException>(() => RuntimeBundle.Read(corrupt, path, expected));
+                var fromFile = Assert.Throws<RuntimeBundleException>(() => RuntimeBundle.Read(path, expected));
+
+                Assert.True((inMemory.Error, inMemory.Message) == (fromFile.Error, fromFile.Message), $"{name}: {inMemory.Message} | {fromFile.Message}");
+                Assert.True(
+                    (expected is null) == (inMemory.Error != RuntimeBundleError.DigestMismatch),
+                    $"{name}, expecting {expected ?? "any digest"}: {inMemory.Error}: {inMemory.Message}");
+            }
+        }
+    }
+
+    [Fact]
+    public void A_file_modified_in_place_after_the_check_is_refused_when_the_changed_entry_is_read()
+    {
+        var (bytes, _) = Write(Tree);
+        using var directory = new ScratchDirectory();
+        var path = directory.Combine("bundle.tar");
+        File.WriteAllBytes(path, bytes);
+        using var bundle = RuntimeBundle.Read(path);
+        using (var file = File.OpenHandle(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+        {
+            RandomAccess.Write(file, "["u8, bytes.AsSpan().IndexOf(Provenance.ToUtf8Json()));
+        }
+
+        var error = Assert.Throws<RuntimeBundleException>(() => Content(bundle.Entries.Single(e => e.Path == "cloister/runtime.json")));
+
+        Assert.Equal(RuntimeBundleError.ChangedAfterCheck, error.Error);
+        Assert.Equal($"{path}: cloister/runtime.json changed after the runtime was checked: its bytes are not the ones hashed", error.Message);
+        Assert.Equal("0.1.0", bundle.Provenance.Version);
+    }
+
+    [Fact]
+    public void A_path_replaced_after_the_check_does_not_change_what_the_entries_read()
+    {
+        var tree = Tree;
+        var (bytes, _) = Write(tree);
+        using var directory = new ScratchDirectory();
+        var path = directory.Combine("bundle.tar");
+        File.WriteAllBytes(path, bytes);
+        using var bundle = RuntimeBundle.Read(path);
+        File.Delete(path);
+        File.WriteAllBytes(path, new byte[bytes.Length]);
+
+        var supervisor = bundle.Entries.Single(e => e.Path == "cloister/bin/cloister-enclave");
+        Assert.Equal(File.ReadAllBytes("/usr/bin/gzip"), Content(supervisor));
+    }
+
+    // Each way the tests above corrupt a bundle, applied to one good bundle.
+    private static IEnumerable<(string Name, byte[] Bytes)> Corruptions(byte[] good)
+    {
+        byte[] Changed(int offset)
+        {
+            var copy = (byte[])good.Clone();
+            copy[offset] ^= 1;
+            return copy;
+        }
+
+        var json = good.AsSpan().IndexOf(Provenance.ToUtf8Json());
+        yield return ("checksum", Changed(148));
+        yield return ("name", Changed(0));
+        yield return ("padding", Changed(json + Provenance.ToUtf8Json().Length));
+        yield return ("provenance", Changed(json));
+        yield return ("one block short", good[..^512]);
+        yield return ("four blocks short", good[..^2048]);
+        yield return ("inside a file", good[..(json + 10)]);
+        yield return ("a byte after", [.. good, 0]);
+        yield return ("a block after", [.. good, .. new byte[512]]);
+        yield return ("empty", []);
+        yield return ("no supervisor", Craft(
+            ("cloister/", true, Executable, ""), ("cloister/etc/", true, Executable, ""), ("cloister/etc/openssl.cnf", false, Data, "#"),
+            ("cloister/home/", true, Executable, ""), ("cloister/lib/", true, Executable, ""), ("cloister/lib/ld-linux-x86-64.so.2", false, Executable, "ELF"),
+            ("cloister/runtime.json", false, Data, Encoding.UTF8.GetString(Provenance.ToUtf8Json()))));
+        yield return ("mode", Craft(("cloister/", true, Executable, ""), ("cloister/x", false, (UnixFileMode)0b111_111_111, "x")));
+        yield return ("order", Craft(("cloister/", true, Executable, ""), ("cloister/bin/", true, Executable, ""), ("cloister/0", false, Data, "x")));
     }
 
     private static (byte[] Bytes, string Digest) Write(SupervisorBundle tree)

@@ -145,7 +145,8 @@ public sealed class BuildCommandTests : IDisposable
 
         Assert.True(version.ExitCode == 0, version.ToString());
         Assert.True(build.ExitCode == 0, build.ToString());
-        var digest = RuntimeBundle.Read(CarriedRuntime).Digest;
+        using var carried = RuntimeBundle.Read(CarriedRuntime);
+        var digest = carried.Digest;
         Assert.StartsWith($"cloister {EifMetadata.CloisterVersion}\nruntime {digest} (cloister-runtime ", version.Stdout, StringComparison.Ordinal);
         Assert.Contains("libc6 ", version.Stdout, StringComparison.Ordinal);
         Assert.Contains("libssl3 ", version.Stdout, StringComparison.Ordinal);

@@ -46,7 +46,7 @@ public sealed class ImagePackCommandTests : IDisposable
     public void Pinned_libraries_come_from_the_carried_runtime_and_nothing_else()
     {
         // A NativeAOT executable like the apps this is for: the supervisor, out of the runtime.
-        var runtime = RuntimeBundle.Read(Path.Combine(AppContext.BaseDirectory, "runtime", RuntimeBundle.FileName));
+        using var runtime = RuntimeBundle.Read(Path.Combine(AppContext.BaseDirectory, "runtime", RuntimeBundle.FileName));
         var app = Path.Combine(_directory, "app");
         using (var supervisor = runtime.Entries.Single(entry => entry.Path == "cloister/bin/cloister-enclave").OpenRead())
         using (var file = File.Create(app))

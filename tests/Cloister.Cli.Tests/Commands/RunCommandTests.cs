@@ -71,7 +71,7 @@ public sealed class RunCommandTests : IDisposable
     {
         ExternalTool.Require("bwrap", "bubblewrap");
         // The runtime `cloister build` adds, carried beside cloister.dll.
-        var runtime = RuntimeBundle.Read(Path.Combine(AppContext.BaseDirectory, "runtime", RuntimeBundle.FileName));
+        using var runtime = RuntimeBundle.Read(Path.Combine(AppContext.BaseDirectory, "runtime", RuntimeBundle.FileName));
         var build = await TestEnclaveImage.BuildWithSupervisorAsync(Path.Combine(_directory, "out"), runtime, "exit", "0");
 
         var result = CliRunner.Run("run", build.ImagePath, "--sim-root", SimRoot, "--grace-period", "1");

@@ -24,7 +24,9 @@ public sealed class TwoCheckoutsTests(OtherCheckoutFixture other) : IDisposable
         var ours = Path.Combine(AppContext.BaseDirectory, "runtime", RuntimeBundle.FileName);
 
         Assert.NotEqual(Path.GetFullPath(RepositoryPaths.Root), Path.GetFullPath(other.Root));
-        Assert.Equal(RuntimeBundle.Read(ours).Digest, RuntimeBundle.Read(other.Runtime).Digest);
+        using var ourBundle = RuntimeBundle.Read(ours);
+        using var otherBundle = RuntimeBundle.Read(other.Runtime);
+        Assert.Equal(ourBundle.Digest, otherBundle.Digest);
         Assert.True(File.ReadAllBytes(ours).AsSpan().SequenceEqual(File.ReadAllBytes(other.Runtime)));
     }
 
