@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Data.Common;
 using System.Net;
 using System.Runtime.InteropServices;
+using Cloister.Host.Simulation;
 using Cloister.Provisioner;
 using Cloister.Provisioner.Identity;
 using Microsoft.Extensions.DependencyInjection;
@@ -80,9 +81,14 @@ internal static class ProvisionerServeCommand
         {
             Description = "Trust attestation documents under this root (PEM; the simulator's) instead of the AWS Nitro Enclaves root. Never for production.",
         };
+        var trustSimulator = new Option<bool>("--trust-simulator")
+        {
+            Description = "Trust documents from this machine's simulator (`cloister run`): its root in --sim-root, created if missing. Never for production.",
+        };
+        var simRoot = new Option<string?>("--sim-root") { Description = "With --trust-simulator: the directory of the simulated root (default ~/.cloister/sim)." };
         var command = new Command("serve", "Run the provisioner until SIGTERM or SIGINT: host, enclave and operator APIs on one HTTPS listener.")
         {
-            directory, listen, database, attestationRoot,
+            directory, listen, database, attestationRoot, trustSimulator, simRoot,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -90,6 +96,32 @@ internal static class ProvisionerServeCommand
             if (!IPEndPoint.TryParse(text, out var endpoint) || !text.Contains(':', StringComparison.Ordinal))
             {
                 throw CommandFailedException.Usage($"--listen: '{text}' is not ADDRESS:PORT (127.0.0.1:8443, 0.0.0.0:8443, [::]:8443)");
+            }
+
+            var rootPem = parseResult.GetValue(attestationRoot)?.FullName;
+            if (parseResult.GetValue(trustSimulator))
+            {
+                if (rootPem is not null)
+                {
+                    throw CommandFailedException.Usage("--trust-simulator and --attestation-root name the trusted root twice: give one");
+                }
+
+                if (!OperatingSystem.IsLinux())
+                {
+                    throw CommandFailedException.Usage("--trust-simulator: the simulator runs on Linux only; pass its root with --attestation-root");
+                }
+
+                // The same root `cloister run` signs with, so a demo's provisioner and simulator agree without copying files.
+                var simDirectory = parseResult.GetValue(simRoot) ?? UserDirectories.SimulatedRoot;
+                using (SimulatedRootStore.LoadOrCreate(simDirectory, out _))
+                {
+                }
+
+                rootPem = Path.Combine(simDirectory, SimulatedRootStore.CertificateFileName);
+            }
+            else if (parseResult.GetValue(simRoot) is not null)
+            {
+                throw CommandFailedException.Usage("--sim-root is for --trust-simulator");
             }
 
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -118,7 +150,7 @@ internal static class ProvisionerServeCommand
                 Directory = parseResult.GetRequiredValue(directory).FullName,
                 Listen = endpoint,
                 Database = parseResult.GetValue(database),
-                AttestationRootPem = parseResult.GetValue(attestationRoot)?.FullName,
+                AttestationRootPem = rootPem,
                 LoggerFactory = logging,
             };
             RunningProvisioner running;

@@ -25,22 +25,30 @@ internal static class TestEnclaveImage
 
     /// <summary>Builds <c>test-enclave.eif</c> into <paramref name="outputDirectory"/>, running <c>enclave.sh</c> with <paramref name="scriptArguments"/>.</summary>
     public static Task<EnclaveBuildResult> BuildAsync(string outputDirectory, params string[] scriptArguments) =>
-        BuildCoreAsync(outputDirectory, runtime: null, scriptArguments);
+        BuildCoreAsync(outputDirectory, runtime: null, ["/bin/sh", "/test/enclave.sh", .. scriptArguments], provisioning: null);
 
     /// <summary>
     /// Builds <c>test-enclave.eif</c> with <paramref name="runtime"/> added, whose <c>cmd</c> starts the supervisor (the
     /// script then is only the app it would run).
     /// </summary>
     public static Task<EnclaveBuildResult> BuildWithSupervisorAsync(string outputDirectory, RuntimeBundle runtime, params string[] scriptArguments) =>
-        BuildCoreAsync(outputDirectory, runtime, scriptArguments);
+        BuildCoreAsync(outputDirectory, runtime, ["/bin/sh", "/test/enclave.sh", .. scriptArguments], provisioning: null);
 
-    private static async Task<EnclaveBuildResult> BuildCoreAsync(string outputDirectory, RuntimeBundle? runtime, string[] scriptArguments)
+    /// <summary>
+    /// Builds <c>test-enclave.eif</c> with <paramref name="runtime"/> and a <c>provisioning</c> section: the supervisor
+    /// provisions before it runs <c>sh -c <paramref name="shellCommand"/></c> with the secrets in its environment.
+    /// </summary>
+    public static Task<EnclaveBuildResult> BuildProvisionedAsync(string outputDirectory, RuntimeBundle runtime, ProvisioningSettings provisioning, string shellCommand) =>
+        BuildCoreAsync(outputDirectory, runtime, ["/bin/sh", "-c", shellCommand], provisioning);
+
+    private static async Task<EnclaveBuildResult> BuildCoreAsync(string outputDirectory, RuntimeBundle? runtime, string[] cmd, ProvisioningSettings? provisioning)
     {
         var manifest = new EnclaveManifest
         {
             Name = "test-enclave",
             Image = $"oci-layout:{s_layout.Value}:{Tag}",
-            Cmd = ["/bin/sh", "/test/enclave.sh", .. scriptArguments],
+            Cmd = cmd,
+            Provisioning = provisioning,
         };
         return await EnclaveImageBuilder.BuildAsync(manifest, new EnclaveBuildOptions
         {
