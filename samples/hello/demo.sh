@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The main job: build the sample without Docker, run it in the simulator, and check what Cloister promises —
-# attested TLS: a client verifies, inside the TLS handshake, that the certificate's key belongs to an enclave running
-# exactly the PCRs the build printed (with a fresh nonce), and only then talks to the app; ingress reaches the app as
-# the image's user; egress is allowed or refused inside the enclave by the manifest; the app's own attestation
-# document verifies under the simulated root.
+# reproducible PCRs; provisioning: a provisioner releases the deployment's CA and a secret only to an enclave whose
+# PCRs it was given, sealed to the enclave's own key; attested TLS: a client verifies, inside the TLS handshake, that
+# the certificate chains to the deployment's CA and that its key belongs to an enclave running exactly the PCRs the
+# build printed (with a fresh nonce), and only then talks to the app; ingress reaches the app as the image's user;
+# egress is allowed or refused inside the enclave by the manifest; the app's own attestation document verifies under
+# the simulated root.
 # Needs nothing but bash and the .NET SDK (requests go through bash's /dev/tcp). Exits non-zero if any check fails.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -11,8 +13,10 @@ root="$(cd "$here/../.." && pwd)"
 cloister="$root/cloister"
 work="$(mktemp -d /tmp/cloister-demo.XXXXXX)"
 run_pid=""
+provisioner_pid=""
 cleanup() {
   [[ -n "$run_pid" ]] && kill -TERM "$run_pid" 2>/dev/null && wait "$run_pid" 2>/dev/null
+  [[ -n "$provisioner_pid" ]] && kill -TERM "$provisioner_pid" 2>/dev/null && wait "$provisioner_pid" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -50,36 +54,70 @@ echo "== building the sample (NativeAOT publish → cloister image pack → cloi
 check "the sample measures exactly the PCRs and runtime samples/hello/measurements.expected.json publishes ($(grep -o '"PCR2": "[0-9a-f]\{12\}' "$here/out/measurements.json" | cut -c10-)…)" \
   'cmp -s "$here/out/measurements.json" "$here/measurements.expected.json" || { diff "$here/measurements.expected.json" "$here/out/measurements.json" >&2; false; }'
 
-# The enclave's ports are published on 127.0.0.2 (any free ports): 8443 is attested TLS, 8080 passthrough. The same
-# address is the manifest's allowed egress destination, so the app can reach itself through proxy → host forwarder →
-# ingress without another server.
+# A provisioner (SQLite in its directory) that trusts the local simulator's root, a deployment of the sample with its
+# measurements, one secret and one host. The provisioned image is the sample's image and manifest plus a provisioning
+# section that pins this provisioner's key: the pin is measured, so this image has its own PCR2.
+echo "== starting a provisioner, deploying the sample to it, setting a secret"
+provisioner="$work/provisioner"
+provisioner_port="$(shuf -i 20000-59999 -n 1)"
+while (exec 3<>"/dev/tcp/127.0.0.1/$provisioner_port") 2>/dev/null; do provisioner_port=$((provisioner_port + 1)); done
+"$cloister" provisioner init "$provisioner" --url "https://127.0.0.1:$provisioner_port" >"$work/init.out"
+pin="$(sed -n 's/.*"pinned_sha256": *"\([0-9a-f]*\)".*/\1/p' "$provisioner/operator.json")"
+"$cloister" provisioner serve "$provisioner" --listen "127.0.0.1:$provisioner_port" --trust-simulator >"$work/provisioner.log" 2>&1 &
+provisioner_pid=$!
+for _ in $(seq 1 300); do
+  grep -q "listening" "$work/provisioner.log" && break
+  kill -0 "$provisioner_pid" 2>/dev/null || { cat "$work/provisioner.log" >&2; exit 1; }
+  sleep 0.1
+done
+sed "s#oci-layout:./image#oci-layout:$here/image#" "$here/enclave.yaml" >"$work/enclave.yaml"
+printf 'provisioning:\n  url: https://127.0.0.1:%s\n  pinned_sha256: %s\n  token_audience: hello\n' "$provisioner_port" "$pin" >>"$work/enclave.yaml"
+"$cloister" build -f "$work/enclave.yaml" -o "$work/out" >/dev/null
+measurements="$work/out/measurements.json"
+export CLOISTER_CREDENTIALS="$provisioner/operator.json"
+"$cloister" deploy --deployment hello --measurements "$measurements" --hostname localhost >/dev/null
+secret="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+printf '%s' "$secret" | "$cloister" secrets set hello HELLO_SECRET >/dev/null
+"$cloister" provisioner host add demo-host -o "$work/host.json" >/dev/null
+echo "   provisioner on 127.0.0.1:$provisioner_port (pin ${pin:0:16}…), deployment hello: PCR2 $(grep -o '"PCR2": "[0-9a-f]\{16\}' "$measurements" | cut -c10-)…, secret HELLO_SECRET set"
+
+# The enclave's ports are published on any free ports: 8443 is attested TLS, 8080 passthrough. The demo reaches them on
+# 127.0.0.2, the manifest's allowed egress destination, so the app can reach itself through proxy → host forwarder →
+# ingress without another server; and on localhost, the name the deployment's CA is constrained to, which a client
+# checks against the certificate. The listeners are on every address (0.0.0.0) for the demo's duration to serve both.
 address=127.0.0.2
 echo "== running it in the simulator"
 start=$(date +%s%N)
-"$cloister" run "$here/out" --ingress-address "$address" --publish 0:8443 --publish 0:8080 --allow-private-egress >"$work/stdout" 2>"$work/stderr" &
+"$cloister" run "$work/out" --provisioner-credentials "$work/host.json" --ingress-address 0.0.0.0 --publish 0:8443 --publish 0:8080 --allow-private-egress >"$work/stdout" 2>"$work/stderr" &
 run_pid=$!
 port=""
 for _ in $(seq 1 300); do
-  port="$(sed -n "s/.*ingress $address:\([0-9]*\) → enclave port 8080 .*/\1/p" "$work/stderr" | head -1)"
+  port="$(sed -n "s/.*ingress 0.0.0.0:\([0-9]*\) → enclave port 8080 .*/\1/p" "$work/stderr" | head -1)"
   [[ -n "$port" ]] && greeting="$(get / 2>/dev/null)" && [[ "$greeting" == *hello* ]] && break
   kill -0 "$run_pid" 2>/dev/null || { cat "$work/stderr" >&2; exit 1; }
   sleep 0.1
 done
 ready_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 echo "   first answer after ${ready_ms} ms on $address:$port: $greeting"
-tls_port="$(sed -n "s/.*ingress $address:\([0-9]*\) → enclave port 8443 .*/\1/p" "$work/stderr" | head -1)"
-measurements="$here/out/measurements.json"
+tls_port="$(sed -n "s/.*ingress 0.0.0.0:\([0-9]*\) → enclave port 8443 .*/\1/p" "$work/stderr" | head -1)"
 sim_root="$HOME/.cloister/sim/root.pem"
 
 echo "== checks"
-"$cloister" attest "https://$address:$tls_port" --pcrs "$measurements" --root "$sim_root" --nonce --get / >"$work/attest.out" 2>&1 || true
+received="$(get /secret)"
+secret_sha256="$(printf '%s' "$secret" | sha256sum | cut -d' ' -f1)"
+check "the app received HELLO_SECRET from the provisioner: the SHA-256 it reports is the one of the value set (the value itself never left the enclave)" \
+  '[[ "$received" == *"\"sha256\":\"$secret_sha256\""* ]]'
+"$cloister" provisioner audit >"$work/audit.out" 2>&1 || true
+check "the provisioner's audit log records the grant to the enclave, with its PCRs and host, and never the value" \
+  'grep -q "granted" "$work/audit.out" && grep -q "demo-host" "$work/audit.out" && ! grep -q "$secret" "$work/audit.out" "$work/provisioner.log" "$work/stderr" "$work/stdout"'
+"$cloister" attest "https://localhost:$tls_port" --ca "$provisioner/root-ca.pem" --pcrs "$measurements" --root "$sim_root" --nonce --get / >"$work/attest.out" 2>&1 || true
 sed 's/^/        /' "$work/attest.out"; echo
-check "attested TLS on $address:$tls_port: the certificate's key is the enclave's, with the build's PCRs and a fresh nonce, and GET / over it reaches the app" \
+check "attested TLS on localhost:$tls_port: the chain leads to the provisioner's root through the deployment's name-constrained CA, the certificate's key is the enclave's, with the build's PCRs and a fresh nonce, and GET / over it reaches the app" \
   '[[ "$(head -1 "$work/attest.out")" == "result       attested:"* && "$(tail -1 "$work/attest.out")" == *"hello from inside the enclave"* ]]'
 check "the same server is refused when only the AWS root is trusted (nothing trusts the simulator by default)" \
-  '! "$cloister" attest "https://$address:$tls_port" --pcrs "$measurements" >/dev/null 2>&1'
+  '! "$cloister" attest "https://localhost:$tls_port" --ca "$provisioner/root-ca.pem" --pcrs "$measurements" >/dev/null 2>&1'
 check "the passthrough port cannot pass for attested TLS (a downgrade is refused)" \
-  '! "$cloister" attest "https://$address:$port" --pcrs "$measurements" --root "$sim_root" >/dev/null 2>&1'
+  '! "$cloister" attest "https://localhost:$port" --ca "$provisioner/root-ca.pem" --pcrs "$measurements" --root "$sim_root" >/dev/null 2>&1'
 check "the enclave is isolated: the app sees its own process tree and a network of loopback only ($(sed -n 's/.*\("pid":[0-9]*\).*\("network_interfaces":\[[^]]*\]\).*/\1 \2/p' <<<"$greeting"))" \
   '[[ "$greeting" =~ \"pid\":([0-9]+) ]] && ((BASH_REMATCH[1] < 100)) && [[ "$greeting" == *"\"network_interfaces\":[\"lo\"]"* ]]'
 check "the app answers through ingress as the image's user in its workdir" '[[ "$greeting" == *"\"uid\":1000"* && "$greeting" == *"\"working_directory\":\"/app\""* ]]'

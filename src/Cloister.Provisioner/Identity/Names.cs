@@ -18,10 +18,14 @@ public static partial class Names
     /// <returns>Whether it is acceptable.</returns>
     public static bool IsSecretName(string? name) => name is { Length: > 0 and <= MaxSecretName } && SecretName().IsMatch(name);
 
-    /// <summary>Whether a hostname is a lowercase DNS name of at least two labels (letters, digits, '-'; 63 per label, 253 in all).</summary>
+    /// <summary>
+    /// Whether a hostname is a lowercase DNS name of at least two labels (letters, digits, '-'; 63 per label, 253 in
+    /// all), or <c>localhost</c>: a one-label constraint would otherwise permit a whole top-level domain, but
+    /// <c>localhost</c> names only this machine (RFC 6761 §6.3) and is what local runs and the demo serve.
+    /// </summary>
     /// <param name="hostname">The hostname.</param>
     /// <returns>Whether it is acceptable.</returns>
-    public static bool IsHostname(string? hostname) => hostname is { Length: <= 253 } && Hostname().IsMatch(hostname);
+    public static bool IsHostname(string? hostname) => hostname is "localhost" || (hostname is { Length: <= 253 } && Hostname().IsMatch(hostname));
 
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}\z", RegexOptions.CultureInvariant)]
     private static partial Regex EntityName();
