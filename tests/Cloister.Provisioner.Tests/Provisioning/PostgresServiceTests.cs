@@ -19,14 +19,7 @@ public sealed class PostgresServiceTests : IClassFixture<PostgresServer>
     {
         var database = _server.Url(_server.CreateDatabase());
         await using var first = await ProvisionerHarness.StartAsync(database);
-        await using var second = await ProvisionerServer.StartAsync(new ProvisionerOptions
-        {
-            Directory = first.ProvisionerDirectory,
-            Listen = new IPEndPoint(IPAddress.Loopback, 0),
-            Database = database,
-            AttestationRootPem = first.RootPemPath,
-            TimeProvider = first.Time,
-        });
+        await using var second = await SecondAsync(first, database);
         var hostCertificate = await first.HostCertificateAsync("host-1");
         var pcrs = ProvisionerHarness.RandomPcrs();
         await first.DeployAsync("web", pcrs);
@@ -56,14 +49,7 @@ public sealed class PostgresServiceTests : IClassFixture<PostgresServer>
     {
         var database = _server.Url(_server.CreateDatabase());
         await using var first = await ProvisionerHarness.StartAsync(database);
-        await using var second = await ProvisionerServer.StartAsync(new ProvisionerOptions
-        {
-            Directory = first.ProvisionerDirectory,
-            Listen = new IPEndPoint(IPAddress.Loopback, 0),
-            Database = database,
-            AttestationRootPem = first.RootPemPath,
-            TimeProvider = first.Time,
-        });
+        await using var second = await SecondAsync(first, database);
         var host = first.Client(await first.HostCertificateAsync("host-1"));
         var pcrs = ProvisionerHarness.RandomPcrs();
         await first.DeployAsync("web", pcrs);
@@ -85,4 +71,15 @@ public sealed class PostgresServiceTests : IClassFixture<PostgresServer>
             Assert.Equal(5, statuses.Count(s => s == HttpStatusCode.Forbidden));
         }
     }
+
+    // The second process of the service: the first one's directory (its keys) and database, its own listener.
+    private static Task<RunningProvisioner> SecondAsync(ProvisionerHarness first, string database) =>
+        ProvisionerServer.StartAsync(new ProvisionerOptions
+        {
+            Directory = first.ProvisionerDirectory,
+            Listen = new IPEndPoint(IPAddress.Loopback, 0),
+            Database = database,
+            AttestationRootPem = first.RootPemPath,
+            TimeProvider = first.Time,
+        });
 }
