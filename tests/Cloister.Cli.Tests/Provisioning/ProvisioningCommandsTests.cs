@@ -38,6 +38,16 @@ public sealed partial class ProvisioningCommandsTests(ProvisionerFixture provisi
         CliAssert.OneLineError(result, 2, provisioner.Directory);
     }
 
+    [Theory]
+    [InlineData("--trust-simulator --attestation-root ROOT", "--trust-simulator and --attestation-root")]
+    [InlineData("--sim-root /tmp", "--sim-root is for --trust-simulator")]
+    public void Serve_takes_one_trusted_root_for_documents(string options, string expected)
+    {
+        var result = CliRunner.Run(["provisioner", "serve", provisioner.Directory, "--listen", "127.0.0.1:0", .. options.Replace("ROOT", provisioner.RootPem, StringComparison.Ordinal).Split(' ')]);
+
+        CliAssert.OneLineError(result, 2, expected);
+    }
+
     [Fact]
     public void Deploy_adds_and_replaces_pcr_sets_and_prints_them()
     {
