@@ -5,10 +5,10 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Cloister.Build.RuntimeBundles;
-using Cloister.Host.Simulation;
 using Cloister.Host.Tests.TestEnclave;
 using Cloister.Runtime.Manifest;
 using Cloister.Runtime.Provisioning;
+using Cloister.Runtime.Relay;
 using Cloister.Testing;
 
 namespace Cloister.Cli.Tests.Provisioning;
@@ -104,26 +104,16 @@ public sealed class ProvisionedRunTests : IClassFixture<ProvisionedRunTests.Setu
         }
     }
 
-    /// <summary>One provisioner, two deployments, three images and a host for the class.</summary>
+    /// <summary>One provisioner (<see cref="ProvisionerFixture"/>), two deployments, three images and a host for the class.</summary>
     public sealed class Setup : IDisposable
     {
-        private readonly TempRunDirectory _directory = new();
+        private readonly ProvisionerFixture _provisioner;
 
         public Setup()
         {
             ExternalTool.Require("bwrap", "bubblewrap");
-            SimRoot = Path.Combine(_directory.Path, "sim");
-            using (SimulatedRootStore.LoadOrCreate(SimRoot, out _))
-            {
-            }
-
-            var provisioner = Path.Combine(_directory.Path, "provisioner");
-            var init = CliRunner.Run("provisioner", "init", provisioner, "--url", "https://127.0.0.1:1");
-            Assert.True(init.ExitCode == 0, init.ToString());
-            Server = ProvisionerProcess.Start(provisioner, "--attestation-root", Path.Combine(SimRoot, SimulatedRootStore.CertificateFileName));
-            OperatorCredentials = Path.Combine(provisioner, "operator.json");
-            var pin = ProvisionerCredentials.Read(OperatorCredentials).Pin;
-
+            _provisioner = new ProvisionerFixture();
+            var pin = ProvisionerCredentials.Read(_provisioner.OperatorCredentials).Pin;
             using var runtime = RuntimeBundle.Read(Path.Combine(AppContext.BaseDirectory, "runtime", RuntimeBundle.FileName));
             Alpha = Build("alpha", pin, "alpha", runtime);
             Beta = Build("beta", pin, "beta", runtime);
@@ -133,16 +123,12 @@ public sealed class ProvisionedRunTests : IClassFixture<ProvisionedRunTests.Setu
             Expect(Operator("deploy", "--deployment", "alpha", "--measurements", Path.Combine(Alpha, "measurements.json"), "--hostname", "alpha.example.com"));
             // beta is deployed with the measurements of another image: its own image is in none of its sets.
             Expect(Operator("deploy", "--deployment", "beta", "--measurements", Path.Combine(WrongPin, "measurements.json"), "--hostname", "beta.example.com"));
-            Expect(Operator(Encoding.UTF8.GetBytes(AlphaSecret), "secrets", "set", "alpha", "SECRET"));
-            Expect(Operator(Encoding.UTF8.GetBytes(BetaSecret), "secrets", "set", "beta", "SECRET"));
+            Expect(_provisioner.Operator(Encoding.UTF8.GetBytes(AlphaSecret), "secrets", "set", "alpha", "SECRET"));
+            Expect(_provisioner.Operator(Encoding.UTF8.GetBytes(BetaSecret), "secrets", "set", "beta", "SECRET"));
             HostCredentials = AddHost("runner");
         }
 
-        public string SimRoot { get; }
-
-        public string OperatorCredentials { get; }
-
-        internal ProvisionerProcess Server { get; }
+        internal ProvisionerProcess Server => _provisioner.Server;
 
         public string Alpha { get; }
 
@@ -155,16 +141,13 @@ public sealed class ProvisionedRunTests : IClassFixture<ProvisionedRunTests.Setu
         public string HostCredentials { get; }
 
         internal ProcessResult Run(string image, string credentials, Uri? provisioner = null) =>
-            CliRunner.Run("run", image, "--sim-root", SimRoot, "--provisioner-credentials", credentials, "--provisioner", (provisioner ?? Server.Url).ToString(), "--grace-period", "1");
+            CliRunner.Run("run", image, "--sim-root", _provisioner.SimRoot, "--provisioner-credentials", credentials, "--provisioner", (provisioner ?? Server.Url).ToString(), "--grace-period", "1");
 
-        internal ProcessResult Operator(params string[] args) => CliRunner.Run(Environment(), [.. args, "--provisioner", Server.Url.ToString()]);
-
-        internal ProcessResult Operator(byte[] stdin, params string[] args) =>
-            CliRunner.RunWithInput(stdin, Environment(), [.. args, "--provisioner", Server.Url.ToString()]);
+        internal ProcessResult Operator(params string[] args) => _provisioner.Operator(args);
 
         public string AddHost(string name)
         {
-            var credentials = Path.Combine(_directory.Path, $"{name}.json");
+            var credentials = Path.Combine(_provisioner.Scratch, $"{name}.json");
             Expect(Operator("provisioner", "host", "add", name, "-o", credentials));
             return credentials;
         }
@@ -173,11 +156,7 @@ public sealed class ProvisionedRunTests : IClassFixture<ProvisionedRunTests.Setu
 
         public IReadOnlyList<AuditLine> AuditAfter(long id) => [.. Audit().Where(entry => entry.Id > id)];
 
-        public void Dispose()
-        {
-            Server.Dispose();
-            _directory.Dispose();
-        }
+        public void Dispose() => _provisioner.Dispose();
 
         private List<AuditLine> Audit()
         {
@@ -197,11 +176,9 @@ public sealed class ProvisionedRunTests : IClassFixture<ProvisionedRunTests.Setu
         private static string Text(JsonElement entry, string name) =>
             entry.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString()! : "";
 
-        private Dictionary<string, string> Environment() => new() { ["CLOISTER_CREDENTIALS"] = OperatorCredentials };
-
         private string Build(string name, byte[] pin, string deployment, RuntimeBundle runtime)
         {
-            var output = Path.Combine(_directory.Path, name);
+            var output = Path.Combine(_provisioner.Scratch, name);
             var provisioning = new ProvisioningSettings { Url = new Uri("https://127.0.0.1:1/"), PinnedSha256 = pin, TokenAudience = deployment };
             TestEnclaveImage.BuildProvisionedAsync(output, runtime, provisioning, "echo \"SECRET=$SECRET\"").GetAwaiter().GetResult();
             return output;
@@ -221,25 +198,19 @@ public sealed class ProvisionedRunTests : IClassFixture<ProvisionedRunTests.Setu
         private readonly MemoryStream _up = new();
         private readonly MemoryStream _down = new();
         private readonly CancellationTokenSource _stop = new();
-        private readonly List<Task> _connections = [];
-        private Task _accepting = Task.CompletedTask;
+        private readonly Task _accepting;
 
-        private RecordingRelay(TcpListener listener, DnsEndPoint target)
+        private RecordingRelay(Uri provisioner)
         {
-            _listener = listener;
-            _target = target;
+            _listener = new TcpListener(IPAddress.Loopback, 0);
+            _listener.Start();
+            _target = new DnsEndPoint(provisioner.Host, provisioner.Port);
+            _accepting = AcceptLoop.RunAsync(_listener.AcceptSocketAsync, RelayAsync, _stop.Token);
         }
 
         public Uri Url => new($"https://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/");
 
-        public static Task<RecordingRelay> StartAsync(Uri provisioner)
-        {
-            var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            var relay = new RecordingRelay(listener, new DnsEndPoint(provisioner.Host, provisioner.Port));
-            relay._accepting = relay.AcceptAsync();
-            return Task.FromResult(relay);
-        }
+        public static Task<RecordingRelay> StartAsync(Uri provisioner) => Task.FromResult(new RecordingRelay(provisioner));
 
         public (byte[] Up, byte[] Down) Captured()
         {
@@ -255,61 +226,39 @@ public sealed class ProvisionedRunTests : IClassFixture<ProvisionedRunTests.Setu
         public async ValueTask DisposeAsync()
         {
             await _stop.CancelAsync();
-            _listener.Stop();
             await _accepting;
-            await Task.WhenAll(_connections);
+            _listener.Stop();
             _stop.Dispose();
         }
 
-        private async Task AcceptAsync()
-        {
-            while (!_stop.IsCancellationRequested)
-            {
-                Socket client;
-                try
-                {
-                    client = await _listener.AcceptSocketAsync(_stop.Token);
-                }
-                catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
-                {
-                    return;
-                }
-
-                _connections.Add(RelayAsync(client));
-            }
-        }
-
-        private async Task RelayAsync(Socket client)
+        private async Task RelayAsync(Socket client, CancellationToken cancellationToken)
         {
             using var clientStream = new NetworkStream(client, ownsSocket: true);
             using var server = new TcpClient();
-            await server.ConnectAsync(_target.Host, _target.Port);
+            await server.ConnectAsync(_target.Host, _target.Port, cancellationToken);
             using var serverStream = server.GetStream();
-            await Task.WhenAll(CopyAsync(clientStream, serverStream, _up), CopyAsync(serverStream, clientStream, _down));
+            await Task.WhenAll(CopyAsync(clientStream, serverStream, _up, cancellationToken), CopyAsync(serverStream, clientStream, _down, cancellationToken));
         }
 
-        private async Task CopyAsync(Stream from, Stream to, MemoryStream record)
+        private static async Task CopyAsync(NetworkStream from, NetworkStream to, MemoryStream record, CancellationToken cancellationToken)
         {
             var buffer = new byte[16 * 1024];
             try
             {
                 int read;
-                while ((read = await from.ReadAsync(buffer, _stop.Token)) > 0)
+                while ((read = await from.ReadAsync(buffer, cancellationToken)) > 0)
                 {
                     lock (record)
                     {
                         record.Write(buffer, 0, read);
                     }
 
-                    await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
+                    await to.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
                 }
 
-                if (to is NetworkStream network)
-                {
-                    network.Socket.Shutdown(SocketShutdown.Send);
-                }
+                to.Socket.Shutdown(SocketShutdown.Send);
             }
-            catch (Exception ex) when (ex is IOException or OperationCanceledException or SocketException or ObjectDisposedException)
+            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
             {
                 // Either side went away: the other direction ends too.
             }

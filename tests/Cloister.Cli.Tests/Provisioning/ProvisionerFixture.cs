@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Runtime.Versioning;
 using Cloister.Attestation.Simulation;
+using Cloister.Host.Simulation;
 using Cloister.Testing;
 
 namespace Cloister.Cli.Tests.Provisioning;
@@ -8,15 +10,17 @@ namespace Cloister.Cli.Tests.Provisioning;
 /// One provisioner for a test class, made as an operator makes it: <c>cloister provisioner init DIR</c>, then
 /// <c>cloister provisioner serve DIR</c> on 127.0.0.1 port 0, trusting a simulated Nitro root for documents.
 /// </summary>
+[SupportedOSPlatform("linux")]
 public sealed class ProvisionerFixture : IDisposable
 {
     private readonly TempRunDirectory _directory = new();
 
     public ProvisionerFixture()
     {
-        Root = SimulatedNitroRoot.Create();
-        RootPem = Path.Combine(_directory.Path, "nitro-root.pem");
-        File.WriteAllText(RootPem, Root.ExportCertificatePem());
+        // Kept as the simulator keeps it, so `cloister run --sim-root` signs with the root the provisioner trusts.
+        SimRoot = Path.Combine(_directory.Path, "sim");
+        Root = SimulatedRootStore.LoadOrCreate(SimRoot, out _);
+        RootPem = Path.Combine(SimRoot, SimulatedRootStore.CertificateFileName);
         Init = CliRunner.Run("provisioner", "init", Directory, "--url", "https://127.0.0.1:1");
         Assert.True(Init.ExitCode == 0, Init.ToString());
         Server = ProvisionerProcess.Start(Directory, "--attestation-root", RootPem);
@@ -31,6 +35,9 @@ public sealed class ProvisionerFixture : IDisposable
     internal ProcessResult Init { get; }
 
     public SimulatedNitroRoot Root { get; }
+
+    /// <summary>The simulated root's directory, for <c>cloister run --sim-root</c>.</summary>
+    public string SimRoot { get; }
 
     public string RootPem { get; }
 
