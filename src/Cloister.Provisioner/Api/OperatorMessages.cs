@@ -46,6 +46,49 @@ public sealed class DeploymentView
     public required string CaCertificate { get; init; }
 }
 
+/// <summary>
+/// The answer to <c>GET /v1/deployments/{name}/keys</c> and <c>POST /v1/deployments/{name}/keys/rotate</c>: the public
+/// halves only. No operator API ever returns a private or data key.
+/// </summary>
+public sealed class DeploymentKeysView
+{
+    /// <summary>The deployment.</summary>
+    [JsonPropertyName("deployment")]
+    public required string Deployment { get; init; }
+
+    /// <summary>Its key id, 16 hex digits.</summary>
+    [JsonPropertyName("key_id")]
+    public required string KeyId { get; init; }
+
+    /// <summary>The version new ciphertexts use.</summary>
+    [JsonPropertyName("current_version")]
+    public required int CurrentVersion { get; init; }
+
+    /// <summary>Every version, oldest first.</summary>
+    [JsonPropertyName("versions")]
+    public required IReadOnlyList<PublicKeyVersion> Versions { get; init; }
+}
+
+/// <summary>One key version's public half.</summary>
+public sealed class PublicKeyVersion
+{
+    /// <summary>The version.</summary>
+    [JsonPropertyName("version")]
+    public required int Version { get; init; }
+
+    /// <summary>The DER SubjectPublicKeyInfo of the P-384 key (base64 in JSON).</summary>
+    [JsonPropertyName("public_key")]
+    public required byte[] PublicKey { get; init; }
+
+    /// <summary>The SHA-256 of <see cref="PublicKey"/>, hex.</summary>
+    [JsonPropertyName("fingerprint")]
+    public required string Fingerprint { get; init; }
+
+    /// <summary>When the version was made.</summary>
+    [JsonPropertyName("created_at")]
+    public required DateTimeOffset CreatedAt { get; init; }
+}
+
 /// <summary>The answer to <c>PUT /v1/deployments/{name}/secrets/{secret}</c>.</summary>
 public sealed class SecretVersion
 {
@@ -159,6 +202,7 @@ public sealed class AuditPage
 [JsonSerializable(typeof(DeploymentRequest))]
 [JsonSerializable(typeof(DeploymentView))]
 [JsonSerializable(typeof(SecretVersion))]
+[JsonSerializable(typeof(DeploymentKeysView))]
 [JsonSerializable(typeof(SecretList))]
 [JsonSerializable(typeof(HostRequest))]
 [JsonSerializable(typeof(HostCertificate))]

@@ -208,6 +208,7 @@ public sealed partial class ProvisioningService
                 Chain = [_identity.RootCaCertificate.ExportCertificatePem()],
             },
             Secrets = secrets,
+            Keys = new ProvisionedKeyRing { KeyId = "0000000000000000", CurrentVersion = 1, Versions = [] }, // PLACEHOLDER: replaced by the key ring work
         };
     }
 

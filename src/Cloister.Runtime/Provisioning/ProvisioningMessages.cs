@@ -68,6 +68,42 @@ public sealed class ProvisioningAnswer
     /// <summary>The deployment's secrets, which become the app's environment, by name.</summary>
     [JsonPropertyName("secrets")]
     public required IReadOnlyList<ProvisionedSecret> Secrets { get; init; }
+
+    /// <summary>The deployment's encryption keys, every version (the crypto API's; docs/encryption.md).</summary>
+    [JsonPropertyName("keys")]
+    public required ProvisionedKeyRing Keys { get; init; }
+}
+
+/// <summary>A deployment's key ring as the answer carries it: only ever inside an envelope sealed to an attested enclave.</summary>
+public sealed class ProvisionedKeyRing
+{
+    /// <summary>The ring's key id, 16 hex digits (<c>Cloister.Encryption.Keys.DeploymentKeyId</c>).</summary>
+    [JsonPropertyName("key_id")]
+    public required string KeyId { get; init; }
+
+    /// <summary>The version new ciphertexts use.</summary>
+    [JsonPropertyName("current_version")]
+    public required int CurrentVersion { get; init; }
+
+    /// <summary>Every version, so ciphertexts made before a rotation still decrypt.</summary>
+    [JsonPropertyName("versions")]
+    public required IReadOnlyList<ProvisionedKey> Versions { get; init; }
+}
+
+/// <summary>One key version as the answer carries it.</summary>
+public sealed class ProvisionedKey
+{
+    /// <summary>The version (1 and up).</summary>
+    [JsonPropertyName("version")]
+    public required int Version { get; init; }
+
+    /// <summary>The P-384 private key, PKCS#8 DER (base64 in JSON).</summary>
+    [JsonPropertyName("private_key")]
+    public required byte[] PrivateKey { get; init; }
+
+    /// <summary>The 32-byte data key (base64 in JSON).</summary>
+    [JsonPropertyName("data_key")]
+    public required byte[] DataKey { get; init; }
 }
 
 /// <summary>A deployment's intermediate CA as the answer carries it.</summary>
@@ -110,4 +146,5 @@ public sealed class ProvisionedSecret
 [JsonSerializable(typeof(ProvisionResponse))]
 [JsonSerializable(typeof(ProvisioningError))]
 [JsonSerializable(typeof(ProvisioningAnswer))]
+[JsonSerializable(typeof(ProvisionedKeyRing))]
 public sealed partial class ProvisioningJson : JsonSerializerContext;

@@ -34,6 +34,7 @@ internal sealed class FakeEnclaveProvisioner : IAsyncDisposable
                 Chain = [Root.ExportCertificatePem()],
             },
             Secrets = [new ProvisionedSecret { Name = "API_KEY", Value = "tops3cret", Version = 3 }],
+            Keys = new ProvisionedKeyRing { KeyId = "0000000000000000", CurrentVersion = 1, Versions = [] }, // PLACEHOLDER: replaced by the key ring work
         };
         Answer = (request, document) => Seal(request, document.PublicKey!, Granted);
         _server = new MiniHttpsServer(TlsCertificate, Handle);

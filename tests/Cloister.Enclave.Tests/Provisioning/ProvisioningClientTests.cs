@@ -126,6 +126,7 @@ public sealed class ProvisioningClientTests : IAsyncLifetime, IDisposable
             Deployment = "billing",
             CertificateAuthority = new ProvisionedCertificateAuthority { Certificate = "", PrivateKey = "", Chain = [] },
             Secrets = [],
+            Keys = new ProvisionedKeyRing { KeyId = "0000000000000000", CurrentVersion = 1, Versions = [] }, // PLACEHOLDER: replaced by the key ring work
         });
 
         var ex = await Assert.ThrowsAsync<ProvisioningRefusedException>(() => Client().ProvisionAsync(Log, CancellationToken.None));
