@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Running;
+using Cloister.Benchmarks.Encryption;
 using Cloister.Benchmarks.Provisioning;
 using Cloister.Benchmarks.Relay;
 
@@ -10,6 +11,11 @@ if (args.Length > 0 && args[0] == IdleRelayMemory.Command)
 if (args.Length > 0 && args[0] == ProvisioningRoundTrips.Command)
 {
     return await ProvisioningRoundTrips.RunAsync(args);
+}
+
+if (args.Length > 0 && args[0] == RawAesGcmThroughput.Command)
+{
+    return RawAesGcmThroughput.Run(args);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

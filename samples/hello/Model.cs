@@ -26,6 +26,12 @@ public sealed record AttestationRequest(string Nonce);
 /// <summary><c>GET /attestation</c>: the raw COSE_Sign1 document, base64.</summary>
 public sealed record AttestationResult(string AttestationDoc);
 
+/// <summary>The body of <c>POST /vault/card</c> once the local API has decrypted it.</summary>
+public sealed record Card(string? Number);
+
+/// <summary><c>POST /vault/card</c>: all the app tells of a card number it decrypted.</summary>
+public sealed record CardSummary(string Last4, int Digits);
+
 /// <summary>Any other failure, as JSON.</summary>
 public sealed record ApiFailure(string Error);
 
@@ -39,4 +45,6 @@ public sealed record ApiFailure(string Error);
 [JsonSerializable(typeof(AttestationRequest))]
 [JsonSerializable(typeof(AttestationResult))]
 [JsonSerializable(typeof(ApiFailure))]
+[JsonSerializable(typeof(Card))]
+[JsonSerializable(typeof(CardSummary))]
 internal sealed partial class HelloJsonContext : JsonSerializerContext;

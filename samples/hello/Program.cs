@@ -90,6 +90,18 @@ app.MapGet("/attestation", async (string? nonce, CancellationToken cancellationT
     }
 });
 
+// The crypto API (manifest api.crypto): a card number arrives encrypted to the deployment (`cloister encrypt`, or
+// POST /vault/seal); only the enclave can read it, and the app answers with nothing but its last four digits.
+app.MapPost("/vault/seal", (HttpRequest request, CancellationToken cancellationToken) => RelayCryptoAsync("/encrypt", request, card => Results.Bytes(card, "application/json"), cancellationToken));
+app.MapPost("/vault/card", (HttpRequest request, CancellationToken cancellationToken) => RelayCryptoAsync("/decrypt", request, plaintext =>
+{
+    var card = System.Text.Json.JsonSerializer.Deserialize(plaintext, HelloJsonContext.Default.Card);
+    var digits = new string([.. (card?.Number ?? "").Where(char.IsAsciiDigit)]);
+    return digits.Length < 4
+        ? Results.Json(new ApiFailure("the decrypted body has no card number of four or more digits"), HelloJsonContext.Default.ApiFailure, statusCode: 400)
+        : Results.Json(new CardSummary(digits[^4..], digits.Length), HelloJsonContext.Default.CardSummary);
+}, cancellationToken));
+
 app.MapGet("/crash", (int? code, IHostApplicationLifetime lifetime) =>
 {
     exitCode = code ?? 1;
@@ -105,3 +117,22 @@ app.Lifetime.ApplicationStopped.Register(() => Console.WriteLine("hello: stopped
 
 await app.RunAsync();
 return exitCode;
+
+// Relays the request's JSON body to the local crypto API and hands a success to `answer`; the API's own errors
+// (a tampered ciphertext, another deployment's) come back with their status and reason.
+async Task<IResult> RelayCryptoAsync(string path, HttpRequest request, Func<byte[], IResult> answer, CancellationToken cancellationToken)
+{
+    var url = new Uri(attestationUrl, path);
+    try
+    {
+        using var content = new StreamContent(request.Body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var response = await localApi.PostAsync(url, content, cancellationToken);
+        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        return response.IsSuccessStatusCode ? answer(body) : Results.Text(System.Text.Encoding.UTF8.GetString(body), "application/json", statusCode: (int)response.StatusCode);
+    }
+    catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+    {
+        return Results.Json(new ApiFailure($"the local API at {url} failed: {ex.Message}"), HelloJsonContext.Default.ApiFailure, statusCode: 502);
+    }
+}

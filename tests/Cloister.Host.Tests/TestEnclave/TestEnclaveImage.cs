@@ -20,7 +20,7 @@ internal static class TestEnclaveImage
 
     private const string Tag = "test";
 
-    private static readonly string[] s_applets = ["sh", "mkfifo", "wc", "ip", "cut", "tr", "head", "nc", "sleep", "cat", "test", "kill", "ls"];
+    private static readonly string[] s_applets = ["sh", "mkfifo", "wc", "ip", "cut", "tr", "head", "nc", "sleep", "cat", "test", "kill", "ls", "tail", "sed"];
     private static readonly Lazy<string> s_layout = new(BuildLayout, LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>Builds <c>test-enclave.eif</c> into <paramref name="outputDirectory"/>, running <c>enclave.sh</c> with <paramref name="scriptArguments"/>.</summary>
@@ -38,10 +38,11 @@ internal static class TestEnclaveImage
     /// Builds <c>test-enclave.eif</c> with <paramref name="runtime"/> and a <c>provisioning</c> section: the supervisor
     /// provisions before it runs <c>sh -c <paramref name="shellCommand"/></c> with the secrets in its environment.
     /// </summary>
-    public static Task<EnclaveBuildResult> BuildProvisionedAsync(string outputDirectory, RuntimeBundle runtime, ProvisioningSettings provisioning, string shellCommand) =>
-        BuildCoreAsync(outputDirectory, runtime, ["/bin/sh", "-c", shellCommand], provisioning);
+    /// <param name="api">The local API's settings (the default: attestation only).</param>
+    public static Task<EnclaveBuildResult> BuildProvisionedAsync(string outputDirectory, RuntimeBundle runtime, ProvisioningSettings provisioning, string shellCommand, LocalApiSettings? api = null) =>
+        BuildCoreAsync(outputDirectory, runtime, ["/bin/sh", "-c", shellCommand], provisioning, api);
 
-    private static async Task<EnclaveBuildResult> BuildCoreAsync(string outputDirectory, RuntimeBundle? runtime, string[] cmd, ProvisioningSettings? provisioning)
+    private static async Task<EnclaveBuildResult> BuildCoreAsync(string outputDirectory, RuntimeBundle? runtime, string[] cmd, ProvisioningSettings? provisioning, LocalApiSettings? api = null)
     {
         var manifest = new EnclaveManifest
         {
@@ -49,6 +50,7 @@ internal static class TestEnclaveImage
             Image = $"oci-layout:{s_layout.Value}:{Tag}",
             Cmd = cmd,
             Provisioning = provisioning,
+            Api = api ?? new LocalApiSettings(),
         };
         return await EnclaveImageBuilder.BuildAsync(manifest, new EnclaveBuildOptions
         {
