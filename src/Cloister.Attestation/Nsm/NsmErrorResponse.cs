@@ -31,7 +31,8 @@ public sealed class NsmErrorResponse : NsmResponse
     internal static NsmErrorResponse Read(NsmMessageReader reader)
     {
         var name = reader.ReadNewtypeText();
-        return Enum.TryParse<NsmErrorCode>(name, ignoreCase: false, out var code) && name == code.ToString()
+        // Enum.TryParse also takes digits ("812"): a name must be one of the enum's, spelled as it spells it.
+        return Enum.TryParse<NsmErrorCode>(name, ignoreCase: false, out var code) && Enum.IsDefined(code) && name == code.ToString()
             ? new(code)
             : throw reader.Fail($"unknown error code '{name}'");
     }

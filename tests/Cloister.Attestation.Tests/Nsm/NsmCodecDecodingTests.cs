@@ -183,6 +183,8 @@ public sealed class NsmCodecDecodingTests
         { "bf6b44657363726962654e534df663466f6ff6ff", true, "DescribeNSM", "end of the one-entry variant map" },
         { "a1654572726f72684e6f7441436f6465", false, "Error", "unknown error code 'NotACode'" },
         { "a1654572726f726133", false, "Error", "unknown error code '3'" },
+        // Digits that name no code: Enum.TryParse takes them, and the fuzzer found they crashed the reader (nsm-response, 2026-12-07).
+        { "a1654572726f7263383132", false, "Error", "unknown error code '812'" },
         { "654572726f72", false, "Error", "bare variant name" },
         { "a16b4465736372696265504352a2646c6f636b01646461746140", false, "DescribePCR.lock", "boolean" },
         { "a16b44657363726962654e534da166646967657374664d44352d3132", false, "DescribeNSM.digest", "unknown digest" },
