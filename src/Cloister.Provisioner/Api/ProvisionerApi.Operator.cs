@@ -144,8 +144,9 @@ internal sealed partial class ProvisionerApi
 
         await EnsureKeysAsync(client, name, context).ConfigureAwait(false);
         var version = await _keys.RotateAsync(name, context.RequestAborted).ConfigureAwait(false);
-        var versions = await _store.GetKeyVersionsAsync(name, context.RequestAborted).ConfigureAwait(false);
-        await AuditAsync(client, "keys.rotate", name, null, DeploymentKeyService.Describe(versions.Single(v => v.Version == version)), context).ConfigureAwait(false);
+        // The ring as this rotation left it: a concurrent rotation's later version would make current_version another request's.
+        var versions = (await _store.GetKeyVersionsAsync(name, context.RequestAborted).ConfigureAwait(false)).Where(v => v.Version <= version).ToList();
+        await AuditAsync(client, "keys.rotate", name, null, DeploymentKeyService.Describe(versions[^1]), context).ConfigureAwait(false);
         await WriteJsonAsync(context, _keys.View(name, versions), OperatorJson.Default.DeploymentKeysView).ConfigureAwait(false);
     }
 
