@@ -32,18 +32,22 @@ internal static class KeysCommand
             var name = OperatorOptions.Deployment(parseResult.GetRequiredValue(deployment));
             using var client = operatorOptions.Connect(parseResult);
             var path = $"/v1/deployments/{OperatorOptions.Segment(name)}/keys";
-            var keys = Check(name, path, await client.SendAsync(HttpMethod.Get, path, content: null, OperatorJson.Default.DeploymentKeysView, cancellationToken));
+            var view = await client.SendAsync(HttpMethod.Get, path, content: null, OperatorJson.Default.DeploymentKeysView, cancellationToken);
+            var keys = Check(name, path, view);
             var current = keys[^1];
             var text = new StringBuilder();
             TerminalText.AppendRow(text, "deployment", name);
             TerminalText.AppendRow(text, "key id", current.KeyId.ToString());
             TerminalText.AppendRow(text, "version", string.Create(CultureInfo.InvariantCulture, $"{current.Version} (current)"));
             TerminalText.AppendRow(text, "fingerprint", current.Fingerprint);
-            text.Append(current.ToPem()).AppendLine();
-            text.AppendLine("VERSION  FINGERPRINT");
-            foreach (var key in keys)
+            text.Append(current.ToPem()).AppendLine().AppendLine();
+            var times = view.Versions.OrderBy(version => version.Version).Select(version => AttestationText.FormatTime(version.CreatedAt)).ToList();
+            var timeWidth = times.Max(time => time.Length);
+            text.Append("VERSION  ").Append("CREATED".PadRight(timeWidth)).AppendLine("  FINGERPRINT");
+            foreach (var (key, created) in keys.Zip(times))
             {
-                text.Append(key.Version.ToString(CultureInfo.InvariantCulture).PadRight("VERSION".Length)).Append("  ").AppendLine(key.Fingerprint);
+                text.Append(key.Version.ToString(CultureInfo.InvariantCulture).PadRight("VERSION".Length))
+                    .Append("  ").Append(created.PadRight(timeWidth)).Append("  ").AppendLine(key.Fingerprint);
             }
 
             if (parseResult.GetValue(output) is { } file)
@@ -68,7 +72,7 @@ internal static class KeysCommand
         var deployment = DeploymentArgument();
         var command = new Command(
             "rotate",
-            "Make a new key version: new ciphertexts use it; ciphertexts of older versions still decrypt in the deployment's enclaves (provisioned after the rotation).")
+            "Make a new key version: new ciphertexts use it; older ones still decrypt. Enclaves already running receive it when they are provisioned again (restarted).")
         {
             deployment,
         };
@@ -81,7 +85,7 @@ internal static class KeysCommand
             var current = Check(name, path, await client.SendAsync(HttpMethod.Post, path, content: null, OperatorJson.Default.DeploymentKeysView, cancellationToken))[^1];
             Console.Out.WriteLine(TerminalText.Escape(string.Create(
                 CultureInfo.InvariantCulture,
-                $"rotated the keys of {name}: version {current.Version}, fingerprint {current.Fingerprint}; ciphertexts of versions 1 to {current.Version - 1} still decrypt")));
+                $"rotated the keys of {name}: version {current.Version}, fingerprint {current.Fingerprint}. New ciphertexts use it; older ones still decrypt. Enclaves already running hold it once provisioned again (restarted).")));
             return ExitCodes.Success;
         });
         return command;

@@ -22,7 +22,7 @@ public sealed partial class KeysCommandsTests(ProvisionerFixture provisioner) : 
         Assert.Matches(@"version\s+1 \(current\)\n", shown.Stdout);
         Assert.Matches($@"fingerprint\s+{key.Fingerprint}\n", shown.Stdout);
         Assert.Contains(key.ToPem(), shown.Stdout, StringComparison.Ordinal);
-        Assert.Matches($@"\n1\s+{key.Fingerprint}\n", shown.Stdout);
+        Assert.Matches($@"\nVERSION\s+CREATED\s+FINGERPRINT\n1\s+\d{{4}}-\d\d-\d\dT\S+\s+{key.Fingerprint}\n", shown.Stdout);
         Assert.Contains(file, shown.Stdout, StringComparison.Ordinal);
     }
 
@@ -40,6 +40,7 @@ public sealed partial class KeysCommandsTests(ProvisionerFixture provisioner) : 
 
         Assert.True(second.ExitCode == 0, second.ToString());
         Assert.Contains("rotated the keys of rotated: version 2, fingerprint ", second.Stdout, StringComparison.Ordinal);
+        Assert.Single(second.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.True(third.ExitCode == 0, third.ToString());
         var rotatedTo = RotatedLine().Match(third.Stdout);
         Assert.True(rotatedTo.Success, third.ToString());
@@ -47,7 +48,7 @@ public sealed partial class KeysCommandsTests(ProvisionerFixture provisioner) : 
         Assert.Equal(("3", current.Fingerprint), (rotatedTo.Groups[1].Value, rotatedTo.Groups[2].Value));
         Assert.Equal((first.KeyId, 3), (current.KeyId, current.Version));
         Assert.NotEqual(first.Fingerprint, current.Fingerprint);
-        Assert.Matches($@"\n1\s+{first.Fingerprint}\n2\s+[0-9a-f]{{64}}\n3\s+{current.Fingerprint}\n", shown.Stdout);
+        Assert.Matches($@"\n1\s+\S+\s+{first.Fingerprint}\n2\s+\S+\s+[0-9a-f]{{64}}\n3\s+\S+\s+{current.Fingerprint}\n", shown.Stdout);
         var audit = provisioner.Operator("provisioner", "audit", "--limit", "1000");
         Assert.Matches(@"keys\.create\s+rotated\s+-\s+done\s+version 1 ", audit.Stdout);
         Assert.Matches(@"keys\.rotate\s+rotated\s+-\s+done\s+version 3 ", audit.Stdout);
@@ -89,6 +90,6 @@ public sealed partial class KeysCommandsTests(ProvisionerFixture provisioner) : 
         Assert.True(result.ExitCode == 0, result.ToString());
     }
 
-    [GeneratedRegex(@"rotated the keys of rotated: version (\d+), fingerprint ([0-9a-f]{64}); ciphertexts of versions 1 to 2 still decrypt\n")]
+    [GeneratedRegex(@"rotated the keys of rotated: version (\d+), fingerprint ([0-9a-f]{64})\. New ciphertexts use it; older ones still decrypt\.")]
     private static partial Regex RotatedLine();
 }
