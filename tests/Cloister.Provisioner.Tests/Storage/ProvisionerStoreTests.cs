@@ -194,6 +194,26 @@ public abstract class ProvisionerStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_deployment_from_a_version_3_database_gets_its_ring_at_first_need_after_the_upgrade()
+    {
+        var old = await OpenAsync();
+        await old.PutDeploymentAsync(new DeploymentRecord("web", ["a.example.com"], false, [], "CERT", [1]));
+        // The database as schema version 3 left it: no deployment_keys table, version 4 not applied.
+        await ExecuteRawAsync("DROP TABLE deployment_keys");
+        await ExecuteRawAsync("DELETE FROM schema_version WHERE version = 4");
+
+        var upgraded = await OpenAsync();
+        Assert.Equal(4, await ScalarRawAsync("SELECT MAX(version) FROM schema_version"));
+        Assert.Empty(await upgraded.GetKeyVersionsAsync("web"));
+        using var key = StorageKey();
+        var (versions, created) = await new DeploymentKeyService(key, upgraded, TimeProvider.System).EnsureAsync("web", CancellationToken.None);
+
+        Assert.True(created);
+        Assert.Equal(1, Assert.Single(versions).Version);
+        Assert.Equal("CERT", (await upgraded.GetDeploymentAsync("web"))!.CaCertificatePem);
+    }
+
+    [Fact]
     public async Task A_key_version_opens_only_beside_its_public_key_and_key_id()
     {
         var store = await OpenAsync();
