@@ -94,10 +94,11 @@ public sealed partial class ProvisioningService
         }
 
         var answer = await AnswerAsync(decision.Deployment!, decision.Host, now, cancellationToken).ConfigureAwait(false);
-        var plaintext = JsonSerializer.SerializeToUtf8Bytes(answer, ProvisioningJson.Default.ProvisioningAnswer);
+        byte[]? plaintext = null;
         byte[] sealedAnswer;
         try
         {
+            plaintext = JsonSerializer.SerializeToUtf8Bytes(answer, ProvisioningJson.Default.ProvisioningAnswer);
             sealedAnswer = ProvisioningEnvelope.Seal(plaintext, decision.PublicKey, ProvisioningToken.HashOf(request!.Token));
         }
         finally
