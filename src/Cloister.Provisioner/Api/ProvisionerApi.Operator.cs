@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Cloister.Provisioner.AtRest;
 using Cloister.Provisioner.Identity;
+using Cloister.Provisioner.Provisioning;
 using Cloister.Provisioner.Storage;
 using Microsoft.AspNetCore.Http;
 
@@ -101,6 +102,9 @@ internal sealed partial class ProvisionerApi
         await AuditAsync(client, "deployment.put", name, null, string.Create(
             CultureInfo.InvariantCulture,
             $"hostnames={string.Join(' ', hostnames)} pcr_sets={sets.Count} allow_debug={deployment.AllowDebug}{(caCertificate == existing?.CaCertificatePem ? "" : " new CA")}"), context).ConfigureAwait(false);
+        // A new deployment gets its keys now; one that lacks them (made before they existed, or a crash between the
+        // two writes) gets them at its next PUT or first need.
+        await EnsureKeysAsync(client, name, context).ConfigureAwait(false);
         await WriteJsonAsync(context, View(deployment), OperatorJson.Default.DeploymentView).ConfigureAwait(false);
     }
 
@@ -114,6 +118,48 @@ internal sealed partial class ProvisionerApi
         }
 
         await WriteJsonAsync(context, View(deployment), OperatorJson.Default.DeploymentView).ConfigureAwait(false);
+    }
+
+    private async Task GetKeysAsync(HttpContext context)
+    {
+        if (await AuthenticateAsync(context, ClientRole.Operator).ConfigureAwait(false) is not { } client
+            || await RouteNameAsync(context, "name").ConfigureAwait(false) is not { } name
+            || await DeploymentAsync(context, name).ConfigureAwait(false) is null)
+        {
+            return;
+        }
+
+        var versions = await EnsureKeysAsync(client, name, context).ConfigureAwait(false);
+        await WriteJsonAsync(context, _keys.View(name, versions), OperatorJson.Default.DeploymentKeysView).ConfigureAwait(false);
+    }
+
+    private async Task RotateKeysAsync(HttpContext context)
+    {
+        if (await AuthenticateAsync(context, ClientRole.Operator).ConfigureAwait(false) is not { } client
+            || await RouteNameAsync(context, "name").ConfigureAwait(false) is not { } name
+            || await DeploymentAsync(context, name).ConfigureAwait(false) is null)
+        {
+            return;
+        }
+
+        await EnsureKeysAsync(client, name, context).ConfigureAwait(false);
+        var version = await _keys.RotateAsync(name, context.RequestAborted).ConfigureAwait(false);
+        // The ring as this rotation left it: a concurrent rotation's later version would make current_version another request's.
+        var versions = (await _store.GetKeyVersionsAsync(name, context.RequestAborted).ConfigureAwait(false)).Where(v => v.Version <= version).ToList();
+        await AuditAsync(client, "keys.rotate", name, null, DeploymentKeyService.Describe(versions[^1]), context).ConfigureAwait(false);
+        await WriteJsonAsync(context, _keys.View(name, versions), OperatorJson.Default.DeploymentKeysView).ConfigureAwait(false);
+    }
+
+    /// <summary>The deployment's key versions, made (and audited as <c>keys.create</c>) if it has none.</summary>
+    private async Task<IReadOnlyList<SealedKeyVersion>> EnsureKeysAsync(ClientIdentity client, string name, HttpContext context)
+    {
+        var (versions, created) = await _keys.EnsureAsync(name, context.RequestAborted).ConfigureAwait(false);
+        if (created)
+        {
+            await AuditAsync(client, "keys.create", name, null, DeploymentKeyService.Describe(versions[0]), context).ConfigureAwait(false);
+        }
+
+        return versions;
     }
 
     private async Task SetSecretAsync(HttpContext context)

@@ -23,6 +23,7 @@ internal sealed partial class ProvisionerApi
     private readonly ProvisioningService _provisioning;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly DeploymentKeyService _keys;
 
     public ProvisionerApi(ProvisionerIdentity identity, IProvisionerStore store, ProvisioningService provisioning, TimeProvider time, ILogger logger)
     {
@@ -31,6 +32,7 @@ internal sealed partial class ProvisionerApi
         _provisioning = provisioning;
         _time = time;
         _logger = logger;
+        _keys = new DeploymentKeyService(identity.StorageKey, store, time);
     }
 
     public void Map(IEndpointRouteBuilder routes)
@@ -42,6 +44,8 @@ internal sealed partial class ProvisionerApi
         routes.MapPut("/v1/deployments/{name}/secrets/{secret}", SetSecretAsync);
         routes.MapGet("/v1/deployments/{name}/secrets", ListSecretsAsync);
         routes.MapDelete("/v1/deployments/{name}/secrets/{secret}", RemoveSecretAsync);
+        routes.MapGet("/v1/deployments/{name}/keys", GetKeysAsync);
+        routes.MapPost("/v1/deployments/{name}/keys/rotate", RotateKeysAsync);
         routes.MapPost("/v1/hosts", AddHostAsync);
         routes.MapDelete("/v1/hosts/{name}", RevokeHostAsync);
         routes.MapGet("/v1/audit", ReadAuditAsync);

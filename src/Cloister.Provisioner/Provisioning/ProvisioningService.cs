@@ -28,6 +28,7 @@ public sealed partial class ProvisioningService
     private readonly TimeSpan _tokenLifetime;
     private readonly TimeSpan _maxDocumentAge;
     private readonly ILogger _logger;
+    private readonly DeploymentKeyService _keys;
 
     /// <summary>Creates the service.</summary>
     /// <param name="identity">The provisioner's keys.</param>
@@ -50,6 +51,7 @@ public sealed partial class ProvisioningService
         _tokenLifetime = options.TokenLifetime;
         _maxDocumentAge = options.MaxDocumentAge;
         _logger = logger;
+        _keys = new DeploymentKeyService(identity.StorageKey, store, options.TimeProvider);
     }
 
     /// <summary>Issues a token for a host, recorded (so it is redeemed once) and audited.</summary>
@@ -91,12 +93,27 @@ public sealed partial class ProvisioningService
             return ProvisioningOutcome.Refused(decision.Refusal, decision.Detail!);
         }
 
-        var answer = await AnswerAsync(decision.Deployment!, now, cancellationToken).ConfigureAwait(false);
-        var sealedAnswer = ProvisioningEnvelope.Seal(
-            JsonSerializer.SerializeToUtf8Bytes(answer, ProvisioningJson.Default.ProvisioningAnswer),
-            decision.PublicKey,
-            ProvisioningToken.HashOf(request!.Token));
-        await AuditAsync(now, "enclave", "provision", answer.Deployment, decision.Host, "granted", $"{answer.Secrets.Count} secrets", decision.Pcrs, cancellationToken).ConfigureAwait(false);
+        var answer = await AnswerAsync(decision.Deployment!, decision.Host, now, cancellationToken).ConfigureAwait(false);
+        byte[]? plaintext = null;
+        byte[] sealedAnswer;
+        try
+        {
+            plaintext = JsonSerializer.SerializeToUtf8Bytes(answer, ProvisioningJson.Default.ProvisioningAnswer);
+            sealedAnswer = ProvisioningEnvelope.Seal(plaintext, decision.PublicKey, ProvisioningToken.HashOf(request!.Token));
+        }
+        finally
+        {
+            // The keys' unsealed copies this process made are erased once sealed to the enclave (the CA key and the
+            // secrets went through strings, which cannot be erased).
+            CryptographicOperations.ZeroMemory(plaintext);
+            foreach (var key in answer.Keys.Versions)
+            {
+                CryptographicOperations.ZeroMemory(key.PrivateKey);
+                CryptographicOperations.ZeroMemory(key.DataKey);
+            }
+        }
+
+        await AuditAsync(now, "enclave", "provision", answer.Deployment, decision.Host, "granted", string.Create(CultureInfo.InvariantCulture, $"{answer.Secrets.Count} secrets, key versions 1-{answer.Keys.CurrentVersion}"), decision.Pcrs, cancellationToken).ConfigureAwait(false);
         LogGranted(_logger, answer.Deployment, decision.Host, answer.Secrets.Count);
         return ProvisioningOutcome.Granted(new ProvisionResponse { Answer = sealedAnswer });
     }
@@ -187,9 +204,16 @@ public sealed partial class ProvisioningService
         return new(ProvisioningRefusal.None, null) { Pcrs = pcrs, Host = host, Deployment = deployment, PublicKey = publicKey };
     }
 
-    private async Task<ProvisioningAnswer> AnswerAsync(DeploymentRecord deployment, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<ProvisioningAnswer> AnswerAsync(DeploymentRecord deployment, string? host, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var (certificatePem, keyPem) = await CurrentCertificateAuthorityAsync(deployment, now, cancellationToken).ConfigureAwait(false);
+        var (keys, created) = await _keys.EnsureAsync(deployment.Name, cancellationToken).ConfigureAwait(false);
+        if (created)
+        {
+            // A deployment made before deployment keys existed gets them at its first provisioning.
+            await AuditAsync(now, "enclave", "keys.create", deployment.Name, host, "done", DeploymentKeyService.Describe(keys[0]), null, cancellationToken).ConfigureAwait(false);
+        }
+
         var secrets = new List<ProvisionedSecret>();
         foreach (var secret in await _store.GetSecretsAsync(deployment.Name, cancellationToken).ConfigureAwait(false))
         {
@@ -208,7 +232,7 @@ public sealed partial class ProvisioningService
                 Chain = [_identity.RootCaCertificate.ExportCertificatePem()],
             },
             Secrets = secrets,
-            Keys = new ProvisionedKeyRing { KeyId = "0000000000000000", CurrentVersion = 1, Versions = [] }, // PLACEHOLDER: replaced by the key ring work
+            Keys = _keys.Unseal(keys),
         };
     }
 

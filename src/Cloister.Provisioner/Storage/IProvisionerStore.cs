@@ -41,6 +41,18 @@ public interface IProvisionerStore : IAsyncDisposable
     /// <returns>Whether it existed.</returns>
     Task<bool> RemoveSecretAsync(string deployment, string name, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Adds a key version if it is the deployment's next one (1 when it has none, otherwise one more than its highest)
+    /// and has the key id of the versions before it. Atomic across every process on one database: of writers racing
+    /// for one version exactly one succeeds.
+    /// </summary>
+    /// <returns>Whether it was added; <see langword="false"/> when the version is not the next one (another writer took it) or the key id differs.</returns>
+    /// <exception cref="InvalidOperationException">The deployment does not exist.</exception>
+    Task<bool> AddKeyVersionAsync(SealedKeyVersion key, CancellationToken cancellationToken = default);
+
+    /// <summary>Every key version of a deployment, oldest first (empty when it has none yet).</summary>
+    Task<IReadOnlyList<SealedKeyVersion>> GetKeyVersionsAsync(string deployment, CancellationToken cancellationToken = default);
+
     /// <summary>Adds a host.</summary>
     /// <returns><see langword="false"/> when a host of that name exists (revoked or not).</returns>
     Task<bool> AddHostAsync(HostRecord host, CancellationToken cancellationToken = default);

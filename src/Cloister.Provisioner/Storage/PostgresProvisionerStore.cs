@@ -30,6 +30,7 @@ public sealed class PostgresProvisionerStore : SqlProvisionerStore
         CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
         """,
         TokenExpiryIndex,
+        DeploymentKeysSchema("BYTEA"),
     ];
 
     /// <summary>Connects to and migrates a database.</summary>

@@ -17,6 +17,15 @@ public abstract class SqlProvisionerStore : IProvisionerStore
     /// <summary>Migration 3: the index that keeps pruning expired tokens cheap. Both backends share it.</summary>
     protected const string TokenExpiryIndex = "CREATE INDEX tokens_expires_at ON tokens (expires_at)";
 
+    /// <summary>Migration 4: every version of each deployment's encryption keys (private and data key sealed).</summary>
+    /// <param name="binary">The column type of byte strings.</param>
+    protected static string DeploymentKeysSchema(string binary) => $"""
+        CREATE TABLE deployment_keys (
+          deployment TEXT NOT NULL REFERENCES deployments (name) ON DELETE CASCADE, key_id TEXT NOT NULL, version BIGINT NOT NULL,
+          public_key {binary} NOT NULL, private_key {binary} NOT NULL, data_key {binary} NOT NULL, created_at BIGINT NOT NULL,
+          PRIMARY KEY (deployment, version));
+        """;
+
     /// <summary>Opens a connection configured for this store.</summary>
     protected abstract Task<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken);
 
@@ -226,6 +235,67 @@ public abstract class SqlProvisionerStore : IProvisionerStore
         Add(command, "d", deployment);
         Add(command, "n", name);
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    /// <inheritdoc/>
+    public async Task<bool> AddKeyVersionAsync(SealedKeyVersion key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        // One statement: it inserts only the next version with the ring's key id, and the primary key (deployment,
+        // version) settles racing writers. On PostgreSQL the loser waits on the winner's uncommitted row, then ON
+        // CONFLICT makes its insert nothing; on SQLite the write lock serializes them, so the loser sees the winner's
+        // row and its version is no longer the next. (SQLite needs the WHERE to parse an INSERT … SELECT … ON CONFLICT.)
+        await using var insert = Command(connection, null, """
+            INSERT INTO deployment_keys (deployment, key_id, version, public_key, private_key, data_key, created_at)
+            SELECT @d, @k, @v, @public, @private, @data, @at FROM deployments
+            WHERE name = @d
+              AND (SELECT COALESCE(MAX(version), 0) FROM deployment_keys WHERE deployment = @d) = @v - 1
+              AND NOT EXISTS (SELECT 1 FROM deployment_keys WHERE deployment = @d AND key_id <> @k)
+            ON CONFLICT (deployment, version) DO NOTHING
+            """);
+        Add(insert, "d", key.Deployment);
+        Add(insert, "k", key.KeyId);
+        Add(insert, "v", (long)key.Version);
+        Add(insert, "public", key.PublicKey);
+        Add(insert, "private", key.SealedPrivateKey);
+        Add(insert, "data", key.SealedDataKey);
+        Add(insert, "at", key.CreatedAt.ToUnixTimeMilliseconds());
+        if (await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1)
+        {
+            return true;
+        }
+
+        await using var exists = Command(connection, null, "SELECT COUNT(*) FROM deployments WHERE name = @d");
+        Add(exists, "d", key.Deployment);
+        return Convert.ToInt64(await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture) != 0
+            ? false
+            : throw new InvalidOperationException($"there is no deployment '{key.Deployment}'");
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<SealedKeyVersion>> GetKeyVersionsAsync(string deployment, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = Command(connection, null, """
+            SELECT key_id, version, public_key, private_key, data_key, created_at FROM deployment_keys WHERE deployment = @d ORDER BY version
+            """);
+        Add(command, "d", deployment);
+        var keys = new List<SealedKeyVersion>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            keys.Add(new SealedKeyVersion(
+                deployment,
+                reader.GetString(0),
+                (int)reader.GetInt64(1),
+                reader.GetFieldValue<byte[]>(2),
+                reader.GetFieldValue<byte[]>(3),
+                reader.GetFieldValue<byte[]>(4),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5))));
+        }
+
+        return keys;
     }
 
     /// <inheritdoc/>

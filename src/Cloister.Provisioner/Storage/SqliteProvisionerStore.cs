@@ -26,6 +26,7 @@ public sealed class SqliteProvisionerStore : SqlProvisionerStore
         CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
         """,
         TokenExpiryIndex,
+        DeploymentKeysSchema("BLOB"),
     ];
 
     /// <summary>Opens (creating it, mode 0600, if needed) and migrates the database file.</summary>

@@ -27,6 +27,17 @@ public sealed record SecretInfo(string Name, int Version, DateTimeOffset Updated
 /// <param name="SealedValue">The value, sealed with the storage key.</param>
 public sealed record SealedSecret(string Name, int Version, byte[] SealedValue);
 
+/// <summary>One version of a deployment's encryption keys as stored: its public half in the clear, the rest sealed.</summary>
+/// <param name="Deployment">The deployment.</param>
+/// <param name="KeyId">The ring's key id, 16 hex digits, the same for every version of the deployment.</param>
+/// <param name="Version">1 for the first keys, one more for each rotation.</param>
+/// <param name="PublicKey">The P-384 public key, DER SubjectPublicKeyInfo.</param>
+/// <param name="SealedPrivateKey">The PKCS#8 private key, sealed with the storage key (<see cref="AtRest.StorageBinding.KeyPrivate"/>).</param>
+/// <param name="SealedDataKey">The 32-byte data key, sealed with the storage key (<see cref="AtRest.StorageBinding.KeyData"/>).</param>
+/// <param name="CreatedAt">When the version was made.</param>
+public sealed record SealedKeyVersion(
+    string Deployment, string KeyId, int Version, byte[] PublicKey, byte[] SealedPrivateKey, byte[] SealedDataKey, DateTimeOffset CreatedAt);
+
 /// <summary>A host allowed to ask for tokens, with the certificate it was issued.</summary>
 /// <param name="Name">The host's name (its certificate's CN).</param>
 /// <param name="CertificateSerial">The issued certificate's serial number (hex).</param>

@@ -130,7 +130,7 @@ public sealed partial class ProvisioningCommandsTests(ProvisionerFixture provisi
             .Where(entry => entry.GetProperty("deployment").ValueKind == JsonValueKind.String && entry.GetProperty("deployment").GetString() == "api")
             .Select(entry => entry.GetProperty("action").GetString())
             .ToList();
-        Assert.Equal(["deployment.put", "secret.set", "secret.set", "secret.set", "secret.rm"], entries);
+        Assert.Equal(["deployment.put", "keys.create", "secret.set", "secret.set", "secret.set", "secret.rm"], entries);
         foreach (var output in (ProcessResult[])[set, again, setFromFile, list, removed, listAfter, audit, auditJson])
         {
             Assert.DoesNotContain("s3cr3t", output.Stdout + output.Stderr, StringComparison.Ordinal);

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Security.Cryptography;
 using Cloister.Provisioner.AtRest;
+using Cloister.Provisioner.Provisioning;
 using Cloister.Provisioner.Storage;
 using Cloister.Testing;
 
@@ -35,11 +36,11 @@ public abstract class ProvisionerStoreTests : IAsyncLifetime
     public async Task Migrations_run_once_and_again_change_nothing()
     {
         var store = await OpenAsync();
-        Assert.Equal(3, await store.MigrateAsync());
+        Assert.Equal(4, await store.MigrateAsync());
         await OpenAsync();
-        Assert.Equal(3, await store.MigrateAsync());
-        Assert.Equal(3, await ScalarRawAsync("SELECT COUNT(*) FROM schema_version"));
-        Assert.Equal(3, await ScalarRawAsync("SELECT MAX(version) FROM schema_version"));
+        Assert.Equal(4, await store.MigrateAsync());
+        Assert.Equal(4, await ScalarRawAsync("SELECT COUNT(*) FROM schema_version"));
+        Assert.Equal(4, await ScalarRawAsync("SELECT MAX(version) FROM schema_version"));
     }
 
     [Fact]
@@ -116,6 +117,118 @@ public abstract class ProvisionerStoreTests : IAsyncLifetime
         var stored = Assert.Single(await one.GetSecretsAsync("web"));
         Assert.Equal(40, stored.Version);
         Assert.Equal(BitConverter.GetBytes(40), stored.SealedValue);
+    }
+
+    [Fact]
+    public async Task Key_versions_are_added_only_as_the_next_one_with_the_ring_key_id()
+    {
+        var store = await OpenAsync();
+        await store.PutDeploymentAsync(new DeploymentRecord("web", ["a.example.com"], false, [], "CERT", [1]));
+        Assert.Empty(await store.GetKeyVersionsAsync("web"));
+
+        Assert.False(await store.AddKeyVersionAsync(KeyVersion("web", "00000000000000aa", 2)));
+        Assert.True(await store.AddKeyVersionAsync(KeyVersion("web", "00000000000000aa", 1)));
+        Assert.False(await store.AddKeyVersionAsync(KeyVersion("web", "00000000000000aa", 1)));
+        Assert.False(await store.AddKeyVersionAsync(KeyVersion("web", "00000000000000bb", 2)));
+        Assert.False(await store.AddKeyVersionAsync(KeyVersion("web", "00000000000000aa", 3)));
+        Assert.True(await store.AddKeyVersionAsync(KeyVersion("web", "00000000000000aa", 2)));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => store.AddKeyVersionAsync(KeyVersion("absent", "00000000000000aa", 1)));
+
+        var stored = await store.GetKeyVersionsAsync("web");
+        Assert.Equal([1, 2], stored.Select(k => k.Version));
+        var expected = KeyVersion("web", "00000000000000aa", 2);
+        var second = stored[1];
+        Assert.Equal(("web", "00000000000000aa", s_now), (second.Deployment, second.KeyId, second.CreatedAt));
+        Assert.Equal(expected.PublicKey, second.PublicKey);
+        Assert.Equal(expected.SealedPrivateKey, second.SealedPrivateKey);
+        Assert.Equal(expected.SealedDataKey, second.SealedDataKey);
+        Assert.Empty(await store.GetKeyVersionsAsync("absent"));
+    }
+
+    [Fact]
+    public async Task Writers_racing_for_one_key_version_through_two_stores_add_it_once()
+    {
+        var one = await OpenAsync();
+        var two = await OpenAsync();
+        await one.PutDeploymentAsync(new DeploymentRecord("web", ["a.example.com"], false, [], "CERT", [1]));
+
+        // Eight contenders per version, half through each store: for version 1 they are eight rings (key ids), one of which wins.
+        Task<bool[]> RaceAsync(int version, Func<int, string> keyId) => Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(() =>
+            (i % 2 == 0 ? one : two).AddKeyVersionAsync(KeyVersion("web", keyId(i), version, (byte)i)))));
+
+        Assert.Equal(1, (await RaceAsync(1, i => $"{i:x16}")).Count(added => added));
+        var ring = Assert.Single(await one.GetKeyVersionsAsync("web")).KeyId;
+        for (var version = 2; version <= 10; version++)
+        {
+            Assert.Equal(1, (await RaceAsync(version, _ => ring)).Count(added => added));
+        }
+
+        var stored = await two.GetKeyVersionsAsync("web");
+        Assert.Equal(Enumerable.Range(1, 10), stored.Select(k => k.Version));
+        Assert.All(stored, k => Assert.Equal(ring, k.KeyId));
+    }
+
+    [Fact]
+    public async Task Concurrent_rotations_through_two_stores_get_distinct_consecutive_versions()
+    {
+        var one = await OpenAsync();
+        var two = await OpenAsync();
+        using var key = StorageKey();
+        await one.PutDeploymentAsync(new DeploymentRecord("web", ["a.example.com"], false, [], "CERT", [1]));
+        var services = new[] { new DeploymentKeyService(key, one, TimeProvider.System), new DeploymentKeyService(key, two, TimeProvider.System) };
+
+        // Every deployment's first need, racing: one ring is made and everyone sees it.
+        var first = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(() => services[i % 2].EnsureAsync("web", CancellationToken.None))));
+        Assert.Equal(1, first.Count(e => e.Created));
+        Assert.Single(first.Select(e => Assert.Single(e.Versions).KeyId).Distinct());
+
+        var rotated = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(() => services[i % 2].RotateAsync("web", CancellationToken.None))));
+
+        Assert.Equal(Enumerable.Range(2, 20), rotated.Order());
+        var stored = await one.GetKeyVersionsAsync("web");
+        Assert.Equal(Enumerable.Range(1, 21), stored.Select(k => k.Version));
+        Assert.Single(stored.Select(k => k.KeyId).Distinct());
+        Assert.Equal(21, stored.Select(k => Convert.ToHexString(k.PublicKey)).Distinct().Count());
+        var ring = services[0].Unseal(stored);
+        Assert.Equal(21, ring.Versions.Select(v => Convert.ToHexString(v.DataKey)).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_deployment_from_a_version_3_database_gets_its_ring_at_first_need_after_the_upgrade()
+    {
+        var old = await OpenAsync();
+        await old.PutDeploymentAsync(new DeploymentRecord("web", ["a.example.com"], false, [], "CERT", [1]));
+        // The database as schema version 3 left it: no deployment_keys table, version 4 not applied.
+        await ExecuteRawAsync("DROP TABLE deployment_keys");
+        await ExecuteRawAsync("DELETE FROM schema_version WHERE version = 4");
+
+        var upgraded = await OpenAsync();
+        Assert.Equal(4, await ScalarRawAsync("SELECT MAX(version) FROM schema_version"));
+        Assert.Empty(await upgraded.GetKeyVersionsAsync("web"));
+        using var key = StorageKey();
+        var (versions, created) = await new DeploymentKeyService(key, upgraded, TimeProvider.System).EnsureAsync("web", CancellationToken.None);
+
+        Assert.True(created);
+        Assert.Equal(1, Assert.Single(versions).Version);
+        Assert.Equal("CERT", (await upgraded.GetDeploymentAsync("web"))!.CaCertificatePem);
+    }
+
+    [Fact]
+    public async Task A_key_version_opens_only_beside_its_public_key_and_key_id()
+    {
+        var store = await OpenAsync();
+        using var key = StorageKey();
+        await store.PutDeploymentAsync(new DeploymentRecord("web", ["a.example.com"], false, [], "CERT", [1]));
+        var service = new DeploymentKeyService(key, store, TimeProvider.System);
+        var (versions, created) = await service.EnsureAsync("web", CancellationToken.None);
+        Assert.True(created);
+        Assert.Equal(1, service.View("web", versions).CurrentVersion);
+
+        // A public key swapped in the database (so outside encryptors would use someone else's) is never shown.
+        using var other = System.Security.Cryptography.ECDiffieHellman.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP384);
+        Assert.ThrowsAny<CryptographicException>(() => service.View("web", [versions[0] with { PublicKey = other.ExportSubjectPublicKeyInfo() }]));
+        Assert.ThrowsAny<CryptographicException>(() => service.Unseal([versions[0] with { KeyId = "00000000000000ff" }]));
+        Assert.ThrowsAny<CryptographicException>(() => service.Unseal([versions[0] with { Deployment = "api" }]));
     }
 
     [Fact]
@@ -203,6 +316,11 @@ public abstract class ProvisionerStoreTests : IAsyncLifetime
         _stores.Add(store);
         return store;
     }
+
+    private static FileStorageKey StorageKey() => FileStorageKey.Create(Path.Combine(Directory.CreateTempSubdirectory("cl-key-").FullName, "storage.key"));
+
+    private static SealedKeyVersion KeyVersion(string deployment, string keyId, int version, byte seed = 0) =>
+        new(deployment, keyId, version, [1, (byte)version, seed], [2, (byte)version, seed], [3, (byte)version, seed], s_now);
 
     private static Dictionary<int, byte[]> Pcrs(byte seed) =>
         new() { [0] = Enumerable.Repeat(seed, 48).ToArray(), [1] = Enumerable.Repeat((byte)(seed + 1), 48).ToArray(), [2] = Enumerable.Repeat((byte)(seed + 2), 48).ToArray() };
