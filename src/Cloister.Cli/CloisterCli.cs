@@ -27,6 +27,7 @@ internal static class CloisterCli
         ImageCommand.Create(),
         DeployCommand.Create(),
         SecretsCommand.Create(),
+        EncryptCommand.Create(),
         ProvisionerCommand.Create(),
         VersionCommand.Create(),
     };
