@@ -189,6 +189,11 @@ internal static class EncryptCommand
     // half a document on stdout.
     private static void CheckJson(ReadOnlySpan<byte> json)
     {
+        if (json.IsEmpty)
+        {
+            throw new CommandFailedException("stdin is empty: no JSON document to encrypt");
+        }
+
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = JsonLeafCipher.MaxDepth });
         try
         {
