@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.CommandLine;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Cloister.Cli.Provisioning;
@@ -84,17 +85,25 @@ internal static class EncryptCommand
             var input = await StandardInput.ReadAsync(MaxInputSize, Usage, cancellationToken)
                 ?? throw new CommandFailedException($"stdin holds more than {MaxInputSize >> 20} MiB, the most cloister encrypt reads; encrypt it in parts, or with Cloister.Client's Encryptor");
             await using var stdout = Console.OpenStandardOutput();
-            if (isRaw)
+            try
             {
-                await stdout.WriteAsync(encryptor.Encrypt(input), cancellationToken);
+                if (isRaw)
+                {
+                    await stdout.WriteAsync(encryptor.Encrypt(input), cancellationToken);
+                }
+                else if (isText)
+                {
+                    await stdout.WriteAsync(Encoding.UTF8.GetBytes(encryptor.EncryptString(TextValue(input)) + "\n"), cancellationToken);
+                }
+                else
+                {
+                    EncryptJson(encryptor, input, parseResult.GetValue(leaves) == "all" ? LeafSelection.All : LeafSelection.Strings, stdout);
+                }
             }
-            else if (isText)
+            finally
             {
-                await stdout.WriteAsync(Encoding.UTF8.GetBytes(encryptor.EncryptString(TextValue(input)) + "\n"), cancellationToken);
-            }
-            else
-            {
-                EncryptJson(encryptor, input, parseResult.GetValue(leaves) == "all" ? LeafSelection.All : LeafSelection.Strings, stdout);
+                // The plaintext is what the ciphertexts protect: this process's copy is wiped, not left to the garbage collector.
+                CryptographicOperations.ZeroMemory(input);
             }
 
             return ExitCodes.Success;

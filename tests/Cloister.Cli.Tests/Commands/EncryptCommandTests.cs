@@ -54,6 +54,19 @@ public sealed class EncryptCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_document_whose_output_spans_many_writes_decrypts_whole()
+    {
+        // About 190 bytes of ciphertext string per leaf: over a megabyte of output, written block by block.
+        var json = "[" + string.Join(",", Enumerable.Range(0, 6000).Select(i => $"\"v{i}\"")) + "]";
+
+        var result = Encrypt(Encoding.UTF8.GetBytes(json));
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.True(result.Stdout.Length > 1 << 20, $"{result.Stdout.Length} bytes");
+        Assert.Equal(json, Decrypt(result.Stdout));
+    }
+
+    [Fact]
     public void With_all_leaves_numbers_and_booleans_are_encrypted_too_and_decrypt_to_their_kind()
     {
         var json = """{"cvc":123,"ok":true,"name":"Ann"}""";

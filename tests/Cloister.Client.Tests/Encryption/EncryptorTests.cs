@@ -40,6 +40,16 @@ public sealed class EncryptorTests : IDisposable
     }
 
     [Fact]
+    public void A_string_that_is_not_unicode_text_is_refused()
+    {
+        using var encryptor = new Encryptor(_ring.CurrentPublicKey);
+
+        var ex = Assert.Throws<ArgumentException>(() => encryptor.EncryptString("lone \ud800 surrogate"));
+
+        Assert.Equal("value", ex.ParamName);
+    }
+
+    [Fact]
     public void Bytes_are_encrypted_whole_and_decrypt_inside_as_bytes()
     {
         using var encryptor = new Encryptor(_ring.CurrentPublicKey);
