@@ -28,6 +28,7 @@ internal static class CloisterCli
         DeployCommand.Create(),
         SecretsCommand.Create(),
         KeysCommand.Create(),
+        EncryptCommand.Create(),
         ProvisionerCommand.Create(),
         VersionCommand.Create(),
     };

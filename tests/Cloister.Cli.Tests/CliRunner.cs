@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 using Cloister.Testing;
 
 namespace Cloister.Cli.Tests;
@@ -16,6 +17,13 @@ internal static class CliRunner
     /// <summary>Runs the CLI with <paramref name="stdin"/> written to its standard input, then closed.</summary>
     public static ProcessResult RunWithInput(byte[] stdin, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
+        var (exitCode, stdout, stderr) = RunWithBinaryOutput(stdin, environment, args);
+        return new ProcessResult(exitCode, Encoding.UTF8.GetString(stdout), stderr);
+    }
+
+    /// <summary>As <see cref="RunWithInput"/>, with stdout as the bytes the CLI wrote (a binary output).</summary>
+    public static (int ExitCode, byte[] Stdout, string Stderr) RunWithBinaryOutput(byte[] stdin, IReadOnlyDictionary<string, string>? environment, params string[] args)
+    {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in (string[])[Path.Combine(AppContext.BaseDirectory, "cloister.dll"), .. args])
         {
@@ -28,7 +36,8 @@ internal static class CliRunner
         }
 
         using var process = Process.Start(info) ?? throw new InvalidOperationException("could not start the CLI");
-        var stdout = process.StandardOutput.ReadToEndAsync();
+        using var stdout = new MemoryStream();
+        var copy = process.StandardOutput.BaseStream.CopyToAsync(stdout);
         var stderr = process.StandardError.ReadToEndAsync();
         try
         {
@@ -46,6 +55,7 @@ internal static class CliRunner
             throw new TimeoutException($"cloister {string.Join(' ', args)} did not finish within {s_timeout}");
         }
 
-        return new ProcessResult(process.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult());
+        copy.GetAwaiter().GetResult();
+        return (process.ExitCode, stdout.ToArray(), stderr.GetAwaiter().GetResult());
     }
 }

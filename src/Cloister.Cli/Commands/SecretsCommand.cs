@@ -140,27 +140,10 @@ internal static class SecretsCommand
         }
     }
 
-    private static async Task<byte[]> ReadStdinAsync(CancellationToken cancellationToken)
-    {
-        if (!Console.IsInputRedirected)
-        {
-            throw CommandFailedException.Usage("the value comes from stdin (echo \"$VALUE\" | cloister secrets set …) or --from-file FILE; stdin is a terminal");
-        }
-
-        // Room for the largest value, a CRLF, and one byte more to tell "too large" from "exactly full".
-        var buffer = new byte[MaxValueSize + 3];
-        var length = 0;
-        await using var stdin = Console.OpenStandardInput();
-        int read;
-        while (length < buffer.Length && (read = await stdin.ReadAsync(buffer.AsMemory(length), cancellationToken)) > 0)
-        {
-            length += read;
-        }
-
-        return length < buffer.Length
-            ? buffer[..length]
-            : throw new CommandFailedException($"stdin: the value is larger than {MaxValueSize / 1024} KiB");
-    }
+    private static async Task<byte[]> ReadStdinAsync(CancellationToken cancellationToken) =>
+        // Room for the largest value and a CRLF, which Value drops.
+        await StandardInput.ReadAsync(MaxValueSize + 2, "the value comes from stdin (echo \"$VALUE\" | cloister secrets set …) or --from-file FILE", cancellationToken)
+            ?? throw new CommandFailedException($"stdin: the value is larger than {MaxValueSize / 1024} KiB");
 
     /// <summary>The value to send: one trailing newline dropped, then checked as the provisioner will (UTF-8, no NUL, size).</summary>
     private static byte[] Value(byte[] bytes)

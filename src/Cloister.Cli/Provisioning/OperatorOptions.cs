@@ -46,6 +46,14 @@ internal sealed class OperatorOptions
         command.Options.Add(_timeout);
     }
 
+    /// <summary>Whether the command line names a provisioner: <c>--credentials</c> or <c>--provisioner</c> given.</summary>
+    public bool NamesProvisioner(ParseResult parseResult) =>
+        parseResult.GetResult(_credentials) is not null || parseResult.GetResult(_provisioner) is not null;
+
+    /// <summary>Whether credentials are at hand: <c>--credentials</c> given, or <see cref="CredentialsVariable"/> set.</summary>
+    public bool HasCredentials(ParseResult parseResult) =>
+        parseResult.GetResult(_credentials) is not null || Environment.GetEnvironmentVariable(CredentialsVariable) is { Length: > 0 };
+
     /// <summary>The credentials from <c>--credentials</c> or <see cref="CredentialsVariable"/>.</summary>
     /// <exception cref="CommandFailedException">Neither names a file (exit 2).</exception>
     /// <exception cref="FormatException">The file is not credentials, or others may read it.</exception>

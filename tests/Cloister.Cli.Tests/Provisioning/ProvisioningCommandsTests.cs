@@ -177,6 +177,22 @@ public sealed partial class ProvisioningCommandsTests(ProvisionerFixture provisi
     }
 
     [Fact]
+    public void A_secret_value_on_stdin_may_fill_the_limit_with_a_newline_but_not_exceed_it()
+    {
+        Deploy("big");
+        var largest = Enumerable.Repeat((byte)'a', Cloister.Cli.Commands.SecretsCommand.MaxValueSize).ToArray();
+
+        var full = provisioner.Operator([.. largest, .. "\r\n"u8], "secrets", "set", "big", "LARGEST");
+        var over = provisioner.Operator([.. largest, (byte)'a'], "secrets", "set", "big", "TOO_LARGE");
+        // Past the largest value and a CRLF, stdin is not read further.
+        var past = provisioner.Operator([.. largest, .. "aaa"u8], "secrets", "set", "big", "TOO_LARGE");
+
+        Assert.True(full.ExitCode == 0, full.ToString());
+        CliAssert.OneLineError(over, 1, "the value is 65537 bytes; a secret holds at most 64 KiB");
+        CliAssert.OneLineError(past, 1, "stdin: the value is larger than 64 KiB");
+    }
+
+    [Fact]
     public void A_secret_value_cannot_be_given_on_the_command_line()
     {
         var result = CliRunner.Run("secrets", "set", "api", "API_KEY", SecretValue, "--credentials", provisioner.OperatorCredentials);
