@@ -149,7 +149,10 @@ internal sealed class EnclaveSupervisor
             await using var egress = await EgressProxy.StartAsync(egressPolicy, transport, egressOptions, cancellationToken);
             await using var ingress = await PassthroughIngress.StartAsync(transport, _spec.Manifest.Ingress.Where(port => port.Tls == IngressTls.Passthrough), host.LogAsync);
             await using var attested = await StartAttestedIngressAsync(transport, nsm, deploymentCa, host, cancellationToken);
-            await using var localApi = nsm is null ? null : await LocalApiServer.StartAsync(_spec.Manifest.Api.Port, nsm, new LocalApiOptions { Keys = keys }, cancellationToken);
+            var api = _spec.Manifest.Api;
+            await using var localApi = nsm is null || !(api.Attestation || keys is not null)
+                ? null
+                : await LocalApiServer.StartAsync(api.Port, nsm, new LocalApiOptions { Attestation = api.Attestation, Keys = keys }, cancellationToken);
             var appPorts = _spec.Manifest.Ingress.Select(port => port.AppPort).ToList();
             using var supervisor = new AppSupervisor(launch, _spec.Manifest.Restart, host, (exited, token) => WaitReadyAsync(appPorts, exited, host, token), AppSupervisor.DefaultGracePeriod);
             // On Nitro the host has no other way to give the app its SIGTERM; the simulator takes the same path.

@@ -8,6 +8,9 @@ internal sealed record LocalApiOptions
     /// <summary>The default <see cref="MaxCryptoBodyLength"/>: 16 MiB.</summary>
     public const int DefaultMaxCryptoBodyLength = 16 << 20;
 
+    /// <summary>Whether <c>/attestation-doc</c> is served (<c>api.attestation</c>); without it the path answers 404.</summary>
+    public bool Attestation { get; init; } = true;
+
     /// <summary>The deployment's key ring (<c>api.crypto</c>); without it <c>/encrypt</c> and <c>/decrypt</c> answer 404.</summary>
     public DeploymentKeyRing? Keys { get; init; }
 

@@ -52,7 +52,7 @@ internal sealed class LocalApiServer : IAsyncDisposable
             kestrel.Listen(IPAddress.Loopback, port);
         });
         var app = builder.Build();
-        app.Run(context => HandleAsync(context, nsm, crypto));
+        app.Run(context => HandleAsync(context, nsm, options.Attestation, crypto));
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         return new LocalApiServer(app, new Uri(address).Port);
@@ -64,20 +64,20 @@ internal sealed class LocalApiServer : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private static async Task HandleAsync(HttpContext context, NsmDevice nsm, CryptoApi? crypto)
+    private static async Task HandleAsync(HttpContext context, NsmDevice nsm, bool attestation, CryptoApi? crypto)
     {
         var path = context.Request.Path.Value;
-        var encrypt = path == CryptoApi.EncryptPath;
         if (path is not (AttestationDocPath or CryptoApi.EncryptPath or CryptoApi.DecryptPath))
         {
-            var endpoints = crypto is null ? AttestationDocPath : $"{AttestationDocPath}, {CryptoApi.EncryptPath}, {CryptoApi.DecryptPath}";
-            await WriteErrorAsync(context, StatusCodes.Status404NotFound, $"no such endpoint; POST {endpoints}");
+            var served = (attestation ? new[] { AttestationDocPath } : []).Concat(crypto is null ? [] : [CryptoApi.EncryptPath, CryptoApi.DecryptPath]);
+            await WriteErrorAsync(context, StatusCodes.Status404NotFound, $"no such endpoint; POST {string.Join(", ", served)}");
             return;
         }
 
-        if (path != AttestationDocPath && crypto is null)
+        if (path == AttestationDocPath ? !attestation : crypto is null)
         {
-            await WriteErrorAsync(context, StatusCodes.Status404NotFound, $"{path} is off in this enclave: the crypto API needs api.crypto: true in enclave.yaml");
+            var setting = path == AttestationDocPath ? "api.attestation: true" : "api.crypto: true";
+            await WriteErrorAsync(context, StatusCodes.Status404NotFound, $"{path} is off in this enclave: it needs {setting} in enclave.yaml");
             return;
         }
 
@@ -88,9 +88,9 @@ internal sealed class LocalApiServer : IAsyncDisposable
             return;
         }
 
-        if (crypto is not null && path != AttestationDocPath)
+        if (path != AttestationDocPath)
         {
-            await crypto.HandleAsync(context, encrypt);
+            await crypto!.HandleAsync(context, encrypt: path == CryptoApi.EncryptPath);
             return;
         }
 

@@ -115,7 +115,18 @@ public sealed class LocalApiServerTests : IAsyncLifetime
         using var response = await _api.Client.PostAsync(path, new StringContent("{}"));
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-        Assert.Equal($"{path} is off in this enclave: the crypto API needs api.crypto: true in enclave.yaml", await ErrorAsync(response));
+        Assert.Equal($"{path} is off in this enclave: it needs api.crypto: true in enclave.yaml", await ErrorAsync(response));
+    }
+
+    [Fact]
+    public async Task With_api_attestation_off_the_document_is_not_served()
+    {
+        await using var api = await LocalApiHarness.StartAsync(new LocalApiOptions { Attestation = false });
+
+        using var response = await api.Client.PostAsync(LocalApiServer.AttestationDocPath, new StringContent(""));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("/attestation-doc is off in this enclave: it needs api.attestation: true in enclave.yaml", await ErrorAsync(response));
     }
 
     [Fact]
