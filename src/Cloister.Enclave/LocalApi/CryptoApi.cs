@@ -27,6 +27,10 @@ internal sealed class CryptoApi
     // A string leaf of n bytes grows to about 4/3 (n + 59) + 3; most documents fit twice their size plus this.
     private const int JsonGrowth = 1024;
 
+    // A JSON answer may be this many times the body limit: an array of empty strings grows about 28 times when
+    // encrypted, and control characters 6 times when decrypted and escaped, which no bound on the body alone limits.
+    private const int MaxJsonGrowthFactor = 4;
+
     private readonly DeploymentKeyRing _keys;
     private readonly int _maxBodyLength;
     private readonly int _maxConcurrent;
@@ -87,41 +91,43 @@ internal sealed class CryptoApi
             return;
         }
 
-        RentedBody body;
+        RentedBody? body = null;
         try
         {
             body = await ReadBodyAsync(context, path);
+            if (bytes)
+            {
+                await WriteBytesAsync(context, body.Span, encrypt);
+            }
+            else
+            {
+                await WriteJsonAsync(context, body.Span, encrypt, leaves, path);
+            }
         }
         catch (BadHttpRequestException ex)
         {
-            await LocalApiServer.WriteErrorAsync(context, ex.StatusCode, ex.StatusCode == StatusCodes.Status413PayloadTooLarge ? $"the body is over {_maxBodyLength} bytes, the most {path} takes" : ex.Message);
-            return;
+            // Kestrel's own 413 (a chunked body past the bound) speaks of its settings; ours are the same words everywhere.
+            var message = ex.StatusCode == StatusCodes.Status413PayloadTooLarge && body is null ? $"the body is over {_maxBodyLength} bytes, the most {path} takes" : ex.Message;
+            await LocalApiServer.WriteErrorAsync(context, ex.StatusCode, message);
         }
-
-        using (body)
+        catch (CiphertextException ex)
         {
-            try
-            {
-                if (bytes)
-                {
-                    await WriteBytesAsync(context, body.Span, encrypt);
-                }
-                else
-                {
-                    await WriteJsonAsync(context, body.Span, encrypt, leaves);
-                }
-            }
-            catch (CiphertextException ex)
-            {
-                var (status, reason) = Describe(ex.Failure);
-                await LocalApiServer.WriteErrorAsync(context, status, ex.Message, reason);
-            }
+            var (status, reason) = Describe(ex.Failure);
+            await LocalApiServer.WriteErrorAsync(context, status, ex.Message, reason);
+        }
+        finally
+        {
+            body?.Dispose();
         }
     }
 
-    private Task WriteJsonAsync(HttpContext context, ReadOnlySpan<byte> json, bool encrypt, LeafSelection leaves)
+    private Task WriteJsonAsync(HttpContext context, ReadOnlySpan<byte> json, bool encrypt, LeafSelection leaves, string path)
     {
-        var output = new PooledBufferWriter(encrypt ? (2 * json.Length) + JsonGrowth : json.Length);
+        var maxLength = (int)Math.Min(Array.MaxLength, (long)MaxJsonGrowthFactor * _maxBodyLength);
+        var output = new PooledBufferWriter(
+            encrypt ? (2 * json.Length) + JsonGrowth : json.Length,
+            maxLength,
+            () => new BadHttpRequestException($"the answer of {path} would be over {maxLength} bytes ({MaxJsonGrowthFactor} times the body limit); send the document in parts", StatusCodes.Status413PayloadTooLarge));
         try
         {
             if (encrypt)

@@ -4,16 +4,23 @@ namespace Cloister.Enclave.LocalApi;
 
 /// <summary>
 /// An <see cref="IBufferWriter{T}"/> on arrays rented from the shared pool, so a response body costs no allocation once
-/// the pool is warm. What was written is erased when it is returned: it may be plaintext.
+/// the pool is warm, and bounded. What was written is erased when it is returned: it may be plaintext.
 /// </summary>
 internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 {
+    private readonly int _maxLength;
+    private readonly Func<Exception> _tooLarge;
     private byte[] _buffer;
     private int _written;
 
-    public PooledBufferWriter(int initialCapacity)
+    /// <param name="initialCapacity">The first array's size (the pool may give more).</param>
+    /// <param name="maxLength">The most bytes it holds.</param>
+    /// <param name="tooLarge">Makes what is thrown when a write would pass <paramref name="maxLength"/>.</param>
+    public PooledBufferWriter(int initialCapacity, int maxLength, Func<Exception> tooLarge)
     {
-        _buffer = ArrayPool<byte>.Shared.Rent(initialCapacity);
+        _maxLength = maxLength;
+        _tooLarge = tooLarge;
+        _buffer = ArrayPool<byte>.Shared.Rent(Math.Min(initialCapacity, maxLength));
     }
 
     public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
@@ -46,13 +53,18 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 
     private void Reserve(int sizeHint)
     {
-        var needed = checked(_written + Math.Max(sizeHint, 1));
+        var needed = (long)_written + Math.Max(sizeHint, 1);
         if (needed <= _buffer.Length)
         {
             return;
         }
 
-        var larger = ArrayPool<byte>.Shared.Rent(Math.Max(needed, (int)Math.Min(Array.MaxLength, 2L * _buffer.Length)));
+        if (needed > _maxLength)
+        {
+            throw _tooLarge();
+        }
+
+        var larger = ArrayPool<byte>.Shared.Rent((int)Math.Max(needed, Math.Min(_maxLength, 2L * _buffer.Length)));
         _buffer.AsSpan(0, _written).CopyTo(larger);
         Return(_buffer, _written);
         _buffer = larger;

@@ -335,6 +335,20 @@ public sealed class CryptoApiTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task A_json_answer_is_bounded_too_though_its_body_is_within_the_limit()
+    {
+        await using var api = await LocalApiHarness.StartAsync(new LocalApiOptions { Keys = _keys, MaxCryptoBodyLength = 1024 });
+        var emptyStrings = "[" + string.Join(',', Enumerable.Repeat("\"\"", 300)) + "]";
+
+        using var response = await api.Client.PostAsync("/encrypt", new StringContent(emptyStrings, Encoding.UTF8, "application/json"));
+        using var fewer = await api.Client.PostAsync("/encrypt", new StringContent("[\"\",\"\"]", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("the answer of /encrypt would be over 4096 bytes (4 times the body limit); send the document in parts", (await LocalApiHarness.ReadErrorAsync(response)).Error);
+        Assert.Equal(HttpStatusCode.OK, fewer.StatusCode);
+    }
+
+    [Fact]
     public async Task The_attestation_doc_keeps_its_own_smaller_limit()
     {
         using var response = await _api.Client.PostAsync(LocalApiServer.AttestationDocPath, new StringContent($$"""{"nonce":"{{new string('A', 20_000)}}"}"""));
