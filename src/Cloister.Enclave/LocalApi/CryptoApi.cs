@@ -152,34 +152,38 @@ internal sealed class CryptoApi
 
     private Task WriteBytesAsync(HttpContext context, ReadOnlySpan<byte> input, bool encrypt)
     {
-        byte[] output;
-        int length;
         if (encrypt)
         {
+            // Encrypting bytes cannot fail, so the ciphertext is made in the response's own buffer, not copied into it.
             using var encryptor = _keys.CreateEncryptor();
-            output = ArrayPool<byte>.Shared.Rent(encryptor.GetCiphertextLength(input.Length));
-            length = encryptor.Encrypt(input, PlaintextKind.Bytes, output);
+            var ciphertextLength = encryptor.GetCiphertextLength(input.Length);
+            context.Response.ContentType = OctetStream;
+            context.Response.ContentLength = ciphertextLength;
+            var writer = context.Response.BodyWriter;
+            writer.Advance(encryptor.Encrypt(input, PlaintextKind.Bytes, writer.GetSpan(ciphertextLength)));
+            return writer.FlushAsync(context.RequestAborted).AsTask();
         }
-        else
-        {
-            using var decryptor = _keys.CreateDecryptor();
-            output = ArrayPool<byte>.Shared.Rent(LeafDecryptor.GetMaxPlaintextLength(input.Length));
-            PlaintextKind kind;
-            try
-            {
-                length = decryptor.Decrypt(input, output, out kind);
-            }
-            catch
-            {
-                ArrayPool<byte>.Shared.Return(output);
-                throw;
-            }
 
-            if (kind != PlaintextKind.Bytes)
-            {
-                Erase(output, length);
-                throw new CiphertextException(CiphertextFailure.WrongForm, $"the body is a JSON {kind.ToString().ToLowerInvariant()} leaf's ciphertext, not a whole body's; decrypt it inside a JSON document");
-            }
+        // Decryption can still fail (a changed bit, another deployment), and the status must say so: the plaintext
+        // waits in a buffer of ours until it is known good.
+        using var decryptor = _keys.CreateDecryptor();
+        var output = ArrayPool<byte>.Shared.Rent(LeafDecryptor.GetMaxPlaintextLength(input.Length));
+        int length;
+        PlaintextKind kind;
+        try
+        {
+            length = decryptor.Decrypt(input, output, out kind);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(output);
+            throw;
+        }
+
+        if (kind != PlaintextKind.Bytes)
+        {
+            Erase(output, length);
+            throw new CiphertextException(CiphertextFailure.WrongForm, $"the body is a JSON {kind.ToString().ToLowerInvariant()} leaf's ciphertext, not a whole body's; decrypt it inside a JSON document");
         }
 
         return WriteAsync(context, OctetStream, output.AsMemory(0, length), () => Erase(output, length));
