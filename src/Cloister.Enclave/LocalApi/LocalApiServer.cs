@@ -47,7 +47,7 @@ internal sealed class LocalApiServer : IAsyncDisposable
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            // Each path sets its own bound before it reads; this one holds until it does.
+            // /attestation-doc's bound; the crypto paths raise it for their own requests (CryptoApi).
             kestrel.Limits.MaxRequestBodySize = MaxBodyLength;
             kestrel.Listen(IPAddress.Loopback, port);
         });
@@ -99,7 +99,6 @@ internal sealed class LocalApiServer : IAsyncDisposable
 
     private static async Task ServeAttestationDocAsync(HttpContext context, NsmDevice nsm)
     {
-
         AttestationDocRequest request;
         try
         {
