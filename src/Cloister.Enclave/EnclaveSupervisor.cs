@@ -7,6 +7,7 @@ using Cloister.Enclave.Ingress;
 using Cloister.Enclave.LocalApi;
 using Cloister.Enclave.Nitro;
 using Cloister.Enclave.Provisioning;
+using Cloister.Encryption.Keys;
 using Cloister.Runtime.Egress;
 using Cloister.Runtime.Files;
 using Cloister.Runtime.Manifest;
@@ -121,18 +122,19 @@ internal sealed class EnclaveSupervisor
 
         NsmDevice? nsm = null;
         DeploymentCertificateIssuer? deploymentCa = null;
+        DeploymentKeyRing? keys = null;
         try
         {
             nsm = await PrepareEnclaveAsync(host, cancellationToken);
             if (_spec.Manifest.Provisioning is { } provisioning)
             {
                 // Before anything listens or the app exists: an unprovisioned enclave serves nothing.
-                if (await ProvisionAsync(provisioning, transport, nsm!, launch, host, cancellationToken) is not { } provisioned)
+                if (await ProvisionAsync(provisioning, _spec.Manifest.Api.Crypto, transport, nsm!, launch, host, cancellationToken) is not { } provisioned)
                 {
                     return new AppExit(ProvisioningRefused, null);
                 }
 
-                (launch, deploymentCa) = provisioned;
+                (launch, deploymentCa, keys) = provisioned;
             }
 
             ProcessInterop.CatchBrokenPipe();
@@ -147,7 +149,10 @@ internal sealed class EnclaveSupervisor
             await using var egress = await EgressProxy.StartAsync(egressPolicy, transport, egressOptions, cancellationToken);
             await using var ingress = await PassthroughIngress.StartAsync(transport, _spec.Manifest.Ingress.Where(port => port.Tls == IngressTls.Passthrough), host.LogAsync);
             await using var attested = await StartAttestedIngressAsync(transport, nsm, deploymentCa, host, cancellationToken);
-            await using var localApi = nsm is null ? null : await LocalApiServer.StartAsync(_spec.Manifest.Api.Port, nsm, cancellationToken);
+            var api = _spec.Manifest.Api;
+            await using var localApi = nsm is null || !(api.Attestation || keys is not null)
+                ? null
+                : await LocalApiServer.StartAsync(api.Port, nsm, new LocalApiOptions { Attestation = api.Attestation, Keys = keys }, cancellationToken);
             var appPorts = _spec.Manifest.Ingress.Select(port => port.AppPort).ToList();
             using var supervisor = new AppSupervisor(launch, _spec.Manifest.Restart, host, (exited, token) => WaitReadyAsync(appPorts, exited, host, token), AppSupervisor.DefaultGracePeriod);
             // On Nitro the host has no other way to give the app its SIGTERM; the simulator takes the same path.
@@ -181,14 +186,16 @@ internal sealed class EnclaveSupervisor
         }
         finally
         {
+            keys?.Dispose();
             deploymentCa?.Dispose();
             nsm?.Dispose();
         }
     }
 
-    // The app's secrets and the deployment's CA, or null when provisioning was refused (reported on the status stream).
-    private static async Task<(AppLaunch Launch, DeploymentCertificateIssuer Issuer)?> ProvisionAsync(
-        ProvisioningSettings settings, VsockTransport transport, NsmDevice nsm, AppLaunch launch, HostLink host, CancellationToken cancellationToken)
+    // The app's secrets, the deployment's CA and (with api.crypto) its key ring, or null when provisioning was refused
+    // (reported on the status stream).
+    private static async Task<(AppLaunch Launch, DeploymentCertificateIssuer Issuer, DeploymentKeyRing? Keys)?> ProvisionAsync(
+        ProvisioningSettings settings, bool crypto, VsockTransport transport, NsmDevice nsm, AppLaunch launch, HostLink host, CancellationToken cancellationToken)
     {
         var client = new ProvisioningClient(
             settings,
@@ -200,22 +207,31 @@ internal sealed class EnclaveSupervisor
         try
         {
             var answer = await client.ProvisionAsync(host.LogAsync, cancellationToken);
-            var provisionedLaunch = launch.WithSecrets(answer.Secrets);
+            var keys = ProvisionedKeys.Import(answer, crypto);
+            AppLaunch provisionedLaunch;
             DeploymentCertificateIssuer issuer;
             try
             {
+                provisionedLaunch = launch.WithSecrets(answer.Secrets);
                 issuer = DeploymentCertificateIssuer.From(answer.CertificateAuthority);
             }
-            catch (FormatException ex)
+            catch (Exception ex)
             {
-                throw new ProvisioningRefusedException(ex.Message);
+                keys?.Dispose();
+                if (ex is FormatException)
+                {
+                    throw new ProvisioningRefusedException(ex.Message);
+                }
+
+                throw;
             }
 
             await host.ReportAsync(new ProvisionedEvent(), cancellationToken);
             // Names and versions only: a value never leaves the supervisor except into the app's environment.
             var secrets = answer.Secrets.Count == 0 ? "no secrets" : string.Join(", ", answer.Secrets.Select(secret => $"{secret.Name} (v{secret.Version})"));
-            await host.LogAsync($"provisioning: provisioned for deployment '{answer.Deployment}': attested leaves issued by {issuer.Subject}; {secrets}");
-            return (provisionedLaunch, issuer);
+            var keyLine = keys is null ? "" : $"; encryption key {keys.KeyId} versions {string.Join(", ", keys.Versions.Order())} (current {keys.CurrentVersion})";
+            await host.LogAsync($"provisioning: provisioned for deployment '{answer.Deployment}': attested leaves issued by {issuer.Subject}; {secrets}{keyLine}");
+            return (provisionedLaunch, issuer, keys);
         }
         catch (Exception ex) when (ex is ProvisioningRefusedException or AppLaunchException)
         {

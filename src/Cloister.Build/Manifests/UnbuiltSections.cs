@@ -12,7 +12,6 @@ public static class UnbuiltSections
 {
     private static readonly (UnbuiltSection Section, Func<EnclaveManifest, bool> IsSet)[] s_sections =
     [
-        (Refused("api.crypto", "remove it or set it to false"), manifest => manifest.Api.Crypto),
         (Refused("kms_proxy", "remove the section"), manifest => manifest.KmsProxy is not null),
         (Refused("health", "remove the section"), manifest => manifest.Health is not null),
     ];
@@ -32,7 +31,7 @@ public static class UnbuiltSections
 }
 
 /// <summary>A manifest section that the build refuses because this version does not build it yet.</summary>
-/// <param name="Key">The key path, e.g. <c>provisioning</c> or <c>api.crypto</c>.</param>
+/// <param name="Key">The key path, e.g. <c>kms_proxy</c>.</param>
 /// <param name="Message">Why it is refused and what to do instead.</param>
 public sealed record UnbuiltSection(string Key, string Message)
 {

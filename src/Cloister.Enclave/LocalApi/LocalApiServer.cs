@@ -15,8 +15,9 @@ namespace Cloister.Enclave.LocalApi;
 
 /// <summary>
 /// The app's local API on 127.0.0.1 (port 9999 by default): <c>POST /attestation-doc</c> answers the NSM's raw COSE_Sign1
-/// document as <c>application/cbor</c>. Kestrel from an empty builder (no configuration files, no logging, no routing):
-/// one path needs no more, and everything it uses is NativeAOT-clean.
+/// document as <c>application/cbor</c>; with the deployment's key ring (<c>api.crypto</c>), <c>POST /encrypt</c> and
+/// <c>POST /decrypt</c> (<see cref="CryptoApi"/>). Kestrel from an empty builder (no configuration files, no logging, no
+/// routing): three paths need no more, and everything it uses is NativeAOT-clean.
 /// </summary>
 internal sealed class LocalApiServer : IAsyncDisposable
 {
@@ -37,18 +38,21 @@ internal sealed class LocalApiServer : IAsyncDisposable
     public int Port { get; }
 
     /// <exception cref="IOException">The port is taken.</exception>
-    public static async Task<LocalApiServer> StartAsync(int port, NsmDevice nsm, CancellationToken cancellationToken = default)
+    public static async Task<LocalApiServer> StartAsync(int port, NsmDevice nsm, LocalApiOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(nsm);
+        ArgumentNullException.ThrowIfNull(options);
+        var crypto = options.Keys is { } keys ? new CryptoApi(keys, options.MaxCryptoBodyLength, options.MaxConcurrentCryptoRequests) : null;
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
+            // /attestation-doc's bound; the crypto paths raise it for their own requests (CryptoApi).
             kestrel.Limits.MaxRequestBodySize = MaxBodyLength;
             kestrel.Listen(IPAddress.Loopback, port);
         });
         var app = builder.Build();
-        app.Run(context => HandleAsync(context, nsm));
+        app.Run(context => HandleAsync(context, nsm, options.Attestation, crypto));
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         return new LocalApiServer(app, new Uri(address).Port);
@@ -60,21 +64,41 @@ internal sealed class LocalApiServer : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private static async Task HandleAsync(HttpContext context, NsmDevice nsm)
+    private static async Task HandleAsync(HttpContext context, NsmDevice nsm, bool attestation, CryptoApi? crypto)
     {
-        if (context.Request.Path != AttestationDocPath)
+        var path = context.Request.Path.Value;
+        if (path is not (AttestationDocPath or CryptoApi.EncryptPath or CryptoApi.DecryptPath))
         {
-            await WriteErrorAsync(context, StatusCodes.Status404NotFound, $"no such endpoint; POST {AttestationDocPath}");
+            var served = (attestation ? new[] { AttestationDocPath } : []).Concat(crypto is null ? [] : [CryptoApi.EncryptPath, CryptoApi.DecryptPath]);
+            await WriteErrorAsync(context, StatusCodes.Status404NotFound, $"no such endpoint; POST {string.Join(", ", served)}");
+            return;
+        }
+
+        if (path == AttestationDocPath ? !attestation : crypto is null)
+        {
+            var setting = path == AttestationDocPath ? "api.attestation: true" : "api.crypto: true";
+            await WriteErrorAsync(context, StatusCodes.Status404NotFound, $"{path} is off in this enclave: it needs {setting} in enclave.yaml");
             return;
         }
 
         if (!HttpMethods.IsPost(context.Request.Method))
         {
             context.Response.Headers.Allow = "POST";
-            await WriteErrorAsync(context, StatusCodes.Status405MethodNotAllowed, $"{AttestationDocPath} takes POST");
+            await WriteErrorAsync(context, StatusCodes.Status405MethodNotAllowed, $"{path} takes POST");
             return;
         }
 
+        if (path != AttestationDocPath)
+        {
+            await crypto!.HandleAsync(context, encrypt: path == CryptoApi.EncryptPath);
+            return;
+        }
+
+        await ServeAttestationDocAsync(context, nsm);
+    }
+
+    private static async Task ServeAttestationDocAsync(HttpContext context, NsmDevice nsm)
+    {
         AttestationDocRequest request;
         try
         {
@@ -115,7 +139,8 @@ internal sealed class LocalApiServer : IAsyncDisposable
         await context.Response.Body.WriteAsync(document, context.RequestAborted);
     }
 
-    private static async Task WriteErrorAsync(HttpContext context, int status, string message)
+    /// <summary>Answers <c>{"error": message}</c>, with <c>"reason"</c> when given (a ciphertext failure's name).</summary>
+    public static async Task WriteErrorAsync(HttpContext context, int status, string message, string? reason = null)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
@@ -124,6 +149,11 @@ internal sealed class LocalApiServer : IAsyncDisposable
         {
             json.WriteStartObject();
             json.WriteString("error", message);
+            if (reason is not null)
+            {
+                json.WriteString("reason", reason);
+            }
+
             json.WriteEndObject();
         }
 

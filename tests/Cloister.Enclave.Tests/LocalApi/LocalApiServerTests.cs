@@ -1,21 +1,18 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using System.Text.Json;
 using Cloister.Attestation.Simulation;
 using Cloister.Attestation.Verification;
 using Cloister.Enclave.LocalApi;
-using Cloister.Enclave.Tests.Sandbox;
-using Cloister.Runtime.Nsm;
 
 namespace Cloister.Enclave.Tests.LocalApi;
 
 /// <summary>The local API in process, on a free loopback port, over a socket NSM served by the software NSM.</summary>
 public sealed class LocalApiServerTests : IAsyncLifetime
 {
-    private Harness _api = null!;
+    private LocalApiHarness _api = null!;
 
-    public async Task InitializeAsync() => _api = await Harness.StartAsync();
+    public async Task InitializeAsync() => _api = await LocalApiHarness.StartAsync(new LocalApiOptions());
 
     public async Task DisposeAsync() => await _api.DisposeAsync();
 
@@ -105,9 +102,31 @@ public sealed class LocalApiServerTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.MethodNotAllowed, get.StatusCode);
         Assert.Equal(["POST"], get.Content.Headers.Allow);
 
-        using var other = await _api.Client.PostAsync("/encrypt", new StringContent("{}"));
+        using var other = await _api.Client.PostAsync("/attestation", new StringContent("{}"));
         Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
-        Assert.Contains("POST /attestation-doc", await ErrorAsync(other), StringComparison.Ordinal);
+        Assert.Equal("no such endpoint; POST /attestation-doc", await ErrorAsync(other));
+    }
+
+    [Theory]
+    [InlineData("/encrypt")]
+    [InlineData("/decrypt")]
+    public async Task Without_api_crypto_the_crypto_paths_say_what_turns_them_on(string path)
+    {
+        using var response = await _api.Client.PostAsync(path, new StringContent("{}"));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal($"{path} is off in this enclave: it needs api.crypto: true in enclave.yaml", await ErrorAsync(response));
+    }
+
+    [Fact]
+    public async Task With_api_attestation_off_the_document_is_not_served()
+    {
+        await using var api = await LocalApiHarness.StartAsync(new LocalApiOptions { Attestation = false });
+
+        using var response = await api.Client.PostAsync(LocalApiServer.AttestationDocPath, new StringContent(""));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("/attestation-doc is off in this enclave: it needs api.attestation: true in enclave.yaml", await ErrorAsync(response));
     }
 
     [Fact]
@@ -120,12 +139,7 @@ public sealed class LocalApiServerTests : IAsyncLifetime
 
     private static byte[] RandomBytes(int length) => System.Security.Cryptography.RandomNumberGenerator.GetBytes(length);
 
-    private static async Task<string> ErrorAsync(HttpResponseMessage response)
-    {
-        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
-        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return json.RootElement.GetProperty("error").GetString()!;
-    }
+    private static async Task<string> ErrorAsync(HttpResponseMessage response) => (await LocalApiHarness.ReadErrorAsync(response)).Error;
 
     private async Task<HttpResponseMessage> PostAsync(string body)
     {
@@ -136,43 +150,4 @@ public sealed class LocalApiServerTests : IAsyncLifetime
 
     private AttestationVerificationResult Verify(byte[] document, AttestationPolicy? policy) =>
         new AttestationVerifier(new AttestationVerifierOptions { TrustedRoots = [_api.Root.Certificate] }).Verify(document, policy);
-
-    private sealed class Harness : IAsyncDisposable
-    {
-        private readonly string _directory = Directory.CreateTempSubdirectory("cloister-local-api-").FullName;
-        private readonly SoftwareNsmSocket _nsm;
-        private NsmSocketDevice? _device;
-        private LocalApiServer? _server;
-
-        private Harness()
-        {
-            _nsm = new SoftwareNsmSocket(Path.Combine(_directory, "nsm.sock"));
-        }
-
-        public SimulatedNitroRoot Root => _nsm.Root;
-
-        public HttpClient Client { get; } = new();
-
-        public static async Task<Harness> StartAsync()
-        {
-            var harness = new Harness();
-            harness._device = await harness._nsm.ConnectAsync();
-            harness._server = await LocalApiServer.StartAsync(0, harness._device);
-            harness.Client.BaseAddress = new Uri($"http://127.0.0.1:{harness._server.Port}");
-            return harness;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            Client.Dispose();
-            if (_server is not null)
-            {
-                await _server.DisposeAsync();
-            }
-
-            _device?.Dispose();
-            await _nsm.DisposeAsync();
-            Directory.Delete(_directory, recursive: true);
-        }
-    }
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Cloister.Attestation.Documents;
+using Cloister.Encryption.Keys;
 using Cloister.Runtime.Provisioning;
 using Cloister.Testing;
 
@@ -10,7 +11,7 @@ namespace Cloister.Enclave.Tests.Provisioning;
 /// <summary>
 /// The provisioner's enclave API over real HTTPS, as docs/provisioning.md specifies its wire: reads the
 /// <see cref="ProvisionRequest"/>, checks that the document binds the token (<c>user_data</c>), and answers with
-/// <see cref="Answer"/>, by default the deployment's CA and secrets sealed to the document's <c>public_key</c>.
+/// <see cref="Answer"/>, by default the deployment's CA, secrets and key ring sealed to the document's <c>public_key</c>.
 /// Documents are decoded, not verified: verification is the real provisioner's, tested there.
 /// </summary>
 internal sealed class FakeEnclaveProvisioner : IAsyncDisposable
@@ -24,6 +25,7 @@ internal sealed class FakeEnclaveProvisioner : IAsyncDisposable
         TlsCertificate = tlsCertificate ?? ProvisioningPki.ServerCertificate();
         Root = ProvisioningPki.CertificateAuthority("provisioner root");
         Intermediate = ProvisioningPki.CertificateAuthority("deployment payments", Root);
+        Key = DeploymentKey.Generate(1);
         Granted = new ProvisioningAnswer
         {
             Deployment = Deployment,
@@ -34,7 +36,12 @@ internal sealed class FakeEnclaveProvisioner : IAsyncDisposable
                 Chain = [Root.ExportCertificatePem()],
             },
             Secrets = [new ProvisionedSecret { Name = "API_KEY", Value = "tops3cret", Version = 3 }],
-            Keys = new ProvisionedKeyRing { KeyId = "0000000000000000", CurrentVersion = 1, Versions = [] }, // PLACEHOLDER: replaced by the key ring work
+            Keys = new ProvisionedKeyRing
+            {
+                KeyId = KeyId.ToString(),
+                CurrentVersion = 1,
+                Versions = [new ProvisionedKey { Version = 1, PrivateKey = Key.ExportPrivateKey(), DataKey = Key.ExportDataKey() }],
+            },
         };
         Answer = (request, document) => Seal(request, document.PublicKey!, Granted);
         _server = new MiniHttpsServer(TlsCertificate, Handle);
@@ -46,7 +53,16 @@ internal sealed class FakeEnclaveProvisioner : IAsyncDisposable
 
     public X509Certificate2 Intermediate { get; }
 
-    /// <summary>The deployment's CA and secrets, as a granted request receives them.</summary>
+    /// <summary>The deployment's key ring id.</summary>
+    public DeploymentKeyId KeyId { get; } = DeploymentKeyId.New();
+
+    /// <summary>The deployment's only key version, 1.</summary>
+    public DeploymentKey Key { get; }
+
+    /// <summary>The public half of <see cref="Key"/>, as <c>cloister keys show</c> gives it.</summary>
+    public DeploymentPublicKey PublicKey => new(Deployment, KeyId, Key.Version, Key.PublicKey);
+
+    /// <summary>The deployment's CA, secrets and keys, as a granted request receives them.</summary>
     public ProvisioningAnswer Granted { get; }
 
     /// <summary>What the provisioner answers a request whose document binds its token.</summary>
@@ -76,6 +92,7 @@ internal sealed class FakeEnclaveProvisioner : IAsyncDisposable
         TlsCertificate.Dispose();
         Intermediate.Dispose();
         Root.Dispose();
+        Key.Dispose();
     }
 
     private (int Status, byte[] Body) Handle(MiniHttpRequest http)

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Cloister.Enclave.Provisioning;
+using Cloister.Encryption.Ciphertexts;
 using Cloister.Enclave.Tests.Sandbox;
 using Cloister.Runtime.Manifest;
 using Cloister.Runtime.Nsm;
@@ -53,6 +54,75 @@ public sealed class ProvisioningClientTests : IAsyncLifetime, IDisposable
         key.ImportSubjectPublicKeyInfo(document.PublicKey, out _);
         Assert.Equal(384, key.KeySize);
         Assert.Empty(_log);
+    }
+
+    [Fact]
+    public async Task With_api_crypto_the_answer_becomes_a_working_key_ring_and_the_raw_keys_are_erased()
+    {
+        var answer = await Client().ProvisionAsync(Log, CancellationToken.None);
+
+        using var ring = ProvisionedKeys.Import(answer, crypto: true);
+
+        Assert.NotNull(ring);
+        Assert.Equal((FakeEnclaveProvisioner.Deployment, _provisioner.KeyId, 1), (ring.Deployment, ring.KeyId, ring.CurrentVersion));
+        Assert.Equal(_provisioner.PublicKey.Fingerprint, ring.CurrentPublicKey.Fingerprint);
+        using var outside = _provisioner.PublicKey.CreateEncryptor();
+        using var decryptor = ring.CreateDecryptor();
+        Assert.Equal("4111"u8.ToArray(), decryptor.DecryptString(outside.EncryptToString("4111"u8, PlaintextKind.String), out _));
+        using var inside = ring.CreateEncryptor();
+        Assert.Equal("made inside"u8.ToArray(), decryptor.Decrypt(inside.Encrypt("made inside"u8, PlaintextKind.Bytes), out _));
+        var raw = Assert.Single(answer.Keys.Versions);
+        Assert.All(raw.PrivateKey, b => Assert.Equal(0, b));
+        Assert.All(raw.DataKey, b => Assert.Equal(0, b));
+    }
+
+    [Fact]
+    public async Task Without_api_crypto_no_key_is_kept()
+    {
+        var answer = await Client().ProvisionAsync(Log, CancellationToken.None);
+
+        Assert.Null(ProvisionedKeys.Import(answer, crypto: false));
+        var raw = Assert.Single(answer.Keys.Versions);
+        Assert.All(raw.PrivateKey, b => Assert.Equal(0, b));
+        Assert.All(raw.DataKey, b => Assert.Equal(0, b));
+    }
+
+    [Theory]
+    [InlineData("no versions", "the provisioner's answer has no encryption keys, and api.crypto needs them")]
+    [InlineData("bad key id", "the provisioner's encryption keys are unusable: a key id is 16 hex digits, not 'payments'")]
+    [InlineData("short data key", "the provisioner's encryption keys are unusable: key version 1: the data key is 16 bytes, not 32")]
+    [InlineData("bad private key", "the provisioner's encryption keys are unusable: key version 1: the private key does not parse as PKCS#8")]
+    [InlineData("version 0", "the provisioner's encryption keys are unusable: key version 0 is below 1")]
+    [InlineData("current missing", "the provisioner's encryption keys are unusable: the current key version 2 is not among the keys given (Parameter 'currentVersion')")]
+    [InlineData("version twice", "the provisioner's encryption keys are unusable: key version 1 is given twice (Parameter 'keys')")]
+    public async Task With_api_crypto_an_answer_without_usable_keys_is_a_refusal(string fault, string reason)
+    {
+        var granted = _provisioner.Granted.Keys;
+        var key = granted.Versions[0];
+        var keys = fault switch
+        {
+            "no versions" => new ProvisionedKeyRing { KeyId = granted.KeyId, CurrentVersion = 1, Versions = [] },
+            "bad key id" => new ProvisionedKeyRing { KeyId = "payments", CurrentVersion = 1, Versions = granted.Versions },
+            "short data key" => new ProvisionedKeyRing { KeyId = granted.KeyId, CurrentVersion = 1, Versions = [new ProvisionedKey { Version = 1, PrivateKey = key.PrivateKey, DataKey = new byte[16] }] },
+            "bad private key" => new ProvisionedKeyRing { KeyId = granted.KeyId, CurrentVersion = 1, Versions = [new ProvisionedKey { Version = 1, PrivateKey = [0x30, 0x03, 0x02, 0x01, 0x00], DataKey = key.DataKey }] },
+            "version 0" => new ProvisionedKeyRing { KeyId = granted.KeyId, CurrentVersion = 0, Versions = [new ProvisionedKey { Version = 0, PrivateKey = key.PrivateKey, DataKey = key.DataKey }] },
+            "current missing" => new ProvisionedKeyRing { KeyId = granted.KeyId, CurrentVersion = 2, Versions = granted.Versions },
+            "version twice" => new ProvisionedKeyRing { KeyId = granted.KeyId, CurrentVersion = 1, Versions = [key, key] },
+            _ => throw new ArgumentOutOfRangeException(nameof(fault), fault, null),
+        };
+        _provisioner.Answer = (request, document) => FakeEnclaveProvisioner.Seal(request, document.PublicKey!, new ProvisioningAnswer
+        {
+            Deployment = FakeEnclaveProvisioner.Deployment,
+            CertificateAuthority = _provisioner.Granted.CertificateAuthority,
+            Secrets = _provisioner.Granted.Secrets,
+            Keys = keys,
+        });
+        var answer = await Client().ProvisionAsync(Log, CancellationToken.None);
+
+        var ex = Assert.Throws<ProvisioningRefusedException>(() => ProvisionedKeys.Import(answer, crypto: true));
+
+        Assert.Equal(reason, ex.Message);
+        Assert.Null(ProvisionedKeys.Import(answer, crypto: false));
     }
 
     [Fact]
@@ -126,7 +196,7 @@ public sealed class ProvisioningClientTests : IAsyncLifetime, IDisposable
             Deployment = "billing",
             CertificateAuthority = new ProvisionedCertificateAuthority { Certificate = "", PrivateKey = "", Chain = [] },
             Secrets = [],
-            Keys = new ProvisionedKeyRing { KeyId = "0000000000000000", CurrentVersion = 1, Versions = [] }, // PLACEHOLDER: replaced by the key ring work
+            Keys = _provisioner.Granted.Keys,
         });
 
         var ex = await Assert.ThrowsAsync<ProvisioningRefusedException>(() => Client().ProvisionAsync(Log, CancellationToken.None));

@@ -58,14 +58,59 @@ public sealed class ProvisioningSandboxTests(PublishedSupervisorFixture supervis
         Assert.Empty(provisioner.Received);
     }
 
-    private static EnclaveManifest Manifest(byte[] pin)
+    [Fact]
+    public async Task With_api_crypto_the_app_encrypts_and_decrypts_through_the_local_api()
     {
-        var shell = SupervisorScenario.Shell("echo \"API_KEY=$API_KEY\"");
+        await using var provisioner = new FakeEnclaveProvisioner();
+        using var outside = provisioner.PublicKey.CreateEncryptor();
+        var script = $$"""
+            wget -q -Y off -O /tmp/enc --header 'Content-Type: application/json' --post-data '{"card":"4111 1111 1111 1111","n":7}' http://127.0.0.1:9999/encrypt; echo "encrypt $?"
+            wget -q -Y off -O - --header 'Content-Type: application/json' --post-data "$(cat /tmp/enc)" http://127.0.0.1:9999/decrypt; echo
+            wget -q -Y off -O - --header 'Content-Type: application/json' --post-data '{"from":"{{outside.EncryptToString("made outside"u8, Cloister.Encryption.Ciphertexts.PlaintextKind.String)}}"}' http://127.0.0.1:9999/decrypt; echo
+            """;
+        await using var scenario = await SupervisorScenario.CreateAsync(supervisor.Bundle, Manifest(ProvisionerPin.Of(provisioner.TlsCertificate), script, crypto: true));
+        await using var host = await HostSideAsync(scenario, provisioner);
+
+        var (result, statuses, logs) = await scenario.RunAsync();
+
+        Assert.True(result.ExitCode == 0, $"{result}\n{scenario.Host.LogText()}");
+        Assert.Equal(["encrypt 0", """{"card":"4111 1111 1111 1111","n":7}""", """{"from":"made outside"}"""], logs.Where(record => record.Source == LogSource.Stdout).Select(record => record.Text));
+        Assert.StartsWith("""{"card":"cl:""", await File.ReadAllTextAsync(scenario.Rootfs.At("tmp/enc")), StringComparison.Ordinal);
+        Assert.Contains(logs, record => record.Source == LogSource.Supervisor && record.Text.EndsWith($"; encryption key {provisioner.KeyId} versions 1 (current 1)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task With_api_crypto_an_answer_without_keys_is_a_refusal_and_the_app_never_starts()
+    {
+        await using var provisioner = new FakeEnclaveProvisioner();
+        provisioner.Answer = (request, document) => FakeEnclaveProvisioner.Seal(request, document.PublicKey!, new ProvisioningAnswer
+        {
+            Deployment = FakeEnclaveProvisioner.Deployment,
+            CertificateAuthority = provisioner.Granted.CertificateAuthority,
+            Secrets = provisioner.Granted.Secrets,
+            Keys = new ProvisionedKeyRing { KeyId = provisioner.Granted.Keys.KeyId, CurrentVersion = 1, Versions = [] },
+        });
+        await using var scenario = await SupervisorScenario.CreateAsync(supervisor.Bundle, Manifest(ProvisionerPin.Of(provisioner.TlsCertificate), crypto: true));
+        await using var host = await HostSideAsync(scenario, provisioner);
+
+        var (result, statuses, logs) = await scenario.RunAsync();
+
+        Assert.True(result.ExitCode == EnclaveSupervisor.ProvisioningRefused, $"{result}\n{scenario.Host.LogText()}");
+        Assert.Equal<StatusEvent>(
+            [new BootingEvent(), new ProvisioningRefusedEvent("the provisioner's answer has no encryption keys, and api.crypto needs them"), new ExitedEvent(EnclaveSupervisor.ProvisioningRefused, null)],
+            statuses);
+        Assert.DoesNotContain(logs, record => record.Source == LogSource.Stdout);
+    }
+
+    private static EnclaveManifest Manifest(byte[] pin, string script = "echo \"API_KEY=$API_KEY\"", bool crypto = false)
+    {
+        var shell = SupervisorScenario.Shell(script);
         return new EnclaveManifest
         {
             Name = shell.Name,
             Image = shell.Image,
             Cmd = shell.Cmd,
+            Api = new LocalApiSettings { Crypto = crypto },
             Provisioning = new ProvisioningSettings { Url = new Uri("https://localhost/"), PinnedSha256 = pin, TokenAudience = FakeEnclaveProvisioner.Deployment },
         };
     }
