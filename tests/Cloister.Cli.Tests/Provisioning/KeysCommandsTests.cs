@@ -84,6 +84,27 @@ public sealed partial class KeysCommandsTests(ProvisionerFixture provisioner) : 
         CliAssert.OneLineError(result, 1, "403");
     }
 
+    [Fact]
+    public void Encrypt_with_the_provisioner_uses_the_current_public_key_after_a_rotation()
+    {
+        Deploy("fetched");
+        Assert.Equal(0, provisioner.Operator("keys", "rotate", "fetched").ExitCode);
+        var file = Path.Combine(provisioner.Scratch, "fetched.json");
+        Assert.Equal(0, provisioner.Operator("keys", "show", "fetched", "-o", file).ExitCode);
+
+        var encrypted = CliRunner.RunWithInput("\"4111\""u8.ToArray(), provisioner.Environment(), "encrypt", "--deployment", "fetched");
+
+        Assert.True(encrypted.ExitCode == 0, encrypted.ToString());
+        var leaf = System.Text.Json.JsonDocument.Parse(encrypted.Stdout).RootElement.GetString()!;
+        var ciphertext = System.Buffers.Text.Base64Url.DecodeFromChars(leaf.AsSpan(3));
+        var key = DeploymentPublicKey.Parse(File.ReadAllBytes(file));
+        // Algorithm 2 (public key), key id and version 2 at their offsets (docs/encryption.md).
+        Assert.Equal(2, ciphertext[1]);
+        Assert.Equal(key.KeyId.Value, System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(ciphertext.AsSpan(3)));
+        Assert.Equal(2u, System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(ciphertext.AsSpan(11)));
+        CliAssert.OneLineError(CliRunner.RunWithInput("{}"u8.ToArray(), provisioner.Environment(), "encrypt", "--deployment", "absent"), 1, "404");
+    }
+
     private void Deploy(string deployment)
     {
         var result = provisioner.Operator("deploy", "--deployment", deployment, "--measurements", provisioner.Measurements($"{deployment}.json", 0x50), "--hostname", $"{deployment}.example.com");
