@@ -20,7 +20,7 @@ namespace Cloister.Cli.Commands;
 /// </summary>
 internal static class EncryptCommand
 {
-    /// <summary>The most bytes read from stdin (docs/encrypt-cli.md).</summary>
+    /// <summary>The most bytes read from stdin (docs/encryption.md).</summary>
     public const int MaxInputSize = 64 << 20;
 
     private const string Usage = "the data comes from stdin (cloister encrypt --deployment D … < data.json)";
