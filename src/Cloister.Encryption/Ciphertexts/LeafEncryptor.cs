@@ -39,8 +39,10 @@ public sealed class LeafEncryptor : IDisposable
     /// <param name="destination">At least <see cref="GetCiphertextLength"/> bytes.</param>
     /// <returns>The bytes written.</returns>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="kind"/> is not one of the format's kinds (no reader would take the ciphertext).</exception>
     public int Encrypt(ReadOnlySpan<byte> plaintext, PlaintextKind kind, Span<byte> destination)
     {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(kind, PlaintextKind.Boolean);
         var length = GetCiphertextLength(plaintext.Length);
         if (destination.Length < length)
         {
@@ -74,6 +76,7 @@ public sealed class LeafEncryptor : IDisposable
     /// <param name="destination">At least <see cref="GetTextLength"/> bytes.</param>
     /// <returns>The bytes written.</returns>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="kind"/> is not one of the format's kinds.</exception>
     public int EncryptToText(ReadOnlySpan<byte> plaintext, PlaintextKind kind, Span<byte> destination)
     {
         var textLength = GetTextLength(plaintext.Length);

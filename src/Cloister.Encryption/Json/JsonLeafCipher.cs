@@ -1,5 +1,7 @@
 using System.Buffers;
+using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using Cloister.Encryption.Ciphertexts;
 
 namespace Cloister.Encryption.Json;
@@ -92,6 +94,14 @@ public static class JsonLeafCipher
     private static void Transform(ReadOnlySpan<byte> json, IBufferWriter<byte> output, LeafHandler handler)
     {
         ArgumentNullException.ThrowIfNull(output);
+
+        // The reader does not check the UTF-8 of strings it does not unescape, and the writer would replace bad bytes
+        // with U+FFFD: a document that is not UTF-8 would come back silently changed.
+        if (!Utf8.IsValid(json))
+        {
+            throw new CiphertextException(CiphertextFailure.InvalidJson, $"the body is not valid JSON at byte {InvalidUtf8Offset(json)}: it is not UTF-8");
+        }
+
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxDepth });
         using var writer = new Utf8JsonWriter(output, new JsonWriterOptions { MaxDepth = MaxDepth, SkipValidation = true });
         try
@@ -129,6 +139,11 @@ public static class JsonLeafCipher
         {
             throw new CiphertextException(CiphertextFailure.InvalidJson, $"the body is not valid JSON at byte {reader.BytesConsumed}: {ex.Message}", ex);
         }
+        catch (InvalidOperationException ex)
+        {
+            // The reader checks an escaped string's surrogates only when it unescapes it (GetString, CopyString).
+            throw new CiphertextException(CiphertextFailure.InvalidJson, $"the string at byte {reader.TokenStartIndex} is not valid JSON text: {ex.Message}", ex);
+        }
     }
 
     private static void WriteEncrypted(Utf8JsonWriter writer, LeafEncryptor encryptor, ReadOnlySpan<byte> plaintext, PlaintextKind kind)
@@ -144,26 +159,17 @@ public static class JsonLeafCipher
     {
         switch (kind)
         {
-            case PlaintextKind.String:
-                try
-                {
-                    writer.WriteStringValue(plaintext);
-                }
-                catch (ArgumentException ex)
-                {
-                    throw new CiphertextException(CiphertextFailure.WrongForm, $"the string at byte {offset} decrypts to bytes that are not UTF-8 text", ex);
-                }
-
+            // The writer would put U+FFFD for bytes that are not UTF-8 rather than refuse them.
+            case PlaintextKind.String when Utf8.IsValid(plaintext):
+                writer.WriteStringValue(plaintext);
                 break;
-            case PlaintextKind.Number:
-                var number = new Utf8JsonReader(plaintext);
-                if (!number.Read() || number.TokenType != JsonTokenType.Number || number.BytesConsumed != plaintext.Length)
-                {
-                    throw new CiphertextException(CiphertextFailure.WrongForm, $"the string at byte {offset} decrypts to a number kind that is not a JSON number");
-                }
-
+            case PlaintextKind.String:
+                throw new CiphertextException(CiphertextFailure.WrongForm, $"the string at byte {offset} decrypts to bytes that are not UTF-8 text");
+            case PlaintextKind.Number when IsJsonNumber(plaintext):
                 writer.WriteRawValue(plaintext, skipInputValidation: true);
                 break;
+            case PlaintextKind.Number:
+                throw new CiphertextException(CiphertextFailure.WrongForm, $"the string at byte {offset} decrypts to a number kind that is not a JSON number");
             case PlaintextKind.Boolean when plaintext.SequenceEqual("true"u8) || plaintext.SequenceEqual("false"u8):
                 writer.WriteBooleanValue(plaintext.Length == 4);
                 break;
@@ -172,6 +178,30 @@ public static class JsonLeafCipher
             default:
                 throw new CiphertextException(CiphertextFailure.WrongForm, $"the string at byte {offset} is a whole-body (bytes) ciphertext; decrypt it as application/octet-stream");
         }
+    }
+
+    private static bool IsJsonNumber(ReadOnlySpan<byte> text)
+    {
+        var number = new Utf8JsonReader(text);
+        try
+        {
+            return number.Read() && number.TokenType == JsonTokenType.Number && number.BytesConsumed == text.Length;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static int InvalidUtf8Offset(ReadOnlySpan<byte> text)
+    {
+        var at = 0;
+        while (Rune.DecodeFromUtf8(text[at..], out _, out var length) == OperationStatus.Done)
+        {
+            at += length;
+        }
+
+        return at;
     }
 
     // A string's unescaped UTF-8: the value itself when it has no escapes, else a copy into a rented buffer.
