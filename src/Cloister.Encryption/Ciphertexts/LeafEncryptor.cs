@@ -42,7 +42,11 @@ public sealed class LeafEncryptor : IDisposable
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="kind"/> is not one of the format's kinds (no reader would take the ciphertext).</exception>
     public int Encrypt(ReadOnlySpan<byte> plaintext, PlaintextKind kind, Span<byte> destination)
     {
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(kind, PlaintextKind.Boolean);
+        if (kind > PlaintextKind.Boolean)
+        {
+            throw new ArgumentOutOfRangeException(nameof(kind), kind, "a plaintext kind is 0 to 3");
+        }
+
         var length = GetCiphertextLength(plaintext.Length);
         if (destination.Length < length)
         {
