@@ -77,7 +77,15 @@ public sealed class LeafDecryptor : IDisposable
     {
         var plaintext = new byte[GetMaxPlaintextLength(ciphertext.Length)];
         var length = Decrypt(ciphertext, plaintext, out kind);
-        return length == plaintext.Length ? plaintext : plaintext[..length];
+        if (length == plaintext.Length)
+        {
+            return plaintext;
+        }
+
+        // A public-key ciphertext's plaintext is shorter than the bound: the oversized copy is erased, not left to the GC.
+        var exact = plaintext[..length];
+        CryptographicOperations.ZeroMemory(plaintext);
+        return exact;
     }
 
     /// <summary>Whether UTF-8 text begins like a ciphertext string (<c>cl:</c>).</summary>
