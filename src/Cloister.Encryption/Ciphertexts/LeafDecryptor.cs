@@ -76,16 +76,7 @@ public sealed class LeafDecryptor : IDisposable
     public byte[] Decrypt(ReadOnlySpan<byte> ciphertext, out PlaintextKind kind)
     {
         var plaintext = new byte[GetMaxPlaintextLength(ciphertext.Length)];
-        var length = Decrypt(ciphertext, plaintext, out kind);
-        if (length == plaintext.Length)
-        {
-            return plaintext;
-        }
-
-        // A public-key ciphertext's plaintext is shorter than the bound: the oversized copy is erased, not left to the GC.
-        var exact = plaintext[..length];
-        CryptographicOperations.ZeroMemory(plaintext);
-        return exact;
+        return Exact(plaintext, Decrypt(ciphertext, plaintext, out kind));
     }
 
     /// <summary>Whether UTF-8 text begins like a ciphertext string (<c>cl:</c>).</summary>
@@ -97,6 +88,18 @@ public sealed class LeafDecryptor : IDisposable
     /// <returns>The plaintext.</returns>
     /// <exception cref="CiphertextException">It is not a ciphertext string, or cannot be decrypted here.</exception>
     public byte[] DecryptText(ReadOnlySpan<byte> utf8Text, out PlaintextKind kind)
+    {
+        var plaintext = new byte[GetMaxPlaintextLengthOfText(utf8Text.Length)];
+        return Exact(plaintext, DecryptText(utf8Text, plaintext, out kind));
+    }
+
+    /// <summary>The most plaintext bytes a ciphertext string of <paramref name="utf8TextLength"/> bytes can hold.</summary>
+    internal static int GetMaxPlaintextLengthOfText(int utf8TextLength) =>
+        GetMaxPlaintextLength(Base64Url.GetMaxDecodedLength(Math.Max(0, utf8TextLength - CiphertextLayout.TextPrefix.Length)));
+
+    /// <summary>Decrypts the text form into <paramref name="destination"/> (at least <see cref="GetMaxPlaintextLengthOfText"/> bytes).</summary>
+    /// <exception cref="CiphertextException">It is not a ciphertext string, or cannot be decrypted here.</exception>
+    internal int DecryptText(ReadOnlySpan<byte> utf8Text, Span<byte> destination, out PlaintextKind kind)
     {
         if (!IsCiphertextText(utf8Text))
         {
@@ -112,7 +115,7 @@ public sealed class LeafDecryptor : IDisposable
                 throw new CiphertextException(CiphertextFailure.Malformed, "the ciphertext string is not valid unpadded base64url after 'cl:'");
             }
 
-            return Decrypt(rented.AsSpan(0, written), out kind);
+            return Decrypt(rented.AsSpan(0, written), destination, out kind);
         }
         finally
         {
@@ -130,6 +133,20 @@ public sealed class LeafDecryptor : IDisposable
 
     /// <summary>Releases the cached key.</summary>
     public void Dispose() => _lastAes?.Dispose();
+
+    // The bound is a data-key ciphertext's (or, for text, base64's): a shorter plaintext is copied out, and the
+    // oversized array erased rather than left to the GC.
+    private static byte[] Exact(byte[] plaintext, int length)
+    {
+        if (length == plaintext.Length)
+        {
+            return plaintext;
+        }
+
+        var exact = plaintext[..length];
+        CryptographicOperations.ZeroMemory(plaintext);
+        return exact;
+    }
 
     private AesGcm KeyFor(CiphertextHeader header, ReadOnlySpan<byte> material)
     {

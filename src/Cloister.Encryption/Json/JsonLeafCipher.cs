@@ -26,24 +26,7 @@ public static class JsonLeafCipher
     public static void Encrypt(ReadOnlySpan<byte> json, LeafEncryptor encryptor, LeafSelection leaves, IBufferWriter<byte> output)
     {
         ArgumentNullException.ThrowIfNull(encryptor);
-        Transform(json, output, (ref Utf8JsonReader reader, Utf8JsonWriter writer) =>
-        {
-            switch (reader.TokenType)
-            {
-                case JsonTokenType.String:
-                    WriteEncrypted(writer, encryptor, Value(ref reader, out var rented), PlaintextKind.String);
-                    Return(rented);
-                    return true;
-                case JsonTokenType.Number when leaves == LeafSelection.All:
-                    WriteEncrypted(writer, encryptor, reader.ValueSpan, PlaintextKind.Number);
-                    return true;
-                case JsonTokenType.True or JsonTokenType.False when leaves == LeafSelection.All:
-                    WriteEncrypted(writer, encryptor, reader.ValueSpan, PlaintextKind.Boolean);
-                    return true;
-                default:
-                    return false;
-            }
-        });
+        Transform(json, output, new Encrypting(encryptor, leaves));
     }
 
     /// <summary>Writes <paramref name="json"/> with every ciphertext string decrypted to the value it was.</summary>
@@ -56,42 +39,19 @@ public static class JsonLeafCipher
     public static void Decrypt(ReadOnlySpan<byte> json, LeafDecryptor decryptor, IBufferWriter<byte> output)
     {
         ArgumentNullException.ThrowIfNull(decryptor);
-        Transform(json, output, (ref Utf8JsonReader reader, Utf8JsonWriter writer) =>
-        {
-            if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped || !LeafDecryptor.IsCiphertextText(reader.ValueSpan))
-            {
-                return false;
-            }
-
-            var offset = reader.TokenStartIndex;
-            byte[] plaintext;
-            PlaintextKind kind;
-            try
-            {
-                plaintext = decryptor.DecryptText(reader.ValueSpan, out kind);
-            }
-            catch (CiphertextException ex)
-            {
-                throw new CiphertextException(ex.Failure, $"the string at byte {offset}: {ex.Message}", ex);
-            }
-
-            try
-            {
-                WritePlaintext(writer, plaintext, kind, offset);
-            }
-            finally
-            {
-                System.Security.Cryptography.CryptographicOperations.ZeroMemory(plaintext);
-            }
-
-            return true;
-        });
+        Transform(json, output, new Decrypting(decryptor));
     }
 
-    private delegate bool LeafHandler(ref Utf8JsonReader reader, Utf8JsonWriter writer);
+    // What each direction does with a value; a struct, so the walk is specialised for it and allocates no closure.
+    private interface ILeafHandler
+    {
+        /// <summary>Writes the value the reader is on, transformed, and returns true; or returns false to have it copied.</summary>
+        bool Handle(ref Utf8JsonReader reader, Utf8JsonWriter writer);
+    }
 
     // The one walk both directions share: structure is copied, and each value is offered to the handler first.
-    private static void Transform(ReadOnlySpan<byte> json, IBufferWriter<byte> output, LeafHandler handler)
+    private static void Transform<THandler>(ReadOnlySpan<byte> json, IBufferWriter<byte> output, THandler handler)
+        where THandler : struct, ILeafHandler
     {
         ArgumentNullException.ThrowIfNull(output);
 
@@ -108,7 +68,7 @@ public static class JsonLeafCipher
         {
             while (reader.Read())
             {
-                if (handler(ref reader, writer))
+                if (handler.Handle(ref reader, writer))
                 {
                     continue;
                 }
@@ -222,6 +182,66 @@ public static class JsonLeafCipher
         if (rented is not null)
         {
             ArrayPool<byte>.Shared.Return(rented, clearArray: true);
+        }
+    }
+
+    private readonly struct Encrypting(LeafEncryptor encryptor, LeafSelection leaves) : ILeafHandler
+    {
+        public bool Handle(ref Utf8JsonReader reader, Utf8JsonWriter writer)
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.String:
+                    WriteEncrypted(writer, encryptor, Value(ref reader, out var rented), PlaintextKind.String);
+                    Return(rented);
+                    return true;
+                case JsonTokenType.Number when leaves == LeafSelection.All:
+                    WriteEncrypted(writer, encryptor, reader.ValueSpan, PlaintextKind.Number);
+                    return true;
+                case JsonTokenType.True or JsonTokenType.False when leaves == LeafSelection.All:
+                    WriteEncrypted(writer, encryptor, reader.ValueSpan, PlaintextKind.Boolean);
+                    return true;
+                default:
+                    return false;
+            }
+        }
+    }
+
+    private readonly struct Decrypting(LeafDecryptor decryptor) : ILeafHandler
+    {
+        public bool Handle(ref Utf8JsonReader reader, Utf8JsonWriter writer)
+        {
+            if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped || !LeafDecryptor.IsCiphertextText(reader.ValueSpan))
+            {
+                return false;
+            }
+
+            var offset = reader.TokenStartIndex;
+            var text = reader.ValueSpan;
+            var capacity = LeafDecryptor.GetMaxPlaintextLengthOfText(text.Length);
+            var plaintext = ArrayPool<byte>.Shared.Rent(capacity);
+            try
+            {
+                int length;
+                PlaintextKind kind;
+                try
+                {
+                    length = decryptor.DecryptText(text, plaintext, out kind);
+                }
+                catch (CiphertextException ex)
+                {
+                    throw new CiphertextException(ex.Failure, $"the string at byte {offset}: {ex.Message}", ex);
+                }
+
+                WritePlaintext(writer, plaintext.AsSpan(0, length), kind, offset);
+            }
+            finally
+            {
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(plaintext.AsSpan(0, capacity));
+                ArrayPool<byte>.Shared.Return(plaintext);
+            }
+
+            return true;
         }
     }
 }
