@@ -62,6 +62,24 @@ public sealed class CiphertextLayoutTests
         }
     }
 
+    [Theory]
+    [InlineData(CiphertextAlgorithm.DataKey)]
+    [InlineData(CiphertextAlgorithm.PublicKey)]
+    public void No_nonce_repeats_within_an_encryptor_or_across_two(CiphertextAlgorithm algorithm)
+    {
+        using var ring = TestKeys.NewRing();
+        var nonces = new HashSet<string>();
+        for (var encryptors = 0; encryptors < 2; encryptors++)
+        {
+            using var encryptor = TestKeys.Encryptor(ring, algorithm);
+            var header = encryptor.Overhead - 28;
+            for (var i = 0; i < 5000; i++)
+            {
+                Assert.True(nonces.Add(Convert.ToHexString(encryptor.Encrypt([], PlaintextKind.String), header, 12)));
+            }
+        }
+    }
+
     [Fact]
     public void Encryptors_of_one_ring_draw_fresh_salts()
     {
