@@ -73,6 +73,15 @@ public sealed class JsonErrorTests
     }
 
     [Fact]
+    public void A_disposed_encryptor_is_not_reported_as_invalid_json()
+    {
+        using var ring = TestKeys.NewRing();
+        var encryptor = ring.CreateEncryptor();
+        encryptor.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => JsonLeafCipher.Encrypt("[\"a\"]"u8, encryptor, LeafSelection.Strings, new ArrayBufferWriter<byte>()));
+    }
+
+    [Fact]
     public void A_bytes_ciphertext_inside_json_is_the_wrong_form()
     {
         using var ring = TestKeys.NewRing();

@@ -99,7 +99,7 @@ public static class JsonLeafCipher
         {
             throw new CiphertextException(CiphertextFailure.InvalidJson, $"the body is not valid JSON at byte {reader.BytesConsumed}: {ex.Message}", ex);
         }
-        catch (InvalidOperationException ex)
+        catch (InvalidOperationException ex) when (ex is not ObjectDisposedException)
         {
             // The reader checks an escaped string's surrogates only when it unescapes it (GetString, CopyString).
             throw new CiphertextException(CiphertextFailure.InvalidJson, $"the string at byte {reader.TokenStartIndex} is not valid JSON text: {ex.Message}", ex);
