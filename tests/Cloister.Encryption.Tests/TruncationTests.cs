@@ -58,6 +58,21 @@ public sealed class TruncationTests
     }
 
     [Fact]
+    public void The_text_form_has_one_spelling_without_padding_or_white_space()
+    {
+        using var ring = TestKeys.NewRing();
+        using var encryptor = ring.CreateEncryptor();
+        // 5 bytes of plaintext make a 64-byte ciphertext, which padded base64 would end with "==".
+        var encoded = encryptor.EncryptToString("12345"u8, PlaintextKind.String)[3..];
+        using var decryptor = ring.CreateDecryptor();
+        Assert.Equal("12345"u8.ToArray(), decryptor.DecryptString("cl:" + encoded, out _));
+        foreach (var variant in new[] { encoded + "==", " " + encoded, encoded + "\n", encoded + "\t", encoded[..10] + " " + encoded[10..], encoded[..10] + "\r\n" + encoded[10..] })
+        {
+            Assert.Equal(CiphertextFailure.Malformed, Assert.Throws<CiphertextException>(() => decryptor.DecryptString("cl:" + variant, out _)).Failure);
+        }
+    }
+
+    [Fact]
     public void Bytes_appended_to_a_ciphertext_fail_authentication()
     {
         using var ring = TestKeys.NewRing();

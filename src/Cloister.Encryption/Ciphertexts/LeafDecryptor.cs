@@ -12,6 +12,8 @@ namespace Cloister.Encryption.Ciphertexts;
 /// </summary>
 public sealed class LeafDecryptor : IDisposable
 {
+    private static readonly SearchValues<byte> Base64UrlAlphabet = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"u8);
+
     private readonly DeploymentKeyRing _ring;
     private readonly byte[] _lastMaterial = new byte[CiphertextLayout.PointSize];
     private int _lastMaterialLength;
@@ -110,7 +112,9 @@ public sealed class LeafDecryptor : IDisposable
         var rented = ArrayPool<byte>.Shared.Rent(Base64Url.GetMaxDecodedLength(encoded.Length));
         try
         {
-            if (Base64Url.DecodeFromUtf8(encoded, rented, out _, out var written) != OperationStatus.Done)
+            // The decoder also takes padding and skips white space; the format's text is the bare alphabet, one
+            // spelling per ciphertext.
+            if (encoded.ContainsAnyExcept(Base64UrlAlphabet) || Base64Url.DecodeFromUtf8(encoded, rented, out _, out var written) != OperationStatus.Done)
             {
                 throw new CiphertextException(CiphertextFailure.Malformed, "the ciphertext string is not valid unpadded base64url after 'cl:'");
             }
