@@ -117,7 +117,7 @@ public sealed class JsonErrorTests
 
     private static IEnumerable<Action<byte[]>> Directions()
     {
-        var ring = TestKeys.NewRing();
+        using var ring = TestKeys.NewRing();
         yield return json =>
         {
             using var encryptor = ring.CreateEncryptor();
@@ -128,6 +128,5 @@ public sealed class JsonErrorTests
             using var decryptor = ring.CreateDecryptor();
             JsonLeafCipher.Decrypt(json, decryptor, new ArrayBufferWriter<byte>());
         };
-        ring.Dispose();
     }
 }
