@@ -28,6 +28,7 @@ internal static class Targets
         new StatusStreamTarget(),
         new LogStreamTarget(),
         new PcrMeasurementsTarget(),
+        new CiphertextDecryptTarget(),
     ];
 
     public static FuzzTarget? Find(string name) => All.FirstOrDefault(t => t.Name == name);

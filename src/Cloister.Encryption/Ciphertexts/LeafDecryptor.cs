@@ -12,6 +12,8 @@ namespace Cloister.Encryption.Ciphertexts;
 /// </summary>
 public sealed class LeafDecryptor : IDisposable
 {
+    private static readonly SearchValues<byte> Base64UrlAlphabet = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"u8);
+
     private readonly DeploymentKeyRing _ring;
     private readonly byte[] _lastMaterial = new byte[CiphertextLayout.PointSize];
     private int _lastMaterialLength;
@@ -76,8 +78,7 @@ public sealed class LeafDecryptor : IDisposable
     public byte[] Decrypt(ReadOnlySpan<byte> ciphertext, out PlaintextKind kind)
     {
         var plaintext = new byte[GetMaxPlaintextLength(ciphertext.Length)];
-        var length = Decrypt(ciphertext, plaintext, out kind);
-        return length == plaintext.Length ? plaintext : plaintext[..length];
+        return Exact(plaintext, Decrypt(ciphertext, plaintext, out kind));
     }
 
     /// <summary>Whether UTF-8 text begins like a ciphertext string (<c>cl:</c>).</summary>
@@ -90,6 +91,18 @@ public sealed class LeafDecryptor : IDisposable
     /// <exception cref="CiphertextException">It is not a ciphertext string, or cannot be decrypted here.</exception>
     public byte[] DecryptText(ReadOnlySpan<byte> utf8Text, out PlaintextKind kind)
     {
+        var plaintext = new byte[GetMaxPlaintextLengthOfText(utf8Text.Length)];
+        return Exact(plaintext, DecryptText(utf8Text, plaintext, out kind));
+    }
+
+    /// <summary>The most plaintext bytes a ciphertext string of <paramref name="utf8TextLength"/> bytes can hold.</summary>
+    internal static int GetMaxPlaintextLengthOfText(int utf8TextLength) =>
+        GetMaxPlaintextLength(Base64Url.GetMaxDecodedLength(Math.Max(0, utf8TextLength - CiphertextLayout.TextPrefix.Length)));
+
+    /// <summary>Decrypts the text form into <paramref name="destination"/> (at least <see cref="GetMaxPlaintextLengthOfText"/> bytes).</summary>
+    /// <exception cref="CiphertextException">It is not a ciphertext string, or cannot be decrypted here.</exception>
+    internal int DecryptText(ReadOnlySpan<byte> utf8Text, Span<byte> destination, out PlaintextKind kind)
+    {
         if (!IsCiphertextText(utf8Text))
         {
             throw new CiphertextException(CiphertextFailure.Malformed, "a ciphertext string begins with 'cl:'");
@@ -99,12 +112,14 @@ public sealed class LeafDecryptor : IDisposable
         var rented = ArrayPool<byte>.Shared.Rent(Base64Url.GetMaxDecodedLength(encoded.Length));
         try
         {
-            if (Base64Url.DecodeFromUtf8(encoded, rented, out _, out var written) != OperationStatus.Done)
+            // The decoder also takes padding and skips white space; the format's text is the bare alphabet, one
+            // spelling per ciphertext.
+            if (encoded.ContainsAnyExcept(Base64UrlAlphabet) || Base64Url.DecodeFromUtf8(encoded, rented, out _, out var written) != OperationStatus.Done)
             {
                 throw new CiphertextException(CiphertextFailure.Malformed, "the ciphertext string is not valid unpadded base64url after 'cl:'");
             }
 
-            return Decrypt(rented.AsSpan(0, written), out kind);
+            return Decrypt(rented.AsSpan(0, written), destination, out kind);
         }
         finally
         {
@@ -122,6 +137,20 @@ public sealed class LeafDecryptor : IDisposable
 
     /// <summary>Releases the cached key.</summary>
     public void Dispose() => _lastAes?.Dispose();
+
+    // The bound is a data-key ciphertext's (or, for text, base64's): a shorter plaintext is copied out, and the
+    // oversized array erased rather than left to the GC.
+    private static byte[] Exact(byte[] plaintext, int length)
+    {
+        if (length == plaintext.Length)
+        {
+            return plaintext;
+        }
+
+        var exact = plaintext[..length];
+        CryptographicOperations.ZeroMemory(plaintext);
+        return exact;
+    }
 
     private AesGcm KeyFor(CiphertextHeader header, ReadOnlySpan<byte> material)
     {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Security.Cryptography;
 
@@ -7,14 +8,18 @@ namespace Cloister.Encryption.Ciphertexts;
 /// <summary>
 /// Encrypts values under one derived key: made by <see cref="Keys.DeploymentKeyRing.CreateEncryptor"/> (a fresh salt
 /// on the data key) or <see cref="Keys.DeploymentPublicKey.CreateEncryptor"/> (a fresh ephemeral P-384 key). Every value
-/// gets its own random nonce. Not thread-safe: one encryptor serves one request or document, which also keeps the
-/// number of values under one key far below AES-GCM's random-nonce limit.
+/// gets its own nonce: a random start drawn with the encryptor, counted up per value. The key is the encryptor's alone,
+/// so a counter is what keeps nonces unique under it (NIST SP 800-38D §8.2.1), and it spares each value a call to the
+/// system's random generator, which costs more than the AES-GCM of a short value. Not thread-safe: one encryptor serves
+/// one request or document.
 /// </summary>
 public sealed class LeafEncryptor : IDisposable
 {
     private readonly AesGcm _aes;
     private readonly byte[] _header;
     private readonly byte[] _deployment;
+    private readonly uint _noncePrefix;
+    private ulong _nonceCounter;
 
     internal LeafEncryptor(Span<byte> key, byte[] header, byte[] deployment)
     {
@@ -22,6 +27,10 @@ public sealed class LeafEncryptor : IDisposable
         CryptographicOperations.ZeroMemory(key);
         _header = header;
         _deployment = deployment;
+        Span<byte> start = stackalloc byte[CiphertextLayout.NonceSize];
+        RandomNumberGenerator.Fill(start);
+        _noncePrefix = BinaryPrimitives.ReadUInt32BigEndian(start);
+        _nonceCounter = BinaryPrimitives.ReadUInt64BigEndian(start[4..]);
     }
 
     /// <summary>The bytes a ciphertext adds to its plaintext.</summary>
@@ -39,8 +48,14 @@ public sealed class LeafEncryptor : IDisposable
     /// <param name="destination">At least <see cref="GetCiphertextLength"/> bytes.</param>
     /// <returns>The bytes written.</returns>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="kind"/> is not one of the format's kinds (no reader would take the ciphertext).</exception>
     public int Encrypt(ReadOnlySpan<byte> plaintext, PlaintextKind kind, Span<byte> destination)
     {
+        if (kind > PlaintextKind.Boolean)
+        {
+            throw new ArgumentOutOfRangeException(nameof(kind), kind, "a plaintext kind is 0 to 3");
+        }
+
         var length = GetCiphertextLength(plaintext.Length);
         if (destination.Length < length)
         {
@@ -51,7 +66,9 @@ public sealed class LeafEncryptor : IDisposable
         _header.CopyTo(header);
         header[2] = (byte)kind;
         var nonce = destination.Slice(_header.Length, CiphertextLayout.NonceSize);
-        RandomNumberGenerator.Fill(nonce);
+        // 2^64 values before the counter could come back to its start: far more than one encryptor ever makes.
+        BinaryPrimitives.WriteUInt32BigEndian(nonce, _noncePrefix);
+        BinaryPrimitives.WriteUInt64BigEndian(nonce[4..], _nonceCounter++);
         Span<byte> associatedData = stackalloc byte[CiphertextLayout.MaxAssociatedDataSize];
         associatedData = associatedData[..CiphertextLayout.WriteAssociatedData(associatedData, _deployment, header)];
         var body = destination[(_header.Length + CiphertextLayout.NonceSize)..length];
@@ -74,6 +91,7 @@ public sealed class LeafEncryptor : IDisposable
     /// <param name="destination">At least <see cref="GetTextLength"/> bytes.</param>
     /// <returns>The bytes written.</returns>
     /// <exception cref="ArgumentException"><paramref name="destination"/> is too short.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="kind"/> is not one of the format's kinds.</exception>
     public int EncryptToText(ReadOnlySpan<byte> plaintext, PlaintextKind kind, Span<byte> destination)
     {
         var textLength = GetTextLength(plaintext.Length);

@@ -1,5 +1,7 @@
 using System.Buffers;
+using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using Cloister.Encryption.Ciphertexts;
 
 namespace Cloister.Encryption.Json;
@@ -24,24 +26,7 @@ public static class JsonLeafCipher
     public static void Encrypt(ReadOnlySpan<byte> json, LeafEncryptor encryptor, LeafSelection leaves, IBufferWriter<byte> output)
     {
         ArgumentNullException.ThrowIfNull(encryptor);
-        Transform(json, output, (ref Utf8JsonReader reader, Utf8JsonWriter writer) =>
-        {
-            switch (reader.TokenType)
-            {
-                case JsonTokenType.String:
-                    WriteEncrypted(writer, encryptor, Value(ref reader, out var rented), PlaintextKind.String);
-                    Return(rented);
-                    return true;
-                case JsonTokenType.Number when leaves == LeafSelection.All:
-                    WriteEncrypted(writer, encryptor, reader.ValueSpan, PlaintextKind.Number);
-                    return true;
-                case JsonTokenType.True or JsonTokenType.False when leaves == LeafSelection.All:
-                    WriteEncrypted(writer, encryptor, reader.ValueSpan, PlaintextKind.Boolean);
-                    return true;
-                default:
-                    return false;
-            }
-        });
+        Transform(json, output, new Encrypting(encryptor, leaves));
     }
 
     /// <summary>Writes <paramref name="json"/> with every ciphertext string decrypted to the value it was.</summary>
@@ -54,51 +39,36 @@ public static class JsonLeafCipher
     public static void Decrypt(ReadOnlySpan<byte> json, LeafDecryptor decryptor, IBufferWriter<byte> output)
     {
         ArgumentNullException.ThrowIfNull(decryptor);
-        Transform(json, output, (ref Utf8JsonReader reader, Utf8JsonWriter writer) =>
-        {
-            if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped || !LeafDecryptor.IsCiphertextText(reader.ValueSpan))
-            {
-                return false;
-            }
-
-            var offset = reader.TokenStartIndex;
-            byte[] plaintext;
-            PlaintextKind kind;
-            try
-            {
-                plaintext = decryptor.DecryptText(reader.ValueSpan, out kind);
-            }
-            catch (CiphertextException ex)
-            {
-                throw new CiphertextException(ex.Failure, $"the string at byte {offset}: {ex.Message}", ex);
-            }
-
-            try
-            {
-                WritePlaintext(writer, plaintext, kind, offset);
-            }
-            finally
-            {
-                System.Security.Cryptography.CryptographicOperations.ZeroMemory(plaintext);
-            }
-
-            return true;
-        });
+        Transform(json, output, new Decrypting(decryptor));
     }
 
-    private delegate bool LeafHandler(ref Utf8JsonReader reader, Utf8JsonWriter writer);
+    // What each direction does with a value; a struct, so the walk is specialised for it and allocates no closure.
+    private interface ILeafHandler
+    {
+        /// <summary>Writes the value the reader is on, transformed, and returns true; or returns false to have it copied.</summary>
+        bool Handle(ref Utf8JsonReader reader, Utf8JsonWriter writer);
+    }
 
     // The one walk both directions share: structure is copied, and each value is offered to the handler first.
-    private static void Transform(ReadOnlySpan<byte> json, IBufferWriter<byte> output, LeafHandler handler)
+    private static void Transform<THandler>(ReadOnlySpan<byte> json, IBufferWriter<byte> output, THandler handler)
+        where THandler : struct, ILeafHandler
     {
         ArgumentNullException.ThrowIfNull(output);
+
+        // The reader does not check the UTF-8 of strings it does not unescape, and the writer would replace bad bytes
+        // with U+FFFD: a document that is not UTF-8 would come back silently changed.
+        if (!Utf8.IsValid(json))
+        {
+            throw new CiphertextException(CiphertextFailure.InvalidJson, $"the body is not valid JSON at byte {InvalidUtf8Offset(json)}: it is not UTF-8");
+        }
+
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxDepth });
         using var writer = new Utf8JsonWriter(output, new JsonWriterOptions { MaxDepth = MaxDepth, SkipValidation = true });
         try
         {
             while (reader.Read())
             {
-                if (handler(ref reader, writer))
+                if (handler.Handle(ref reader, writer))
                 {
                     continue;
                 }
@@ -129,6 +99,11 @@ public static class JsonLeafCipher
         {
             throw new CiphertextException(CiphertextFailure.InvalidJson, $"the body is not valid JSON at byte {reader.BytesConsumed}: {ex.Message}", ex);
         }
+        catch (InvalidOperationException ex) when (ex is not ObjectDisposedException)
+        {
+            // The reader checks an escaped string's surrogates only when it unescapes it (GetString, CopyString).
+            throw new CiphertextException(CiphertextFailure.InvalidJson, $"the string at byte {reader.TokenStartIndex} is not valid JSON text: {ex.Message}", ex);
+        }
     }
 
     private static void WriteEncrypted(Utf8JsonWriter writer, LeafEncryptor encryptor, ReadOnlySpan<byte> plaintext, PlaintextKind kind)
@@ -144,26 +119,17 @@ public static class JsonLeafCipher
     {
         switch (kind)
         {
-            case PlaintextKind.String:
-                try
-                {
-                    writer.WriteStringValue(plaintext);
-                }
-                catch (ArgumentException ex)
-                {
-                    throw new CiphertextException(CiphertextFailure.WrongForm, $"the string at byte {offset} decrypts to bytes that are not UTF-8 text", ex);
-                }
-
+            // The writer would put U+FFFD for bytes that are not UTF-8 rather than refuse them.
+            case PlaintextKind.String when Utf8.IsValid(plaintext):
+                writer.WriteStringValue(plaintext);
                 break;
-            case PlaintextKind.Number:
-                var number = new Utf8JsonReader(plaintext);
-                if (!number.Read() || number.TokenType != JsonTokenType.Number || number.BytesConsumed != plaintext.Length)
-                {
-                    throw new CiphertextException(CiphertextFailure.WrongForm, $"the string at byte {offset} decrypts to a number kind that is not a JSON number");
-                }
-
+            case PlaintextKind.String:
+                throw new CiphertextException(CiphertextFailure.WrongForm, $"the string at byte {offset} decrypts to bytes that are not UTF-8 text");
+            case PlaintextKind.Number when IsJsonNumber(plaintext):
                 writer.WriteRawValue(plaintext, skipInputValidation: true);
                 break;
+            case PlaintextKind.Number:
+                throw new CiphertextException(CiphertextFailure.WrongForm, $"the string at byte {offset} decrypts to a number kind that is not a JSON number");
             case PlaintextKind.Boolean when plaintext.SequenceEqual("true"u8) || plaintext.SequenceEqual("false"u8):
                 writer.WriteBooleanValue(plaintext.Length == 4);
                 break;
@@ -172,6 +138,30 @@ public static class JsonLeafCipher
             default:
                 throw new CiphertextException(CiphertextFailure.WrongForm, $"the string at byte {offset} is a whole-body (bytes) ciphertext; decrypt it as application/octet-stream");
         }
+    }
+
+    private static bool IsJsonNumber(ReadOnlySpan<byte> text)
+    {
+        var number = new Utf8JsonReader(text);
+        try
+        {
+            return number.Read() && number.TokenType == JsonTokenType.Number && number.BytesConsumed == text.Length;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static int InvalidUtf8Offset(ReadOnlySpan<byte> text)
+    {
+        var at = 0;
+        while (Rune.DecodeFromUtf8(text[at..], out _, out var length) == OperationStatus.Done)
+        {
+            at += length;
+        }
+
+        return at;
     }
 
     // A string's unescaped UTF-8: the value itself when it has no escapes, else a copy into a rented buffer.
@@ -192,6 +182,66 @@ public static class JsonLeafCipher
         if (rented is not null)
         {
             ArrayPool<byte>.Shared.Return(rented, clearArray: true);
+        }
+    }
+
+    private readonly struct Encrypting(LeafEncryptor encryptor, LeafSelection leaves) : ILeafHandler
+    {
+        public bool Handle(ref Utf8JsonReader reader, Utf8JsonWriter writer)
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.String:
+                    WriteEncrypted(writer, encryptor, Value(ref reader, out var rented), PlaintextKind.String);
+                    Return(rented);
+                    return true;
+                case JsonTokenType.Number when leaves == LeafSelection.All:
+                    WriteEncrypted(writer, encryptor, reader.ValueSpan, PlaintextKind.Number);
+                    return true;
+                case JsonTokenType.True or JsonTokenType.False when leaves == LeafSelection.All:
+                    WriteEncrypted(writer, encryptor, reader.ValueSpan, PlaintextKind.Boolean);
+                    return true;
+                default:
+                    return false;
+            }
+        }
+    }
+
+    private readonly struct Decrypting(LeafDecryptor decryptor) : ILeafHandler
+    {
+        public bool Handle(ref Utf8JsonReader reader, Utf8JsonWriter writer)
+        {
+            if (reader.TokenType != JsonTokenType.String || reader.ValueIsEscaped || !LeafDecryptor.IsCiphertextText(reader.ValueSpan))
+            {
+                return false;
+            }
+
+            var offset = reader.TokenStartIndex;
+            var text = reader.ValueSpan;
+            var capacity = LeafDecryptor.GetMaxPlaintextLengthOfText(text.Length);
+            var plaintext = ArrayPool<byte>.Shared.Rent(capacity);
+            try
+            {
+                int length;
+                PlaintextKind kind;
+                try
+                {
+                    length = decryptor.DecryptText(text, plaintext, out kind);
+                }
+                catch (CiphertextException ex)
+                {
+                    throw new CiphertextException(ex.Failure, $"the string at byte {offset}: {ex.Message}", ex);
+                }
+
+                WritePlaintext(writer, plaintext.AsSpan(0, length), kind, offset);
+            }
+            finally
+            {
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(plaintext.AsSpan(0, capacity));
+                ArrayPool<byte>.Shared.Return(plaintext);
+            }
+
+            return true;
         }
     }
 }

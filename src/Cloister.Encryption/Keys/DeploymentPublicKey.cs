@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Cloister.Encryption.Ciphertexts;
 
@@ -154,8 +155,18 @@ public sealed class DeploymentPublicKey
             throw new FormatException($"public key file: not the expected JSON ({ex.Message})", ex);
         }
 
+        if (string.IsNullOrEmpty(deployment))
+        {
+            throw new FormatException("public key file: 'deployment' is missing");
+        }
+
+        if (Encoding.UTF8.GetByteCount(deployment) > CiphertextLayout.MaxDeploymentNameBytes)
+        {
+            throw new FormatException($"public key file: 'deployment' is over {CiphertextLayout.MaxDeploymentNameBytes} UTF-8 bytes");
+        }
+
         var key = new DeploymentPublicKey(
-            deployment is { Length: > 0 } ? deployment : throw new FormatException("public key file: 'deployment' is missing"),
+            deployment,
             DeploymentKeyId.Parse(keyId ?? throw new FormatException("public key file: 'key_id' is missing")),
             version is >= 1 ? version.Value : throw new FormatException("public key file: 'version' is missing or below 1"),
             publicKey ?? throw new FormatException("public key file: 'public_key' is missing"));
