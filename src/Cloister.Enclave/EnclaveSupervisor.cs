@@ -137,7 +137,7 @@ internal sealed class EnclaveSupervisor
                 (launch, deploymentCa, keys) = provisioned;
             }
 
-            ProcessInterop.CatchBrokenPipe();
+            ProcessInterop.CatchIgnoredSignals();
             if (Environment.ProcessId != 1)
             {
                 // PID 1 gets orphans anyway; otherwise this makes the app's orphans ours to reap rather than init's.

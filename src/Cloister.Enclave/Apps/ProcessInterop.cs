@@ -10,7 +10,18 @@ internal static unsafe partial class ProcessInterop
     private const int Echild = 10;
     private const int Eintr = 4;
     private const int PrSetChildSubreaper = 36;
-    private const int SigPipe = 13;
+    private const int SigStop = 19;
+    private const int LastStandardSignal = 31;
+    private const nint SigIgn = 1;
+
+    // The handler that does nothing is libc's abs(3): pure, so harmless on any thread at any moment, and native. A managed
+    // [UnmanagedCallersOnly] handler is not: entering it is a reverse P/Invoke, which NativeAOT fails fast on when the
+    // signal interrupts a thread running managed code (only SIGPIPE, which arrives inside a failed write, never does).
+    private static readonly Lazy<nint> s_noOpHandler = new(() => NativeLibrary.GetExport(NativeLibrary.Load("libc.so.6"), "abs"));
+
+    // glibc's struct sigaction on 64-bit Linux: the handler (8 bytes), sa_mask (128), sa_flags (4, then 4 of padding),
+    // sa_restorer (8).
+    private const int SigactionSize = 152;
 
     /// <summary>
     /// .NET's own fork-and-exec (src/native/libs/System.Native/pal_process.c), the C routine behind <c>Process.Start</c>. We call
@@ -37,30 +48,52 @@ internal static unsafe partial class ProcessInterop
     [LibraryImport("libc", EntryPoint = "prctl", SetLastError = true)]
     private static partial int Prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
 
+    [LibraryImport("libc", EntryPoint = "sigaction", SetLastError = true)]
+    private static partial int Sigaction(int signal, byte* action, byte* oldAction);
+
     [LibraryImport("libc", EntryPoint = "signal", SetLastError = true)]
-    private static partial nint SetSignalHandler(int signal, delegate* unmanaged<int, void> handler);
+    private static partial nint SetSignalHandler(int signal, nint handler);
 
     /// <summary>
-    /// Replaces SIG_IGN for SIGPIPE with a handler that does nothing. The .NET runtime ignores SIGPIPE, and an ignored
-    /// signal stays ignored across fork and exec, where the app would inherit it (a producer in a pipeline that never
-    /// dies of its closed reader). A caught signal is reset to SIG_DFL in the child like every other one, while our own
-    /// writes to a closed pipe or socket still fail with EPIPE instead of killing us, as before. PosixSignalRegistration
-    /// cannot do this: System.Native leaves a signal that is ignored at start-up ignored.
+    /// Replaces SIG_IGN, for every signal ignored now, with a handler that does nothing. An ignored signal stays ignored
+    /// across fork and exec, where the app would inherit it: SIGPIPE, which the .NET runtime ignores (a producer in a
+    /// pipeline that never dies of its closed reader), and whatever the supervisor's own parent ignored (nohup ignores
+    /// SIGHUP, a shell's background job SIGINT and SIGQUIT), which System.Native leaves ignored and
+    /// PosixSignalRegistration cannot change. A caught signal is reset to SIG_DFL in the child like every other one,
+    /// while for us it stays as harmless as before: our writes to a closed pipe still fail with EPIPE.
     /// </summary>
-    public static void CatchBrokenPipe()
+    /// <exception cref="IOException">sigaction(2) or signal(2) failed.</exception>
+    public static void CatchIgnoredSignals()
     {
-        if (SetSignalHandler(SigPipe, &IgnoreSignal) == -1)
+        Span<byte> action = stackalloc byte[SigactionSize];
+        for (var signal = 1; signal <= LastStandardSignal; signal++)
         {
-            throw new IOException($"signal(SIGPIPE): {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+            if (signal is SigKill or SigStop)
+            {
+                continue;
+            }
+
+            fixed (byte* old = action)
+            {
+                if (Sigaction(signal, null, old) != 0)
+                {
+                    throw new IOException($"sigaction({signal}): {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+                }
+
+                // sa_handler is the struct's first member.
+                if (*(nint*)old != SigIgn)
+                {
+                    continue;
+                }
+            }
+
+            if (SetSignalHandler(signal, s_noOpHandler.Value) == -1)
+            {
+                throw new IOException($"signal({signal}): {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+            }
         }
     }
 
-    // SIGPIPE is synchronous: it arrives on the thread whose write() failed, which is inside a P/Invoke (preemptive
-    // mode), so entering this empty method is the same reverse transition any native callback makes, and it allocates nothing.
-    [UnmanagedCallersOnly]
-    private static void IgnoreSignal(int signal)
-    {
-    }
 
     /// <summary>Makes orphaned descendants ours to reap (PR_SET_CHILD_SUBREAPER), even when we are not PID 1.</summary>
     public static void BecomeSubreaper()

@@ -48,6 +48,13 @@ internal sealed class Rootfs : IDisposable
     public ProcessResult RunSupervisor(IEnumerable<string> environment, params string[] arguments) =>
         Run(environment, SupervisorBundle.Command(arguments));
 
+    /// <summary>
+    /// Runs the supervisor as a parent that ignores <paramref name="signals"/> starts it (as nohup or a shell's
+    /// background job does): a shell sets them to SIG_IGN and execs bwrap, and an ignored signal survives exec.
+    /// </summary>
+    public ProcessResult RunSupervisorIgnoring(string signals, IEnumerable<string> environment) =>
+        ExternalTool.Capture("/bin/sh", ["-c", $"trap '' {signals}; exec \"$0\" \"$@\"", ExternalTool.Require("bwrap", "bubblewrap"), .. BwrapArguments(environment, SupervisorBundle.Command())]);
+
     public ProcessResult Run(IEnumerable<string> environment, IEnumerable<string> argv) =>
         ExternalTool.Capture(ExternalTool.Require("bwrap", "bubblewrap"), BwrapArguments(environment, argv));
 

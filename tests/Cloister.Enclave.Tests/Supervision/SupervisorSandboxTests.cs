@@ -104,6 +104,18 @@ public sealed class SupervisorSandboxTests(PublishedSupervisorFixture supervisor
     }
 
     [Fact]
+    public async Task Signals_the_supervisors_parent_ignored_are_not_ignored_in_the_app()
+    {
+        await using var scenario = await SupervisorScenario.CreateAsync(supervisor.Bundle, SupervisorScenario.Shell("exec grep -E '^SigIgn' /proc/self/status"));
+
+        var result = await Task.Run(() => scenario.Rootfs.RunSupervisorIgnoring("HUP INT QUIT", SimulatedHost.SupervisorEnvironment));
+        var logs = await scenario.Host.AllLogsAsync();
+
+        Assert.True(result.ExitCode == 0, $"{result}\n{scenario.Host.LogText()}");
+        Assert.Equal(["SigIgn:\t0000000000000000"], StdoutLines(logs));
+    }
+
+    [Fact]
     public async Task Signals_to_the_supervisor_reach_the_app_and_after_sigterm_the_apps_code_comes_back()
     {
         await using var scenario = await SupervisorScenario.CreateAsync(
