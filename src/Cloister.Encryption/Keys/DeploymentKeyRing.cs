@@ -26,21 +26,32 @@ public sealed class DeploymentKeyRing : IDisposable
     public DeploymentKeyRing(string deployment, DeploymentKeyId keyId, IEnumerable<DeploymentKey> keys, int currentVersion)
     {
         ArgumentNullException.ThrowIfNull(keys);
-        DeploymentBytes = CiphertextLayout.DeploymentBytes(deployment);
-        Deployment = deployment;
-        KeyId = keyId;
+        List<DeploymentKey> given = [.. keys];
         _keys = [];
-        foreach (var key in keys)
+        try
         {
-            if (!_keys.TryAdd(key.Version, key))
+            DeploymentBytes = CiphertextLayout.DeploymentBytes(deployment);
+            foreach (var key in given)
             {
-                throw new ArgumentException($"key version {key.Version} is given twice", nameof(keys));
+                if (!_keys.TryAdd(key.Version, key))
+                {
+                    throw new ArgumentException($"key version {key.Version} is given twice", nameof(keys));
+                }
             }
+
+            Current = _keys.TryGetValue(currentVersion, out var current)
+                ? current
+                : throw new ArgumentException($"the current key version {currentVersion} is not among the keys given", nameof(currentVersion));
+        }
+        catch
+        {
+            // The ring owns what it was given even when it refuses it: no key outlives a failed construction unerased.
+            given.ForEach(key => key.Dispose());
+            throw;
         }
 
-        Current = _keys.TryGetValue(currentVersion, out var current)
-            ? current
-            : throw new ArgumentException($"the current key version {currentVersion} is not among the keys given", nameof(currentVersion));
+        Deployment = deployment;
+        KeyId = keyId;
     }
 
     /// <summary>The deployment's name.</summary>
@@ -118,13 +129,20 @@ public sealed class DeploymentKeyRing : IDisposable
 
         using (var sender = KeyDerivation.ImportPoint(material))
         {
-            var secret = version.Agreement.DeriveRawSecretAgreement(sender.PublicKey);
+            byte[] secret;
+            // One key object serves every request; .NET does not promise its members are thread-safe.
+            lock (version.Agreement)
+            {
+                secret = version.Agreement.DeriveRawSecretAgreement(sender.PublicKey);
+            }
+
             KeyDerivation.FromSharedSecret(secret, version.PublicKey, material, KeyId, version.Version, key);
             CryptographicOperations.ZeroMemory(secret);
         }
 
         if (_sharedKeys.Count >= MaxCachedSharedKeys)
         {
+            // Not erased on eviction: another request may be copying one of them right now; Dispose erases what is kept.
             _sharedKeys.Clear();
         }
 
