@@ -3,7 +3,8 @@
 # reproducible PCRs; provisioning: a provisioner releases the deployment's CA and a secret only to an enclave whose
 # PCRs it was given, sealed to the enclave's own key; attested TLS: a client verifies, inside the TLS handshake, that
 # the certificate chains to the deployment's CA and that its key belongs to an enclave running exactly the PCRs the
-# build printed (with a fresh nonce), and only then talks to the app; ingress reaches the app as the image's user;
+# build printed (with a fresh nonce), and only then talks to the app; attestation-bound encryption: data encrypted
+# outside with the deployment's public key is read only inside its enclave; ingress reaches the app as the image's user;
 # egress is allowed or refused inside the enclave by the manifest; the app's own attestation document verifies under
 # the simulated root.
 # Needs nothing but bash and the .NET SDK (requests go through bash's /dev/tcp). Exits non-zero if any check fails.
@@ -29,6 +30,15 @@ get() {
   local response
   exec 3<>"/dev/tcp/$address/$port"
   printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$1" "$address" >&3
+  response="$(cat <&3)"
+  exec 3<&-
+  printf '%s' "${response#*$'\r\n\r\n'}"
+}
+
+post() {
+  local response
+  exec 3<>"/dev/tcp/$address/$port"
+  printf 'POST %s HTTP/1.0\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %s\r\n\r\n%s' "$1" "$address" "${#2}" "$2" >&3
   response="$(cat <&3)"
   exec 3<&-
   printf '%s' "${response#*$'\r\n\r\n'}"
@@ -70,7 +80,8 @@ for _ in $(seq 1 300); do
   kill -0 "$provisioner_pid" 2>/dev/null || { cat "$work/provisioner.log" >&2; exit 1; }
   sleep 0.1
 done
-sed "s#oci-layout:./image#oci-layout:$here/image#" "$here/enclave.yaml" >"$work/enclave.yaml"
+# The provisioned variant also turns on the crypto API (api.crypto): its keys come with the provisioning answer.
+sed -e "s#oci-layout:./image#oci-layout:$here/image#" -e 's/^  attestation: true$/  attestation: true\n  crypto: true/' "$here/enclave.yaml" >"$work/enclave.yaml"
 printf 'provisioning:\n  url: https://127.0.0.1:%s\n  pinned_sha256: %s\n  token_audience: hello\n' "$provisioner_port" "$pin" >>"$work/enclave.yaml"
 "$cloister" build -f "$work/enclave.yaml" -o "$work/out" >/dev/null
 measurements="$work/out/measurements.json"
@@ -79,6 +90,9 @@ export CLOISTER_CREDENTIALS="$provisioner/operator.json"
 secret="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 printf '%s' "$secret" | "$cloister" secrets set hello HELLO_SECRET >/dev/null
 "$cloister" provisioner host add demo-host -o "$work/host.json" >/dev/null
+# A card number encrypted outside with the deployment's public key: anyone can do this, only the enclave can undo it.
+"$cloister" keys show hello --output "$work/hello.key.json" >/dev/null
+card="$(printf '{"number":"4111 1111 1111 1111"}' | "$cloister" encrypt --deployment hello --public-key "$work/hello.key.json")"
 echo "   provisioner on 127.0.0.1:$provisioner_port (pin ${pin:0:16}…), deployment hello: PCR2 $(grep -o '"PCR2": "[0-9a-f]\{16\}' "$measurements" | cut -c10-)…, secret HELLO_SECRET set"
 
 # The enclave's ports are published on any free ports: 8443 is attested TLS, 8080 passthrough. The demo reaches them on
@@ -107,6 +121,14 @@ received="$(get /secret)"
 secret_sha256="$(printf '%s' "$secret" | sha256sum | cut -d' ' -f1)"
 check "the app received HELLO_SECRET from the provisioner: the SHA-256 it reports is the one of the value set (the value itself never left the enclave)" \
   '[[ "$received" == *"\"sha256\":\"$secret_sha256\""* ]]'
+card_summary="$(post /vault/card "$card")"
+check "a card number encrypted outside with the deployment's public key (${card:12:24}…) is read inside the enclave, which answers only its last four digits ($card_summary)" \
+  '[[ "$card" != *4111* && "$card_summary" == *"\"last4\":\"1111\""* ]]'
+# One base64url character of the ciphertext changed (A↔B flips one of its bits).
+tampered="$(sed 's/\(cl:.\{150\}\)A/\1B/; t; s/\(cl:.\{150\}\)./\1A/' <<<"$card")"
+tampered_answer="$(post /vault/card "$tampered")"
+check "the same ciphertext with one character changed is refused inside with its reason, not read ($tampered_answer)" \
+  '[[ "$tampered_answer" == *"\"reason\":\"tampered\""* ]]'
 "$cloister" provisioner audit >"$work/audit.out" 2>&1 || true
 check "the provisioner's audit log records the grant to the enclave, with its PCRs and host, and never the value" \
   'grep -q "granted" "$work/audit.out" && grep -q "demo-host" "$work/audit.out" && ! grep -q "$secret" "$work/audit.out" "$work/provisioner.log" "$work/stderr" "$work/stdout"'

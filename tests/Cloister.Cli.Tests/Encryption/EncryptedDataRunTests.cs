@@ -127,9 +127,13 @@ public sealed class EncryptedDataRunTests : IClassFixture<EncryptedDataRunTests.
     public sealed class Setup : IDisposable
     {
         // The app: each CT_* secret is posted to /decrypt and its answer printed; then a value of the app's own is
-        // sealed with /encrypt and opened with /decrypt. HTTP/1.0 through busybox nc, so the answer's body is its last line.
+        // sealed with /encrypt and opened with /decrypt. HTTP/1.0 through busybox nc, whose -e program writes the request
+        // and copies the answer to stderr: it never half-closes the connection (which Kestrel takes for an abort), and
+        // the answer's body is its last line.
         private const string App = """
-            post() { printf 'POST %s HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: %s\r\n\r\n%s' "$1" "${#2}" "$2" | nc 127.0.0.1 9999 | tail -n 1; }
+            printf '#!/bin/sh\nprintf "POST %%s HTTP/1.0\\r\\nContent-Type: application/json\\r\\nContent-Length: %%s\\r\\n\\r\\n%%s" "$REQUEST_PATH" "${#REQUEST_BODY}" "$REQUEST_BODY"\ncat >&2\n' >/tmp/post.sh
+            chmod +x /tmp/post.sh
+            post() { REQUEST_PATH=$1 REQUEST_BODY=$2 nc 127.0.0.1 9999 -e /tmp/post.sh 2>&1 | tail -n 1; }
             for name in $(set | sed -n 's/^\(CT_[A-Z_]*\)=.*/\1/p'); do eval "value=\$$name"; echo "$name=$(post /decrypt "$value")"; done
             sealed=$(post /encrypt '{"note":"made inside"}')
             echo "SEALED=$sealed"

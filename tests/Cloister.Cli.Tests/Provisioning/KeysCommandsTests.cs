@@ -92,7 +92,7 @@ public sealed partial class KeysCommandsTests(ProvisionerFixture provisioner) : 
         var file = Path.Combine(provisioner.Scratch, "fetched.json");
         Assert.Equal(0, provisioner.Operator("keys", "show", "fetched", "-o", file).ExitCode);
 
-        var encrypted = CliRunner.RunWithInput("\"4111\""u8.ToArray(), provisioner.Environment(), "encrypt", "--deployment", "fetched");
+        var encrypted = provisioner.Operator("\"4111\""u8.ToArray(), "encrypt", "--deployment", "fetched");
 
         Assert.True(encrypted.ExitCode == 0, encrypted.ToString());
         var leaf = System.Text.Json.JsonDocument.Parse(encrypted.Stdout).RootElement.GetString()!;
@@ -102,7 +102,7 @@ public sealed partial class KeysCommandsTests(ProvisionerFixture provisioner) : 
         Assert.Equal(2, ciphertext[1]);
         Assert.Equal(key.KeyId.Value, System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(ciphertext.AsSpan(3)));
         Assert.Equal(2u, System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(ciphertext.AsSpan(11)));
-        CliAssert.OneLineError(CliRunner.RunWithInput("{}"u8.ToArray(), provisioner.Environment(), "encrypt", "--deployment", "absent"), 1, "404");
+        CliAssert.OneLineError(provisioner.Operator("{}"u8.ToArray(), "encrypt", "--deployment", "absent"), 1, "404");
     }
 
     private void Deploy(string deployment)

@@ -20,7 +20,7 @@ internal static class TestEnclaveImage
 
     private const string Tag = "test";
 
-    private static readonly string[] s_applets = ["sh", "mkfifo", "wc", "ip", "cut", "tr", "head", "nc", "sleep", "cat", "test", "kill", "ls", "tail", "sed"];
+    private static readonly string[] s_applets = ["sh", "mkfifo", "wc", "ip", "cut", "tr", "head", "nc", "sleep", "cat", "test", "kill", "ls", "tail", "sed", "chmod"];
     private static readonly Lazy<string> s_layout = new(BuildLayout, LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>Builds <c>test-enclave.eif</c> into <paramref name="outputDirectory"/>, running <c>enclave.sh</c> with <paramref name="scriptArguments"/>.</summary>
