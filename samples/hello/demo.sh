@@ -122,7 +122,7 @@ secret_sha256="$(printf '%s' "$secret" | sha256sum | cut -d' ' -f1)"
 check "the app received HELLO_SECRET from the provisioner: the SHA-256 it reports is the one of the value set (the value itself never left the enclave)" \
   '[[ "$received" == *"\"sha256\":\"$secret_sha256\""* ]]'
 card_summary="$(post /vault/card "$card")"
-check "a card number encrypted outside with the deployment's public key (${card:12:24}…) is read inside the enclave, which answers only its last four digits ($card_summary)" \
+check "a card number encrypted outside with the deployment's public key (${card:11:24}…) is read inside the enclave, which answers only its last four digits ($card_summary)" \
   '[[ "$card" != *4111* && "$card_summary" == *"\"last4\":\"1111\""* ]]'
 # One base64url character of the ciphertext changed (A↔B flips one of its bits).
 tampered="$(sed 's/\(cl:.\{150\}\)A/\1B/; t; s/\(cl:.\{150\}\)./\1A/' <<<"$card")"
