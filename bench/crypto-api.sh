@@ -21,20 +21,23 @@ pin="$(sed -n 's/.*"pinned_sha256": *"\([0-9a-f]*\)".*/\1/p' "$work/provisioner/
 sed -e "s#oci-layout:./image#oci-layout:$root/samples/hello/image#" -e 's/^  attestation: true$/  attestation: true\n  crypto: true/' \
   "$root/samples/hello/enclave.yaml" >"$work/enclave.yaml"
 printf 'provisioning:\n  url: https://127.0.0.1:%s\n  pinned_sha256: %s\n  token_audience: hello\n' "$provisioner_port" "$pin" >>"$work/enclave.yaml"
-"$root/cloister" build -f "$work/enclave.yaml" -o "$work/crypto" >/dev/null
+"$root/cloister" build -f "$work/enclave.yaml" -o "$work/crypto" >/dev/null 2>&1
 export CLOISTER_CREDENTIALS="$work/provisioner/operator.json"
 "$root/cloister" deploy --deployment hello --measurements "$work/crypto/measurements.json" --hostname localhost >/dev/null
 "$root/cloister" provisioner host add bench-host -o "$work/host.json" >/dev/null
-"$root/cloister" run "$work/crypto" --provisioner-credentials "$work/host.json" --sim-root "$work/sim" --publish 0:8080 >"$work/run.out" 2>"$work/run.err" &
+"$root/cloister" run "$work/crypto" --provisioner-credentials "$work/host.json" --sim-root "$work/sim" --publish 0:8080 >"$work/cloister.out" 2>"$work/cloister.err" &
 pids+=($!)
 echo $! >"$work/cloister.pid"
 wait_for "$(published_port 8080)"
 
-# A process inside the sandbox: its network namespace is the enclave's.
+# The in-enclave supervisor: its network namespace is the enclave's.
 self_ns="$(readlink /proc/self/ns/net)"
 enclave_pid=""
-for pid in $(pgrep -f hello); do
-  [[ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" != "$self_ns" ]] && { enclave_pid=$pid; break; }
+for _ in $(seq 1 100); do
+  for pid in $(pgrep -f /cloister/bin/cloister-enclave); do
+    [[ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" != "$self_ns" ]] && { enclave_pid=$pid; break 2; }
+  done
+  sleep 0.1
 done
 [[ -n "$enclave_pid" ]] || { echo "bench: no process of the enclave found" >&2; exit 1; }
 inside() { nsenter -t "$enclave_pid" -n "$@"; }
@@ -51,16 +54,16 @@ post /encrypt "$work/small.json" application/json >"$work/small.sealed"
 post /encrypt "$work/large.bin" application/octet-stream >"$work/large.sealed"
 [[ "$(post /decrypt "$work/small.sealed" application/json)" == "$(cat "$work/small.json")" ]] || { echo "bench: the small document does not round-trip" >&2; exit 1; }
 
-rps() { # PATH BODY-FILE CONTENT-TYPE CONNECTIONS
+rps() { # PATH BODY-FILE CONTENT-TYPE CONNECTIONS [DURATION]
   printf 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "%s"\nlocal f = io.open("%s", "rb"); wrk.body = f:read("*a"); f:close()\n' "$3" "$2" >"$work/post.lua"
-  inside wrk -t 1 -c "$4" -d "$duration" -s "$work/post.lua" "http://127.0.0.1:9999$1" | awk '/Requests\/sec/ {print $2} /Non-2xx/ {print "bench: non-2xx answers" > "/dev/stderr"; exit 1}'
+  inside wrk -t "${THREADS:-1}" -c "$4" -d "${5:-$duration}" -s "$work/post.lua" "http://127.0.0.1:9999$1" | awk '/Requests\/sec/ {print $2} /Non-2xx/ {print "bench: non-2xx answers" > "/dev/stderr"; exit 1}'
 }
 small_size=$(stat -c %s "$work/small.json")
-inside wrk -t 1 -c 4 -d 2s -s /dev/null "http://127.0.0.1:9999/attestation-doc" >/dev/null 2>&1 || true   # warm-up
+rps /encrypt "$work/small.json" application/json 32 2s >/dev/null   # warm-up
 encrypt_small=$(rps /encrypt "$work/small.json" application/json 32)
 decrypt_small=$(rps /decrypt "$work/small.sealed" application/json 32)
-encrypt_large=$(rps /encrypt "$work/large.bin" application/octet-stream 4)
-decrypt_large=$(rps /decrypt "$work/large.sealed" application/octet-stream 4)
+encrypt_large=$(THREADS=2 rps /encrypt "$work/large.bin" application/octet-stream 8)
+decrypt_large=$(THREADS=2 rps /decrypt "$work/large.sealed" application/octet-stream 8)
 raw() { dotnet run -c Release --project "$root/bench/Cloister.Benchmarks" -- aes-gcm "$1" "${duration%s}" 2; }
 raw_small=$(raw "$work/small.json"); raw_large=$(raw "$work/large.bin")
 raw_small_ops=$(awk '{print $1}' <<<"$raw_small"); raw_large_mbs=$(awk '{print $3}' <<<"$raw_large")
@@ -72,4 +75,4 @@ printf '%-28s %14.0f %10s\n' "raw AES-GCM $small_size B (2 thr)" "$raw_small_ops
 printf '%-28s %14s %10.0f\n' "raw AES-GCM 1 MB (2 threads)" "" "$raw_large_mbs"
 printf 'small: /encrypt %.0f, /decrypt %.0f requests/s (target >= 20000); large: /encrypt %.2fx, /decrypt %.2fx raw AES-GCM (target >= 0.5)\n' \
   "$encrypt_small" "$decrypt_small" "$(echo "$(mbs "$encrypt_large") / $raw_large_mbs" | bc -l)" "$(echo "$(mbs "$decrypt_large") / $raw_large_mbs" | bc -l)"
-machine_line "wrk -t 1 inside the enclave's network namespace, -c 32 (small) / -c 4 (large), -d $duration, keep-alive"
+machine_line "wrk inside the enclave's network namespace, -t 1 -c 32 (small) / -t 2 -c 8 (large), -d $duration, keep-alive"
