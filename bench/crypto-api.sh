@@ -11,18 +11,11 @@ duration="${DURATION:-10s}"
 require wrk nsenter python3 bc
 "$root/samples/hello/build.sh" >/dev/null 2>&1
 
-provisioner_port=$(free_port)
-"$root/cloister" provisioner init "$work/provisioner" --url "https://127.0.0.1:$provisioner_port" >/dev/null
-"$root/cloister" provisioner serve "$work/provisioner" --listen "127.0.0.1:$provisioner_port" --trust-simulator --sim-root "$work/sim" \
-  >"$work/provisioner.out" 2>"$work/provisioner.err" &
-pids+=($!)
-wait_for "$provisioner_port"
-pin="$(sed -n 's/.*"pinned_sha256": *"\([0-9a-f]*\)".*/\1/p' "$work/provisioner/operator.json")"
+start_provisioner
 sed -e "s#oci-layout:./image#oci-layout:$root/samples/hello/image#" -e 's/^  attestation: true$/  attestation: true\n  crypto: true/' \
   "$root/samples/hello/enclave.yaml" >"$work/enclave.yaml"
 printf 'provisioning:\n  url: https://127.0.0.1:%s\n  pinned_sha256: %s\n  token_audience: hello\n' "$provisioner_port" "$pin" >>"$work/enclave.yaml"
 "$root/cloister" build -f "$work/enclave.yaml" -o "$work/crypto" >/dev/null 2>&1
-export CLOISTER_CREDENTIALS="$work/provisioner/operator.json"
 "$root/cloister" deploy --deployment hello --measurements "$work/crypto/measurements.json" --hostname localhost >/dev/null
 "$root/cloister" provisioner host add bench-host -o "$work/host.json" >/dev/null
 "$root/cloister" run "$work/crypto" --provisioner-credentials "$work/host.json" --sim-root "$work/sim" --publish 0:8080 >"$work/cloister.out" 2>"$work/cloister.err" &

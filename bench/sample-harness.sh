@@ -3,7 +3,7 @@
 # wait_for PORT, start_app (the sample app on the host at $app_port), start_nginx MODULES BODY (nginx, 1 worker, on
 # $work/nginx.conf; MODULES goes first, where load_module must be), start_cloister [NAME [RUN-OPTION…]] (cloister run
 # on the built sample, both ports published on free host ports; NAME tells runs apart, default "cloister"),
-# published_port ENCLAVE-PORT [NAME] (the host port once that run announced it), machine_line EXTRA.
+# published_port ENCLAVE-PORT [NAME] (the host port once that run announced it), start_provisioner, machine_line EXTRA.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="$(mktemp -d /tmp/cloister-bench.XXXXXX)"
@@ -44,6 +44,19 @@ published_port() {
     [[ -n "$port" ]] || sleep 0.02
   done
   echo "$port"
+}
+
+# A provisioner (SQLite in $work/provisioner) that trusts the simulator's root in $work/sim: sets $provisioner_port and
+# $pin (for a manifest's provisioning section), and CLOISTER_CREDENTIALS for the operator commands.
+start_provisioner() {
+  provisioner_port=$(free_port)
+  "$root/cloister" provisioner init "$work/provisioner" --url "https://127.0.0.1:$provisioner_port" >/dev/null
+  "$root/cloister" provisioner serve "$work/provisioner" --listen "127.0.0.1:$provisioner_port" --trust-simulator --sim-root "$work/sim" \
+    >"$work/provisioner.out" 2>"$work/provisioner.err" &
+  pids+=($!)
+  wait_for "$provisioner_port"
+  pin="$(sed -n 's/.*"pinned_sha256": *"\([0-9a-f]*\)".*/\1/p' "$work/provisioner/operator.json")"
+  export CLOISTER_CREDENTIALS="$work/provisioner/operator.json"
 }
 
 machine_line() {
