@@ -13,6 +13,11 @@ if (args.Length > 0 && args[0] == ProvisioningRoundTrips.Command)
     return await ProvisioningRoundTrips.RunAsync(args);
 }
 
+if (args.Length > 0 && args[0] == KestrelEcho.Command)
+{
+    return await KestrelEcho.RunAsync(args);
+}
+
 if (args.Length > 0 && args[0] == RawAesGcmThroughput.Command)
 {
     return RawAesGcmThroughput.Run(args);
