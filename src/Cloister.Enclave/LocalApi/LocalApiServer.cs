@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using Cloister.Attestation.Nsm;
 using Cloister.Enclave.Nitro;
@@ -145,7 +146,9 @@ internal sealed class LocalApiServer : IAsyncDisposable
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
         var buffer = new ArrayBufferWriter<byte>();
-        using (var json = new Utf8JsonWriter(buffer))
+        // The answer goes to the app, never into HTML: the relaxed encoder leaves the quotes around a deployment's name
+        // readable (the default writes ' as \u0027) and still escapes what JSON requires.
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             json.WriteStartObject();
             json.WriteString("error", message);

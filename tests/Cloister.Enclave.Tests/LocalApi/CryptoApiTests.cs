@@ -173,6 +173,9 @@ public sealed class CryptoApiTests : IAsyncLifetime, IDisposable
 
         await AssertRefusedAsync(PostJson("/decrypt", $$"""{"phone":"{{encryptor.EncryptToString("+353 1 234 5678"u8, PlaintextKind.String)}}"}"""), HttpStatusCode.UnprocessableEntity, "other_deployment");
         await AssertRefusedAsync(PostBytes("/decrypt", encryptor.Encrypt([1, 2, 3], PlaintextKind.Bytes)), HttpStatusCode.UnprocessableEntity, "other_deployment");
+        // The answer's bytes, not only its parsed value, name the deployment readably (no \u0027 for the quotes).
+        using var raw = await PostBytes("/decrypt", encryptor.Encrypt([1, 2, 3], PlaintextKind.Bytes));
+        Assert.Contains("deployment '", await raw.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]
