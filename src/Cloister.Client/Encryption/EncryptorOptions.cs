@@ -5,8 +5,8 @@ namespace Cloister.Client.Encryption;
 /// Every call of an <see cref="Encryptor"/> encrypts under an AES-256-GCM key agreed (ECDH P-384) between a fresh
 /// ephemeral key and the deployment's public key; an agreement costs far more than the AES-GCM of a small value. With
 /// <see cref="MaxValuesPerKey"/> above 1, an agreed key is kept and serves later calls until it has encrypted that many
-/// values. Each value still gets its own random 96-bit nonce; the bound keeps the values under one key far below the
-/// 2^32 that NIST SP 800-38D (§8.3) allows random nonces. The price: ciphertexts made under one kept key carry the same
+/// values. Each value still gets its own nonce, counted up from the key's random start, so nonces never repeat under a
+/// key; the bound keeps the data under one key small all the same. The price: ciphertexts made under one kept key carry the same
 /// ephemeral public key, so whoever sees them can tell they came from the same <see cref="Encryptor"/> (not what they
 /// hold), and the enclave derives that key once for all of them.
 /// </remarks>
