@@ -111,36 +111,9 @@ internal static class EncryptCommand
         return command;
     }
 
-    /// <summary>The public key of the provisioner's answer, checked against the deployment asked for and its own fingerprint.</summary>
-    /// <exception cref="CommandFailedException">The answer is for another deployment, lacks its current version, or its key or fingerprint is wrong.</exception>
-    internal static DeploymentPublicKey PublicKeyOf(DeploymentKeysView view, string deployment)
-    {
-        if (view.Deployment != deployment)
-        {
-            throw new CommandFailedException($"the provisioner answered the keys of deployment '{view.Deployment}', not '{deployment}'");
-        }
-
-        var current = view.Versions.Where(version => version.Version == view.CurrentVersion).ToList();
-        if (view.CurrentVersion < 1 || current.Count != 1)
-        {
-            throw new CommandFailedException($"the provisioner's keys of '{deployment}' do not list their current version {view.CurrentVersion} once");
-        }
-
-        DeploymentPublicKey key;
-        try
-        {
-            key = new DeploymentPublicKey(deployment, DeploymentKeyId.Parse(view.KeyId), view.CurrentVersion, current[0].PublicKey);
-        }
-        catch (FormatException ex)
-        {
-            throw new CommandFailedException($"the provisioner's key version {view.CurrentVersion} of '{deployment}': {ex.Message}", ExitCodes.Invalid, ex);
-        }
-
-        return string.Equals(current[0].Fingerprint, key.Fingerprint, StringComparison.OrdinalIgnoreCase)
-            ? key
-            : throw new CommandFailedException(
-                $"the provisioner's key version {view.CurrentVersion} of '{deployment}' has fingerprint {key.Fingerprint}, not the {current[0].Fingerprint} it states");
-    }
+    /// <summary>The current public key of the provisioner's answer, checked (<see cref="ProvisionerKeys.Check"/>).</summary>
+    /// <exception cref="CommandFailedException">The answer is for another deployment, lacks its current version, or a key or fingerprint is wrong.</exception>
+    internal static DeploymentPublicKey PublicKeyOf(DeploymentKeysView view, string deployment) => ProvisionerKeys.Check(view, deployment)[^1];
 
     private static async Task<DeploymentPublicKey> FetchKeyAsync(OperatorOptions operatorOptions, ParseResult parseResult, string deployment, CancellationToken cancellationToken)
     {

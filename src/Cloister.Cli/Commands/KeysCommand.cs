@@ -33,7 +33,7 @@ internal static class KeysCommand
             using var client = operatorOptions.Connect(parseResult);
             var path = $"/v1/deployments/{OperatorOptions.Segment(name)}/keys";
             var view = await client.SendAsync(HttpMethod.Get, path, content: null, OperatorJson.Default.DeploymentKeysView, cancellationToken);
-            var keys = Check(name, path, view);
+            var keys = ProvisionerKeys.Check(view, name);
             var current = keys[^1];
             var text = new StringBuilder();
             TerminalText.AppendRow(text, "deployment", name);
@@ -82,7 +82,7 @@ internal static class KeysCommand
             var name = OperatorOptions.Deployment(parseResult.GetRequiredValue(deployment));
             using var client = operatorOptions.Connect(parseResult);
             var path = $"/v1/deployments/{OperatorOptions.Segment(name)}/keys/rotate";
-            var current = Check(name, path, await client.SendAsync(HttpMethod.Post, path, content: null, OperatorJson.Default.DeploymentKeysView, cancellationToken))[^1];
+            var current = ProvisionerKeys.Check(await client.SendAsync(HttpMethod.Post, path, content: null, OperatorJson.Default.DeploymentKeysView, cancellationToken), name)[^1];
             Console.Out.WriteLine(TerminalText.Escape(string.Create(
                 CultureInfo.InvariantCulture,
                 $"rotated the keys of {name}: version {current.Version}, fingerprint {current.Fingerprint}. New ciphertexts use it; older ones still decrypt. Enclaves already running hold it once provisioned again (restarted).")));
@@ -92,41 +92,4 @@ internal static class KeysCommand
     }
 
     private static Argument<string> DeploymentArgument() => new("deployment") { Description = "The deployment." };
-
-    /// <summary>
-    /// The view's versions as public keys, oldest first, the current one last; what the answer claims is checked here,
-    /// so a key whose fingerprint does not match its bytes, or another deployment's, is never printed or written.
-    /// </summary>
-    /// <exception cref="CommandFailedException">The answer is not a consistent view of this deployment's keys.</exception>
-    private static List<DeploymentPublicKey> Check(string deployment, string path, DeploymentKeysView view)
-    {
-        CommandFailedException Wrong(string what, Exception? cause = null) =>
-            new($"{path}: the provisioner's answer is not this deployment's keys: {what}", ExitCodes.Invalid, cause);
-
-        if (view.Deployment != deployment)
-        {
-            throw Wrong($"it names deployment '{view.Deployment}'");
-        }
-
-        var keys = new List<DeploymentPublicKey>();
-        try
-        {
-            var keyId = DeploymentKeyId.Parse(view.KeyId);
-            foreach (var version in view.Versions.OrderBy(version => version.Version))
-            {
-                var key = new DeploymentPublicKey(deployment, keyId, version.Version, version.PublicKey);
-                keys.Add(string.Equals(key.Fingerprint, version.Fingerprint, StringComparison.OrdinalIgnoreCase)
-                    ? key
-                    : throw Wrong($"version {version.Version}'s fingerprint {version.Fingerprint} is not that of its key ({key.Fingerprint})"));
-            }
-        }
-        catch (Exception ex) when (ex is FormatException or ArgumentException)
-        {
-            throw Wrong(ex.Message, ex);
-        }
-
-        return keys.Count > 0 && keys[^1].Version == view.CurrentVersion
-            ? keys
-            : throw Wrong(string.Create(CultureInfo.InvariantCulture, $"the current version {view.CurrentVersion} is not its highest"));
-    }
 }
