@@ -26,7 +26,7 @@ internal static class CiphertextLayout
     public const byte Version = 1;
     public const int FixedHeaderSize = 15;
     public const int SaltSize = 16;
-    public const int PointSize = 97;
+    public const int PointSize = Keys.P384.PointSize;
     public const int NonceSize = 12;
     public const int TagSize = 16;
     public const int KeySize = 32;

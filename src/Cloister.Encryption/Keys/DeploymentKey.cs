@@ -59,7 +59,7 @@ public sealed class DeploymentKey : IDisposable
         try
         {
             agreement.ImportPkcs8PrivateKey(privateKey, out var read);
-            if (read != privateKey.Length || agreement.ExportParameters(false).Curve.Oid.Value != P384.Oid)
+            if (read != privateKey.Length || !P384.IsP384(agreement))
             {
                 throw new FormatException($"key version {version}: the private key is not a P-384 PKCS#8 key");
             }

@@ -127,7 +127,8 @@ public sealed class DeploymentKeyRing : IDisposable
             return;
         }
 
-        using (var sender = KeyDerivation.ImportPoint(material))
+        using (var sender = P384.TryImportPoint(material)
+            ?? throw new CiphertextException(CiphertextFailure.Tampered, "the sender's key in the ciphertext is not a point on P-384 (the ciphertext was changed)"))
         {
             byte[] secret;
             // One key object serves every request; .NET does not promise its members are thread-safe.

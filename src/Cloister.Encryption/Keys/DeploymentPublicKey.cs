@@ -35,7 +35,7 @@ public sealed class DeploymentPublicKey
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(version, 1);
         _deploymentBytes = CiphertextLayout.DeploymentBytes(deployment);
-        using (ImportRecipient(subjectPublicKeyInfo))
+        using (P384.ImportSubjectPublicKeyInfo(subjectPublicKeyInfo))
         {
             // Checked here so a bad key fails when it is read, not at the first encryption.
         }
@@ -68,11 +68,11 @@ public sealed class DeploymentPublicKey
     /// <summary>An encryptor with a fresh ephemeral P-384 key, shared by the values it encrypts.</summary>
     public LeafEncryptor CreateEncryptor()
     {
-        using var recipient = ImportRecipient(_subjectPublicKeyInfo);
+        using var recipient = P384.ImportSubjectPublicKeyInfo(_subjectPublicKeyInfo);
         using var sender = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP384);
         var header = new byte[CiphertextLayout.FixedHeaderSize + CiphertextLayout.PointSize];
         Span<byte> point = stackalloc byte[CiphertextLayout.PointSize];
-        KeyDerivation.WritePoint(sender.ExportParameters(includePrivateParameters: false), point);
+        P384.WritePoint(sender, point);
         CiphertextLayout.WriteHeader(header, CiphertextAlgorithm.PublicKey, PlaintextKind.Bytes, KeyId, Version, point);
         var secret = sender.DeriveRawSecretAgreement(recipient.PublicKey);
         Span<byte> key = stackalloc byte[CiphertextLayout.KeySize];
@@ -176,27 +176,5 @@ public sealed class DeploymentPublicKey
         }
 
         return key;
-    }
-
-    private static ECDiffieHellman ImportRecipient(ReadOnlySpan<byte> subjectPublicKeyInfo)
-    {
-        var recipient = ECDiffieHellman.Create();
-        try
-        {
-            recipient.ImportSubjectPublicKeyInfo(subjectPublicKeyInfo, out var read);
-            return read == subjectPublicKeyInfo.Length && recipient.ExportParameters(false).Curve.Oid.Value == P384.Oid
-                ? recipient
-                : throw new FormatException("the public key is not a P-384 SubjectPublicKeyInfo");
-        }
-        catch (CryptographicException ex)
-        {
-            recipient.Dispose();
-            throw new FormatException("the public key does not parse as a SubjectPublicKeyInfo", ex);
-        }
-        catch
-        {
-            recipient.Dispose();
-            throw;
-        }
     }
 }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Cloister.Encryption.Keys;
 
 namespace Cloister.Runtime.Provisioning;
 
@@ -16,12 +17,10 @@ namespace Cloister.Runtime.Provisioning;
 /// </remarks>
 public static class ProvisioningEnvelope
 {
-    private const int PointSize = 1 + (2 * CoordinateSize);
-    private const int CoordinateSize = 48;
+    private const int PointSize = P384.PointSize;
     private const int NonceSize = 12;
     private const int TagSize = 16;
     private const int KeySize = 32;
-    private const string P384Oid = "1.3.132.0.34";
 
     private static readonly byte[] s_magic = "CLP1"u8.ToArray();
     private static readonly byte[] s_info = Encoding.ASCII.GetBytes("cloister provisioning v1");
@@ -37,9 +36,10 @@ public static class ProvisioningEnvelope
     /// <exception cref="FormatException"><paramref name="recipientPublicKey"/> is not the SubjectPublicKeyInfo of a P-384 key.</exception>
     public static byte[] Seal(ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> recipientPublicKey, ReadOnlySpan<byte> associatedData)
     {
-        using var recipient = ImportRecipient(recipientPublicKey);
+        using var recipient = P384.ImportSubjectPublicKeyInfo(recipientPublicKey);
         using var sender = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP384);
-        var senderPoint = Point(sender.ExportParameters(includePrivateParameters: false));
+        var senderPoint = new byte[PointSize];
+        P384.WritePoint(sender, senderPoint);
         var envelope = new byte[Overhead + plaintext.Length];
         s_magic.CopyTo(envelope, 0);
         senderPoint.CopyTo(envelope, s_magic.Length);
@@ -69,25 +69,7 @@ public static class ProvisioningEnvelope
         }
 
         var senderPoint = envelope.Slice(s_magic.Length, PointSize);
-        if (senderPoint[0] != 0x04)
-        {
-            throw new FormatException("the envelope's sender key is not an uncompressed point");
-        }
-
-        using var sender = ECDiffieHellman.Create();
-        try
-        {
-            sender.ImportParameters(new ECParameters
-            {
-                Curve = ECCurve.NamedCurves.nistP384,
-                Q = new ECPoint { X = senderPoint.Slice(1, CoordinateSize).ToArray(), Y = senderPoint.Slice(1 + CoordinateSize, CoordinateSize).ToArray() },
-            });
-        }
-        catch (CryptographicException ex)
-        {
-            throw new FormatException("the envelope's sender key is not a point on P-384", ex);
-        }
-
+        using var sender = P384.TryImportPoint(senderPoint) ?? throw new FormatException("the envelope's sender key is not an uncompressed point on P-384");
         var key = DeriveKey(recipient.DeriveRawSecretAgreement(sender.PublicKey), recipient.ExportSubjectPublicKeyInfo(), senderPoint);
         var nonce = envelope.Slice(s_magic.Length + PointSize, NonceSize);
         var body = envelope[(s_magic.Length + PointSize + NonceSize)..];
@@ -103,40 +85,6 @@ public static class ProvisioningEnvelope
         }
 
         return plaintext;
-    }
-
-    private static ECDiffieHellman ImportRecipient(ReadOnlySpan<byte> subjectPublicKeyInfo)
-    {
-        var recipient = ECDiffieHellman.Create();
-        try
-        {
-            recipient.ImportSubjectPublicKeyInfo(subjectPublicKeyInfo, out var read);
-            if (read != subjectPublicKeyInfo.Length || recipient.ExportParameters(false).Curve.Oid.Value != P384Oid)
-            {
-                throw new FormatException("the recipient key is not a P-384 SubjectPublicKeyInfo");
-            }
-
-            return recipient;
-        }
-        catch (CryptographicException ex)
-        {
-            recipient.Dispose();
-            throw new FormatException("the recipient key is not an EC SubjectPublicKeyInfo", ex);
-        }
-        catch
-        {
-            recipient.Dispose();
-            throw;
-        }
-    }
-
-    private static byte[] Point(ECParameters parameters)
-    {
-        var point = new byte[PointSize];
-        point[0] = 0x04;
-        parameters.Q.X!.CopyTo(point, 1);
-        parameters.Q.Y!.CopyTo(point, 1 + CoordinateSize);
-        return point;
     }
 
     private static byte[] DeriveKey(byte[] sharedSecret, ReadOnlySpan<byte> recipientPublicKey, ReadOnlySpan<byte> senderPoint)
