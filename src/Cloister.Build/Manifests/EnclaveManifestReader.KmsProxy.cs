@@ -26,6 +26,7 @@ public sealed partial class EnclaveManifestReader
             region = null;
         }
 
-        return region is null ? null : new KmsProxySettings { Port = Optional(fields, "port", _yaml.Port, path) ?? KmsProxySettings.DefaultPort, Region = region };
+        // PLACEHOLDER (contract commit): allow, keys, endpoint and ca_file are read by the manifest work.
+        return region is null ? null : new KmsProxySettings { Port = Optional(fields, "port", _yaml.Port, path) ?? KmsProxySettings.DefaultPort, Region = region, Allow = [], Keys = [] };
     }
 }

@@ -150,6 +150,24 @@ public sealed class KmsProxySettings
 
     /// <summary>The AWS region of the KMS endpoint, e.g. <c>us-east-1</c>.</summary>
     public required string Region { get; init; }
+
+    /// <summary>
+    /// The KMS actions the app may call through the proxy, as named in <c>X-Amz-Target</c> after <c>TrentService.</c>
+    /// (e.g. <c>Decrypt</c>); every other action is refused. Never empty.
+    /// </summary>
+    public required IReadOnlyList<string> Allow { get; init; }
+
+    /// <summary>The key ARNs or alias ARNs/names (<c>alias/…</c>) the app may name as <c>KeyId</c>; every other key is refused. Never empty.</summary>
+    public required IReadOnlyList<string> Keys { get; init; }
+
+    /// <summary>The KMS endpoint (<c>https://host[:port]</c>), or <see langword="null"/> for <c>https://kms.REGION.amazonaws.com</c>.</summary>
+    public string? Endpoint { get; init; }
+
+    /// <summary>
+    /// An absolute path in the image to PEM certificates that the endpoint's TLS chain must end in, or
+    /// <see langword="null"/> for the Amazon Trust Services roots built into the supervisor.
+    /// </summary>
+    public string? CaFile { get; init; }
 }
 
 /// <summary>An HTTP health check of the app, probed inside the enclave.</summary>

@@ -39,6 +39,12 @@ public sealed class VsockEndpoint : EndPoint, IEquatable<VsockEndpoint>
     public const uint ProvisionerPort = 7003;
 
     /// <summary>
+    /// Host listener: AWS credentials for the in-enclave KMS proxy. Each connection gets one JSON line,
+    /// <c>{"AccessKeyId","SecretAccessKey","Token","Expiration"}</c> (IMDS's shape) or <c>{"error"}</c>.
+    /// </summary>
+    public const uint KmsCredentialsPort = 7004;
+
+    /// <summary>
     /// Host listener: provisioning tokens. Each connection gets one JSON line, a fresh <c>TokenResponse</c> or
     /// <c>{"error"}</c>, so a retried provisioning never reuses a spent token.
     /// </summary>
