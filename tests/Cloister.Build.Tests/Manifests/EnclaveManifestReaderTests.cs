@@ -41,6 +41,10 @@ public sealed class EnclaveManifestReaderTests
         kms_proxy:
           port: 9100
           region: eu-west-1
+          allow: [Decrypt, GenerateDataKey]
+          keys: ["arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", alias/payments]
+          endpoint: https://kms.eu-west-1.amazonaws.com
+          ca_file: /etc/kms-roots.pem
         health:
           path: /healthz
           port: 8080
@@ -70,6 +74,9 @@ public sealed class EnclaveManifestReaderTests
         Assert.Equal(new Uri("https://provisioner.example.com"), m.Provisioning!.Url);
         Assert.Equal(32, m.Provisioning.PinnedSha256.Length);
         Assert.Equal(("eu-west-1", 9100), (m.KmsProxy!.Region, m.KmsProxy.Port));
+        Assert.Equal(["Decrypt", "GenerateDataKey"], m.KmsProxy.Allow);
+        Assert.Equal(["arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", "alias/payments"], m.KmsProxy.Keys);
+        Assert.Equal(("https://kms.eu-west-1.amazonaws.com", "/etc/kms-roots.pem"), (m.KmsProxy.Endpoint, m.KmsProxy.CaFile));
         Assert.Equal(("/healthz", 8080), (m.Health!.Path, m.Health.Port));
         Assert.Equal(RestartPolicy.OnFailure, m.Restart);
     }
@@ -129,7 +136,7 @@ public sealed class EnclaveManifestReaderTests
     [InlineData("name: app\nimage: x\negress: {allow: [\"api*.x.com\"]}\n", "egress.allow[0]", "stand alone")]
     [InlineData("name: app\nimage: x\nprovisioning: {url: http://p, pinned_sha256: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef, token_audience: t}\n", "provisioning.url", "https")]
     [InlineData("name: app\nimage: x\nprovisioning: {url: https://p, pinned_sha256: ab, token_audience: t}\n", "provisioning.pinned_sha256", "64 hex")]
-    [InlineData("name: app\nimage: x\nkms_proxy: {region: mars}\n", "kms_proxy.region", "AWS region")]
+    [InlineData("name: app\nimage: x\nkms_proxy: {region: mars, allow: [Decrypt], keys: [alias/a]}\n", "kms_proxy.region", "AWS region")]
     [InlineData("name: app\nimage: x\nhealth: {path: healthz, port: 80}\n", "health.path", "start with '/'")]
     [InlineData("name: app\nimage: x\nhealth: {path: /h}\n", "health", "no ingress port")]
     [InlineData("name: app\nimage: x\napi: {crypto: true}\n", "api.crypto", "needs 'provisioning'")]

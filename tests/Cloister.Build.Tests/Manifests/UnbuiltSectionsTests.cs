@@ -17,7 +17,7 @@ public sealed class UnbuiltSectionsTests
     private const string NotBuilt = "not built yet in this version of Cloister; ";
 
     [Theory]
-    [InlineData("kms_proxy: {region: eu-west-1}\n", "kms_proxy", 3, 1, "remove the section")]
+    [InlineData("kms_proxy: {region: eu-west-1, allow: [Decrypt], keys: [alias/a]}\n", "kms_proxy", 3, 1, "remove the section")]
     [InlineData("resources: {cpus: 2}\nhealth:\n  path: /healthz\n  port: 8080\n", "health", 4, 1, "remove the section")]
     public void A_section_not_built_yet_is_refused_at_its_key(string section, string key, int line, int column, string remedy)
     {
@@ -73,7 +73,7 @@ public sealed class UnbuiltSectionsTests
     [Fact]
     public async Task The_builder_refuses_them_before_it_touches_the_image()
     {
-        var manifest = EnclaveManifestReader.Parse(Head + Provisioning + "kms_proxy: {region: eu-west-1}\n");
+        var manifest = EnclaveManifestReader.Parse(Head + Provisioning + "kms_proxy: {region: eu-west-1, allow: [Decrypt], keys: [alias/a]}\n");
         var scratch = Directory.CreateTempSubdirectory("cloister-unbuilt-").FullName;
         try
         {
@@ -102,7 +102,7 @@ public sealed class UnbuiltSectionsTests
     [Fact]
     public void The_schema_says_which_sections_are_not_built_yet()
     {
-        var everything = EnclaveManifestReader.Parse(Head + "api: {crypto: true}\n" + Provisioning + "kms_proxy: {region: eu-west-1}\nhealth: {path: /h, port: 80}\n");
+        var everything = EnclaveManifestReader.Parse(Head + "api: {crypto: true}\n" + Provisioning + "kms_proxy: {region: eu-west-1, allow: [Decrypt], keys: [alias/a]}\nhealth: {path: /h, port: 80}\n");
         using var schema = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepositoryPaths.Root, "docs", "enclave.schema.json")));
 
         var keys = UnbuiltSections.In(everything).Select(section => section.Key).ToList();

@@ -79,7 +79,7 @@ public sealed class BuildManifestInputTests : IDisposable
     {
         File.WriteAllText(
             Manifest,
-            "name: hello\nimage: oci-layout:./image:v1\nkms_proxy:\n  region: eu-west-1\n");
+            "name: hello\nimage: oci-layout:./image:v1\nkms_proxy:\n  region: eu-west-1\n  allow: [Decrypt]\n  keys: [alias/payments]\n");
 
         var line = RefusedInOneLine(Build());
 

@@ -83,6 +83,49 @@ public sealed class EnclaveLaunchSpecTests
         Assert.Equal(8080, back.Manifest.Ingress[0].AppPort);
     }
 
+    [Fact]
+    public void Json_round_trips_the_kms_proxy()
+    {
+        var spec = new EnclaveLaunchSpec
+        {
+            Manifest = new EnclaveManifest
+            {
+                Name = "app",
+                Image = "img",
+                KmsProxy = new KmsProxySettings
+                {
+                    Port = 9100,
+                    Region = "eu-west-1",
+                    Allow = ["Decrypt", "GenerateDataKey"],
+                    Keys = ["arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", "alias/payments"],
+                    Endpoint = "https://kms.example.com:8443",
+                    CaFile = "/etc/kms-roots.pem",
+                },
+            },
+            Image = new ImageRunConfig { Cmd = ["/app"] },
+        };
+
+        var json = EnclaveLaunchSpecJson.Serialize(spec);
+        var text = Encoding.UTF8.GetString(json);
+        var kms = EnclaveLaunchSpecJson.Deserialize(json).Manifest.KmsProxy!;
+
+        Assert.Contains("\"ca_file\": \"/etc/kms-roots.pem\"", text, StringComparison.Ordinal);
+        Assert.Equal((9100, "eu-west-1", "https://kms.example.com:8443", "/etc/kms-roots.pem"), (kms.Port, kms.Region, kms.Endpoint, kms.CaFile));
+        Assert.Equal(["Decrypt", "GenerateDataKey"], kms.Allow);
+        Assert.Equal(spec.Manifest.KmsProxy.Keys, kms.Keys);
+        Assert.Equal(json, EnclaveLaunchSpecJson.Serialize(EnclaveLaunchSpecJson.Deserialize(json)));
+    }
+
+    [Fact]
+    public void A_kms_proxy_without_its_key_list_is_refused()
+    {
+        const string json = """{"version":1,"manifest":{"name":"a","image":"i","kms_proxy":{"region":"us-east-1","allow":["Decrypt"]}},"image":{}}""";
+
+        var ex = Assert.Throws<FormatException>(() => EnclaveLaunchSpecJson.Deserialize(Encoding.UTF8.GetBytes(json)));
+
+        Assert.Contains("keys", ex.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("""{"version":1,"manifest":{"name":"a","image":"i"},"image":{},"surprise":1}""", "surprise")]
     [InlineData("""{"version":2,"manifest":{"name":"a","image":"i"},"image":{}}""", "version 2")]
