@@ -23,6 +23,7 @@ internal static class CloisterCli
         DescribeCommand.Create(),
         SignCommand.Create(),
         PcrCommand.Create(),
+        TrustCommand.Create(),
         RunCommand.Create(),
         ImageCommand.Create(),
         DeployCommand.Create(),

@@ -30,6 +30,9 @@ public sealed partial class KmsKeyPolicyStatement
     [GeneratedRegex("^arn:aws(-[a-z]+)*:(iam|sts)::[0-9]{12}:[!-~]+$")]
     private static partial Regex PrincipalRule();
 
+    [GeneratedRegex("[A-Za-z0-9]+")]
+    private static partial Regex WordRule();
+
     private readonly SortedDictionary<int, byte[]> _pcrs;
 
     private KmsKeyPolicyStatement(string sid, string principal, IReadOnlyList<string> actions, SortedDictionary<int, byte[]> pcrs)
@@ -40,7 +43,10 @@ public sealed partial class KmsKeyPolicyStatement
         _pcrs = pcrs;
     }
 
-    /// <summary>The statement id: <c>CloisterEnclave</c> and the enclave's name in PascalCase (IAM allows only letters and digits).</summary>
+    /// <summary>
+    /// The statement id: <c>CloisterEnclave</c> and the enclave's name in PascalCase, its other characters dropped (IAM
+    /// allows only ASCII letters and digits): <c>payments-prod</c> gives <c>CloisterEnclavePaymentsProd</c>.
+    /// </summary>
     public string Sid { get; }
 
     /// <summary>The AWS principal (an IAM or STS ARN) the statement admits.</summary>
@@ -54,7 +60,7 @@ public sealed partial class KmsKeyPolicyStatement
         [.. _pcrs.Select(pcr => KeyValuePair.Create(ConditionKey(pcr.Key), Convert.ToHexStringLower(pcr.Value)))];
 
     /// <summary>Makes the statement for an enclave image.</summary>
-    /// <param name="enclaveName">The enclave's name (a DNS label, as the manifest's <c>name</c>).</param>
+    /// <param name="enclaveName">The enclave's name (the manifest's <c>name</c>, or the EIF's image name).</param>
     /// <param name="principal">The principal to admit, or <see langword="null"/> for <see cref="PlaceholderPrincipal"/>.</param>
     /// <param name="pcrs">The PCRs to pin by index, each 48 bytes; must include PCR0.</param>
     /// <param name="allowedActions">
@@ -64,7 +70,7 @@ public sealed partial class KmsKeyPolicyStatement
     /// <returns>The statement.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="enclaveName"/> or <paramref name="pcrs"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">
-    /// The name is empty, the principal is not an IAM or STS ARN, PCR0 is missing, a PCR is not one of
+    /// The name has no ASCII letter or digit, the principal is not an IAM or STS ARN, PCR0 is missing, a PCR is not one of
     /// <see cref="PinnablePcrs"/>, is not 48 bytes or is all zeros (what every debug-mode enclave attests), or
     /// <paramref name="allowedActions"/> names none of <see cref="RecipientActions"/>.
     /// </exception>
@@ -72,11 +78,13 @@ public sealed partial class KmsKeyPolicyStatement
     {
         ArgumentNullException.ThrowIfNull(enclaveName);
         ArgumentNullException.ThrowIfNull(pcrs);
-        var sid = "CloisterEnclave" + PascalCase(enclaveName);
-        if (sid.Length == "CloisterEnclave".Length || !sid.All(char.IsAsciiLetterOrDigit))
+        var words = WordRule().Matches(enclaveName).Select(match => match.Value).ToList();
+        if (words.Count == 0)
         {
-            throw new ArgumentException($"'{enclaveName}' is not an enclave name (letters, digits and '-')", nameof(enclaveName));
+            throw new ArgumentException($"'{enclaveName}' has no letter or digit to name the statement with", nameof(enclaveName));
         }
+
+        var sid = "CloisterEnclave" + string.Concat(words.Select(word => char.ToUpperInvariant(word[0]) + word[1..]));
 
         if (principal is not null && !PrincipalRule().IsMatch(principal))
         {
@@ -165,6 +173,4 @@ public sealed partial class KmsKeyPolicyStatement
 
     private static string ConditionKey(int pcr) => ConditionPrefix + (pcr == 0 ? "ImageSha384" : "PCR" + pcr.ToString(CultureInfo.InvariantCulture));
 
-    private static string PascalCase(string name) =>
-        string.Concat(name.Split('-', StringSplitOptions.RemoveEmptyEntries).Select(word => char.ToUpperInvariant(word[0]) + word[1..]));
 }

@@ -142,7 +142,14 @@ public sealed class KmsKeyPolicyStatementTests
     [Theory]
     [InlineData("")]
     [InlineData("-")]
-    [InlineData("bad name")]
+    [InlineData("ü")]
     public void A_name_that_makes_no_statement_id_is_refused(string name) =>
         Assert.Throws<ArgumentException>(() => KmsKeyPolicyStatement.ForEnclave(name, null, Image()));
+
+    [Theory]
+    [InlineData("hello", "CloisterEnclaveHello")]
+    [InlineData("registry.example.com/my-app", "CloisterEnclaveRegistryExampleComMyApp")]
+    [InlineData("a1-b2", "CloisterEnclaveA1B2")]
+    public void The_statement_id_keeps_only_the_names_letters_and_digits(string name, string sid) =>
+        Assert.Equal(sid, KmsKeyPolicyStatement.ForEnclave(name, null, Image()).Sid);
 }
