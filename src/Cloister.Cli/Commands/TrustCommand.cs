@@ -68,6 +68,11 @@ internal static partial class TrustCommand
                 throw CommandFailedException.Usage("--kms-policy prints the statement as JSON; --format and --hash-algorithm-name apply to the measurements");
             }
 
+            if (parseResult.GetValue(principal) is { } arn && !KmsKeyPolicyStatement.IsPrincipalArn(arn))
+            {
+                throw CommandFailedException.Usage($"--principal: '{arn}' is not an IAM principal ARN such as arn:aws:iam::111122223333:role/NAME");
+            }
+
             var pinned = ParsePcrs(parseResult.GetRequiredValue(pcrs));
             var extra = InstanceMeasurements(pinned, parseResult.GetValue(principal), parseResult.GetValue(instanceId));
             var trusted = Read(parseResult.GetRequiredValue(image), needImage: true);
@@ -93,32 +98,29 @@ internal static partial class TrustCommand
                 : throw new CommandFailedException($"the image is not signed: it has no PCR{index} to pin; leave {index} out of --pcrs");
         }
 
-        IReadOnlyList<string>? allow = null;
-        if (trusted.Spec is null)
-        {
-            Note($"the image has no {EnclavePaths.LaunchSpec} (built with --runtime none or by nitro-cli): the statement grants every operation that takes a Recipient");
-        }
-        else if (trusted.Spec.Manifest.KmsProxy is null)
-        {
-            Note("the image's manifest has no kms_proxy: the statement grants every operation that takes a Recipient, for the app's own KMS calls");
-        }
-        else
-        {
-            allow = trusted.Spec.Manifest.KmsProxy.Allow;
-        }
-
+        var (allow, note) = trusted.Spec?.Manifest.KmsProxy is { } kms
+            ? (kms.Allow, null)
+            : ((IReadOnlyList<string>?)null, trusted.Spec is null
+                ? $"the image has no {EnclavePaths.LaunchSpec} (built with --runtime none or by nitro-cli): the statement grants every operation that takes a Recipient"
+                : "the image's manifest has no kms_proxy: the statement grants every operation that takes a Recipient, for the app's own KMS calls");
+        KmsKeyPolicyStatement statement;
         try
         {
-            return KmsKeyPolicyStatement.ForEnclave(trusted.Name!, principal, pcrs, allow);
-        }
-        catch (ArgumentException ex) when (ex.ParamName == "principal")
-        {
-            throw CommandFailedException.Usage($"--principal: {FirstSentence(ex)}");
+            statement = KmsKeyPolicyStatement.ForEnclave(trusted.Name!, principal, pcrs, allow);
         }
         catch (ArgumentException ex)
         {
-            throw new CommandFailedException(ex.ParamName == "allowedActions" ? $"the image's kms_proxy.allow: {FirstSentence(ex)}" : FirstSentence(ex), ExitCodes.Invalid, ex);
+            // ArgumentException appends " (Parameter 'x')"; the user named no parameter.
+            var reason = ex.Message.Replace($" (Parameter '{ex.ParamName}')", "", StringComparison.Ordinal);
+            throw new CommandFailedException(ex.ParamName == "allowedActions" ? $"the image's kms_proxy.allow: {reason}" : reason, ExitCodes.Invalid, ex);
         }
+
+        if (note is not null)
+        {
+            Note(note);
+        }
+
+        return statement;
     }
 
     private static SortedSet<int> ParsePcrs(string text)
@@ -343,8 +345,4 @@ internal static partial class TrustCommand
         string.Join('\n', pcrs.Select(pcr => $"PCR{pcr.Key}  {Convert.ToHexStringLower(pcr.Value)}"));
 
     private static void Note(string message) => Console.Error.WriteLine($"cloister: note: {message}");
-
-    // ArgumentException appends " (Parameter 'x')" to its message; the user named no parameter.
-    private static string FirstSentence(ArgumentException ex) =>
-        ex.ParamName is null ? ex.Message : ex.Message.Replace($" (Parameter '{ex.ParamName}')", "", StringComparison.Ordinal);
 }

@@ -86,7 +86,7 @@ public sealed partial class KmsKeyPolicyStatement
 
         var sid = "CloisterEnclave" + string.Concat(words.Select(word => char.ToUpperInvariant(word[0]) + word[1..]));
 
-        if (principal is not null && !PrincipalRule().IsMatch(principal))
+        if (principal is not null && !IsPrincipalArn(principal))
         {
             throw new ArgumentException($"'{principal}' is not an IAM principal ARN such as arn:aws:iam::111122223333:role/NAME", nameof(principal));
         }
@@ -124,6 +124,16 @@ public sealed partial class KmsKeyPolicyStatement
         }
 
         return new KmsKeyPolicyStatement(sid, principal ?? PlaceholderPrincipal, actions, pinned);
+    }
+
+    /// <summary>Whether <paramref name="principal"/> can be a statement's principal: an IAM or STS ARN (<c>arn:aws:iam::ACCOUNT:role/NAME</c>, <c>…:user/NAME</c>, …).</summary>
+    /// <param name="principal">The ARN.</param>
+    /// <returns>Whether it is one.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="principal"/> is <see langword="null"/>.</exception>
+    public static bool IsPrincipalArn(string principal)
+    {
+        ArgumentNullException.ThrowIfNull(principal);
+        return PrincipalRule().IsMatch(principal);
     }
 
     /// <summary>Writes the statement as one JSON object: <c>Sid, Effect, Principal, Action, Resource, Condition</c>, in that order.</summary>
