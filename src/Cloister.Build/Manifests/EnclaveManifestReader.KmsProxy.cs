@@ -66,8 +66,8 @@ public sealed partial class EnclaveManifestReader
         var keys = _yaml.Required(fields, node, path, "keys", (keysNode, keysPath) => KmsKeyList(keysNode, keysPath, region));
         var endpoint = Optional(fields, "endpoint", KmsEndpoint, path);
         var caFile = Optional(fields, "ca_file", ImagePath, path);
-        var bad = (fields.ContainsKey("endpoint") && endpoint is null) || (fields.ContainsKey("ca_file") && caFile is null);
-        return region is null || allow is null || keys is null || bad
+        var optionalRefused = (fields.ContainsKey("endpoint") && endpoint is null) || (fields.ContainsKey("ca_file") && caFile is null);
+        return region is null || allow is null || keys is null || optionalRefused
             ? null
             : new KmsProxySettings { Port = port, Region = region, Allow = allow, Keys = keys, Endpoint = endpoint, CaFile = caFile };
     }
@@ -178,7 +178,7 @@ public sealed partial class EnclaveManifestReader
         }
 
         // KMS's wire is POST / on the endpoint's root: a path, query or credentials in the URL would be dropped or leaked.
-        if (uri.UserInfo.Length > 0 || uri.AbsolutePath != "/" || uri.Query.Length > 0 || uri.Fragment.Length > 0 || text.EndsWith('?') || text.EndsWith('#'))
+        if (uri.UserInfo.Length > 0 || uri.AbsolutePath != "/" || uri.Query.Length > 0 || uri.Fragment.Length > 0)
         {
             _yaml.Error(node, path, $"'{text}' must be https://HOST or https://HOST:PORT, without user, path, query or fragment");
             return null;

@@ -86,6 +86,8 @@ public sealed class KmsProxyManifestTests
     [InlineData("kms.example.com", "not an absolute https:// URL")]
     [InlineData("https://kms.example.com/v1", "without user, path, query or fragment")]
     [InlineData("https://kms.example.com?x=1", "without user, path, query or fragment")]
+    [InlineData("https://kms.example.com?", "without user, path, query or fragment")]
+    [InlineData("https://kms.example.com#", "without user, path, query or fragment")]
     [InlineData("https://user:pw@kms.example.com", "without user, path, query or fragment")]
     public void Bad_endpoints_are_refused(string endpoint, string message)
     {
