@@ -344,5 +344,6 @@ internal static partial class TrustCommand
     private static string Text(SortedDictionary<int, byte[]> pcrs) =>
         string.Join('\n', pcrs.Select(pcr => $"PCR{pcr.Key}  {Convert.ToHexStringLower(pcr.Value)}"));
 
-    private static void Note(string message) => Console.Error.WriteLine($"cloister: note: {message}");
+    // Notes name paths the user gave, which reach the terminal as every message does: escaped.
+    private static void Note(string message) => Console.Error.WriteLine($"cloister: note: {TerminalText.Escape(message)}");
 }

@@ -129,6 +129,19 @@ public sealed class TrustCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_simulation_only_image_gets_its_statement_with_a_note()
+    {
+        var image = BuildImage("simulated", KmsProxy("Decrypt"), cmdline: "cloister.simulation_only=1");
+
+        var result = CliRunner.Run("trust", image, "--kms-policy");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var statement = JsonDocument.Parse(result.Stdout);
+        Assert.Equal("CloisterEnclaveSimulated", statement.RootElement.GetProperty("Sid").GetString());
+        Assert.Contains("is simulation-only (its kernel command line has cloister.simulation_only=1)", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_image_that_allows_no_recipient_operation_gets_no_policy()
     {
         var image = BuildImage("encrypt-only", KmsProxy("Encrypt", "DescribeKey"));
@@ -270,7 +283,7 @@ public sealed class TrustCommandTests : IDisposable
     /// named <paramref name="name"/> with <paramref name="kmsProxy"/>, made with <c>cloister eif build</c> into
     /// <paramref name="output"/> (beside the measurements.json it prints, as <c>cloister build -o</c> leaves them).
     /// </summary>
-    private string BuildImage(string name, KmsProxySettings? kmsProxy, string? output = null)
+    private string BuildImage(string name, KmsProxySettings? kmsProxy, string? output = null, string cmdline = "console=ttyS0")
     {
         output ??= Path.Combine(_directory, name);
         Directory.CreateDirectory(output);
@@ -294,7 +307,7 @@ public sealed class TrustCommandTests : IDisposable
         File.WriteAllBytes(kernel, Enumerable.Repeat((byte)0x5a, 4096).ToArray());
         var image = Path.Combine(output, name + ".eif");
         var build = CliRunner.Run(
-            "eif", "build", "--kernel", kernel, "--cmdline", "console=ttyS0", "--ramdisk", TestVectors.Derived("synthetic-bootstrap.cpio"),
+            "eif", "build", "--kernel", kernel, "--cmdline", cmdline, "--ramdisk", TestVectors.Derived("synthetic-bootstrap.cpio"),
             "--ramdisk", customer, "--name", "not-the-manifest-name", "--output", image);
         Assert.True(build.ExitCode == 0, build.ToString());
         File.WriteAllText(Path.Combine(output, "measurements.json"), build.Stdout);
