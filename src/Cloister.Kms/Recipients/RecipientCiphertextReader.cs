@@ -81,7 +81,7 @@ internal static class RecipientCiphertextReader
 
         at.Move(enveloped, "EnvelopedData.recipientInfos");
         var recipients = enveloped.ReadSetOf(skipSortOrderValidation: true);
-        var parts = ReadRecipient(recipients, keyIdentifier, at);
+        var (encryptedKey, keyOffset) = ReadRecipient(recipients, keyIdentifier, at);
 
         at.Move(enveloped, "EnvelopedData.encryptedContentInfo");
         var encryptedContentInfo = enveloped.ReadSequence();
@@ -94,10 +94,10 @@ internal static class RecipientCiphertextReader
         }
 
         End(enveloped, at, "EnvelopedData");
-        return parts with { InitializationVector = iv, EncryptedContent = encryptedContent, EncryptedContentOffset = contentOffset };
+        return new RecipientCiphertextParts(encryptedKey, keyOffset, iv, encryptedContent, contentOffset);
     }
 
-    private static RecipientCiphertextParts ReadRecipient(AsnReader recipients, ReadOnlySpan<byte> keyIdentifier, Cursor at)
+    private static (byte[] EncryptedKey, long Offset) ReadRecipient(AsnReader recipients, ReadOnlySpan<byte> keyIdentifier, Cursor at)
     {
         at.Move(recipients, "RecipientInfo");
         if (!recipients.HasData)
@@ -139,7 +139,7 @@ internal static class RecipientCiphertextReader
         var keyOffset = at.Offset;
         var encryptedKey = recipient.ReadOctetString();
         End(recipient, at, "KeyTransRecipientInfo");
-        return new RecipientCiphertextParts(encryptedKey, keyOffset, [], [], 0);
+        return (encryptedKey, keyOffset);
     }
 
     private static void ReadKeyEncryptionAlgorithm(AsnReader algorithm, Cursor at)
