@@ -126,8 +126,18 @@ public sealed class KmsProxy : IDisposable
                 throw new KmsProxyException(KmsProxyFailure.AnswerMalformed, $"KMS's {request.Action} answer is a JSON {root.ValueKind}, not an object");
             }
 
-            CheckKeyId(request, root);
-            var plaintext = Decrypt(request, root, key);
+            byte[] plaintext;
+            try
+            {
+                CheckKeyId(request, root);
+                plaintext = Decrypt(request, root, key);
+            }
+            catch (InvalidOperationException ex)
+            {
+                // GetString refuses a value that is not text (a lone surrogate escaped).
+                throw new KmsProxyException(KmsProxyFailure.AnswerMalformed, $"KMS's {request.Action} answer has a field that is not text: {ex.Message}");
+            }
+
             var buffer = new ArrayBufferWriter<byte>(answer.Length + (plaintext.Length * 2) + 64);
             try
             {

@@ -177,6 +177,11 @@ internal sealed class KmsRequest
         {
             throw new KmsProxyException(KmsProxyFailure.NotKmsRequest, $"the body is not valid JSON: {ex.Message}");
         }
+        catch (InvalidOperationException ex)
+        {
+            // GetString refuses a name or value that is not text: invalid UTF-8, a lone surrogate escaped.
+            throw new KmsProxyException(KmsProxyFailure.NotKmsRequest, $"the body is not valid JSON text: {ex.Message}");
+        }
     }
 }
 

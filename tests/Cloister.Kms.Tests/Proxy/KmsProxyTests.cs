@@ -196,11 +196,22 @@ public sealed class KmsProxyTests : IDisposable
     [InlineData("""{"KeyId":"A",}""", "not valid JSON")]
     [InlineData("""{"KeyId":"A" """, "not valid JSON")]
     [InlineData("", "not valid JSON")]
+    [InlineData("""{"KeyId":"A","x\ud800":1}""", "not valid JSON text")]
+    [InlineData("""{"KeyId":"\udc00"}""", "not valid JSON text")]
+    [InlineData("""{"KeyId":"A"} // comment""", "not valid JSON")]
     public async Task A_body_KMS_might_read_otherwise_is_refused(string body, string reason)
     {
         var answer = await Proxy().HandleAsync("TrentService.Decrypt", Encoding.UTF8.GetBytes(body.Replace("\"A\"", $"\"{KmsDouble.KeyArn}\"", StringComparison.Ordinal)), default);
 
         AssertError(answer, KmsProxyFailure.NotKmsRequest, 400, "ValidationException", reason);
+    }
+
+    [Fact]
+    public async Task A_body_that_is_not_UTF8_is_refused()
+    {
+        var answer = await Proxy().HandleAsync("TrentService.Decrypt", (byte[])[.. "{\"KeyId\":\""u8, 0xff, .. "\"}"u8], default);
+
+        AssertError(answer, KmsProxyFailure.NotKmsRequest, 400, "ValidationException", "not valid JSON");
     }
 
     [Theory]
@@ -281,6 +292,7 @@ public sealed class KmsProxyTests : IDisposable
     [InlineData("""{"KeyId":"K","CiphertextForRecipient":"not base64!"}""", "is not base64")]
     [InlineData("""[1]""", "is a JSON Array, not an object")]
     [InlineData("""<html>""", "is not JSON")]
+    [InlineData("""{"KeyId":"\ud800","CiphertextForRecipient":"AA=="}""", "has a field that is not text")]
     public async Task A_success_answer_that_is_not_KMSs_is_refused(string reply, string reason)
     {
         _kms.Answer = (200, Encoding.UTF8.GetBytes(reply.Replace("\"K\"", $"\"{KmsDouble.KeyArn}\"", StringComparison.Ordinal)));
