@@ -4,7 +4,9 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Cloister.Attestation.Documents;
 using Cloister.Enclave.Kms;
+using Cloister.Enclave.Tests.Sandbox;
 using Cloister.Kms.Proxy;
 using Cloister.Kms.Upstream;
 using Cloister.Runtime.Manifest;
@@ -45,6 +47,34 @@ public sealed class KmsProxyServerTests : IAsyncLifetime, IDisposable
         Assert.False(json.RootElement.TryGetProperty("CiphertextForRecipient", out _));
         var sent = Encoding.UTF8.GetString(Assert.Single(_kms.Calls).Body.Span);
         Assert.StartsWith($$"""{"KeyId":"{{KeyArn}}","KeySpec":"AES_256","Recipient":{"AttestationDocument":""", sent, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task With_the_NSM_attester_KMS_gets_a_document_whose_public_key_the_answer_is_for()
+    {
+        var directory = Directory.CreateTempSubdirectory("cloister-kms-proxy-").FullName;
+        try
+        {
+            await using var nsm = new SoftwareNsmSocket(Path.Combine(directory, "nsm.sock"));
+            using var device = await nsm.ConnectAsync();
+            _kms.SpkiOf = document => AttestationDocumentDecoder.Decode(document).Document.PublicKey!;
+            await using var server = await KmsProxyServer.StartAsync(Settings(), KmsProxyServer.Attester(device), _kms, CancellationToken.None);
+
+            using var response = await PostAsync("TrentService.GenerateDataKey", $$"""{"KeyId":"{{KeyArn}}"}""", server.Port);
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var json = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync());
+            Assert.Equal(s_secret, json.RootElement.GetProperty("Plaintext").GetBytesFromBase64());
+            using var sent = JsonDocument.Parse(Assert.Single(_kms.Calls).Body);
+            var document = AttestationDocumentDecoder.Decode(sent.RootElement.GetProperty("Recipient").GetProperty("AttestationDocument").GetBytesFromBase64()).Document;
+            Assert.Null(document.Nonce);
+            Assert.Null(document.UserData);
+            Assert.Equal(294, document.PublicKey!.Length);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [Fact]
@@ -124,11 +154,11 @@ public sealed class KmsProxyServerTests : IAsyncLifetime, IDisposable
         Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
     }
 
-    private Task<KmsProxyServer> StartAsync(KmsProxyServerOptions options) => KmsProxyServer.StartAsync(
-        new KmsProxySettings { Port = 0, Region = "us-east-1", Allow = ["Decrypt", "GenerateDataKey", "Encrypt"], Keys = [KeyArn] },
-        (spki, _) => Task.FromResult(spki.ToArray()),
-        _kms,
-        options);
+    private static KmsProxySettings Settings() => new() { Port = 0, Region = "us-east-1", Allow = ["Decrypt", "GenerateDataKey", "Encrypt"], Keys = [KeyArn] };
+
+    // The attester of most tests: the document is the SPKI itself.
+    private Task<KmsProxyServer> StartAsync(KmsProxyServerOptions options) =>
+        KmsProxyServer.StartAsync(Settings(), (spki, _) => Task.FromResult(spki.ToArray()), _kms, options);
 
     private Uri Url(string path, int? port = null) => new($"http://127.0.0.1:{port ?? _server.Port}{path}");
 
@@ -166,6 +196,9 @@ public sealed class KmsProxyServerTests : IAsyncLifetime, IDisposable
 
         public Task? Hold { get; set; }
 
+        /// <summary>The recipient key in an attestation document; the document is the key itself by default.</summary>
+        public Func<byte[], byte[]> SpkiOf { get; set; } = document => document;
+
         public async Task<KmsReply> SendAsync(KmsCall request, CancellationToken cancellationToken)
         {
             lock (Calls)
@@ -186,8 +219,7 @@ public sealed class KmsProxyServerTests : IAsyncLifetime, IDisposable
             }
 
             using var json = JsonDocument.Parse(request.Body);
-            // The test attester's document is the SPKI itself.
-            var spki = json.RootElement.GetProperty("Recipient").GetProperty("AttestationDocument").GetBytesFromBase64();
+            var spki = SpkiOf(json.RootElement.GetProperty("Recipient").GetProperty("AttestationDocument").GetBytesFromBase64());
             var answer = $$"""{"CiphertextBlob":"AQID","KeyId":"{{KeyArn}}","CiphertextForRecipient":"{{Convert.ToBase64String(Envelope(s_secret, spki))}}"}""";
             return new KmsReply(200, Encoding.UTF8.GetBytes(answer), Json);
         }
