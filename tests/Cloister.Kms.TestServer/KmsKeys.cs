@@ -1,0 +1,202 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Cloister.Kms.TestServer;
+
+/// <summary>What a test key is: the two key specs the Recipient operations need.</summary>
+public enum KmsTestKeySpec
+{
+    /// <summary><c>SYMMETRIC_DEFAULT</c>, key usage <c>ENCRYPT_DECRYPT</c>: Encrypt, Decrypt, GenerateDataKey, GenerateDataKeyPair.</summary>
+    SymmetricDefault,
+
+    /// <summary><c>ECC_NIST_P256</c>, key usage <c>KEY_AGREEMENT</c>: DeriveSharedSecret, GetPublicKey.</summary>
+    EccNistP256KeyAgreement,
+}
+
+/// <summary>A key the test KMS creates at start.</summary>
+/// <param name="KeyId">The key id (a UUID), the last part of its ARN.</param>
+/// <param name="Spec">The key spec and usage.</param>
+/// <param name="Alias">An alias name (<c>alias/…</c>), or <see langword="null"/>.</param>
+public sealed record KmsTestKey(string KeyId, KmsTestKeySpec Spec, string? Alias = null);
+
+internal sealed class KmsKey : IDisposable
+{
+    public KmsKey(KmsTestKey definition, string arn)
+    {
+        Definition = definition;
+        Arn = arn;
+        if (definition.Spec == KmsTestKeySpec.SymmetricDefault)
+        {
+            Secret = RandomNumberGenerator.GetBytes(32);
+        }
+        else
+        {
+            Agreement = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+        }
+    }
+
+    public KmsTestKey Definition { get; }
+
+    public string Arn { get; }
+
+    public byte[]? Secret { get; }
+
+    public ECDiffieHellman? Agreement { get; }
+
+    public void Dispose() => Agreement?.Dispose();
+}
+
+/// <summary>
+/// The keys and their aliases, and the ciphertext blob: version byte 1, the key's 16-byte UUID, a 12-byte nonce, the
+/// AES-256-GCM ciphertext and 16-byte tag. The AAD is the first 17 bytes and the encryption context (sorted by key,
+/// each key and value length-prefixed), so a blob decrypts only with the context it was made with, as KMS documents.
+/// </summary>
+internal sealed class KmsKeyStore : IDisposable
+{
+    private const byte BlobVersion = 1;
+    private const int HeaderLength = 1 + 16;
+    private const int NonceLength = 12;
+    private const int TagLength = 16;
+
+    private readonly ConcurrentDictionary<string, KmsKey> _byId = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, KmsKey> _byAlias = new(StringComparer.Ordinal);
+    private readonly string _region;
+    private readonly string _account;
+
+    public KmsKeyStore(string region, string account)
+    {
+        _region = region;
+        _account = account;
+    }
+
+    public KmsKey Add(KmsTestKey definition)
+    {
+        if (!Guid.TryParseExact(definition.KeyId, "D", out _))
+        {
+            throw new ArgumentException($"key id '{definition.KeyId}' is not a UUID", nameof(definition));
+        }
+
+        if (definition.Alias is { } alias && (!alias.StartsWith("alias/", StringComparison.Ordinal) || alias.StartsWith("alias/aws/", StringComparison.Ordinal)))
+        {
+            throw new ArgumentException($"alias '{alias}' must begin with 'alias/' and not 'alias/aws/'", nameof(definition));
+        }
+
+        var key = new KmsKey(definition, $"arn:aws:kms:{_region}:{_account}:key/{definition.KeyId}");
+        if (!_byId.TryAdd(definition.KeyId, key))
+        {
+            key.Dispose();
+            throw new ArgumentException($"key id '{definition.KeyId}' already exists", nameof(definition));
+        }
+
+        if (definition.Alias is { } name && !_byAlias.TryAdd(name, key))
+        {
+            throw new ArgumentException($"alias '{name}' already exists", nameof(definition));
+        }
+
+        return key;
+    }
+
+    public IEnumerable<KmsKey> Keys => _byId.Values;
+
+    /// <summary>
+    /// Resolves the four KeyId forms the API Reference lists: key id, key ARN, alias name, alias ARN. An unknown key is
+    /// NotFoundException, as KMS answers.
+    /// </summary>
+    public KmsKey Resolve(string keyId)
+    {
+        var prefix = $"arn:aws:kms:{_region}:{_account}:";
+        var local = keyId.StartsWith(prefix, StringComparison.Ordinal) ? keyId[prefix.Length..] : keyId;
+        if (local.StartsWith("key/", StringComparison.Ordinal) && keyId != local && _byId.TryGetValue(local[4..], out var byArn))
+        {
+            return byArn;
+        }
+
+        if (local.StartsWith("alias/", StringComparison.Ordinal))
+        {
+            return _byAlias.TryGetValue(local, out var byAlias)
+                ? byAlias
+                : throw KmsErrorException.NotFound($"Alias {prefix}{local} is not found.");
+        }
+
+        if (keyId == local && _byId.TryGetValue(local, out var byId))
+        {
+            return byId;
+        }
+
+        throw KmsErrorException.NotFound($"Key '{keyId}' does not exist");
+    }
+
+    public static byte[] Encrypt(KmsKey key, ReadOnlySpan<byte> plaintext, IReadOnlyDictionary<string, string>? context)
+    {
+        var blob = new byte[HeaderLength + NonceLength + plaintext.Length + TagLength];
+        blob[0] = BlobVersion;
+        Guid.ParseExact(key.Definition.KeyId, "D").TryWriteBytes(blob.AsSpan(1, 16), bigEndian: true, out _);
+        RandomNumberGenerator.Fill(blob.AsSpan(HeaderLength, NonceLength));
+        using var aes = new AesGcm(key.Secret!, TagLength);
+        aes.Encrypt(
+            blob.AsSpan(HeaderLength, NonceLength),
+            plaintext,
+            blob.AsSpan(HeaderLength + NonceLength, plaintext.Length),
+            blob.AsSpan(blob.Length - TagLength),
+            Aad(blob.AsSpan(0, HeaderLength), context));
+        return blob;
+    }
+
+    /// <summary>Finds the blob's key and decrypts; anything that does not authenticate is InvalidCiphertextException.</summary>
+    public (KmsKey Key, byte[] Plaintext) Decrypt(ReadOnlySpan<byte> blob, IReadOnlyDictionary<string, string>? context)
+    {
+        if (blob.Length < HeaderLength + NonceLength + TagLength || blob[0] != BlobVersion)
+        {
+            throw KmsErrorException.InvalidCiphertext("The ciphertext is not a ciphertext this KMS made.");
+        }
+
+        var keyId = new Guid(blob.Slice(1, 16), bigEndian: true).ToString("D");
+        if (!_byId.TryGetValue(keyId, out var key) || key.Secret is null)
+        {
+            throw KmsErrorException.InvalidCiphertext("The ciphertext refers to a key that does not exist.");
+        }
+
+        var plaintext = new byte[blob.Length - HeaderLength - NonceLength - TagLength];
+        using var aes = new AesGcm(key.Secret, TagLength);
+        try
+        {
+            aes.Decrypt(blob.Slice(HeaderLength, NonceLength), blob.Slice(HeaderLength + NonceLength, plaintext.Length),
+                blob[^TagLength..], plaintext, Aad(blob[..HeaderLength], context));
+        }
+        catch (AuthenticationTagMismatchException)
+        {
+            throw KmsErrorException.InvalidCiphertext("The ciphertext does not authenticate under its key with this encryption context.");
+        }
+
+        return (key, plaintext);
+    }
+
+    public void Dispose()
+    {
+        foreach (var key in _byId.Values)
+        {
+            key.Dispose();
+        }
+    }
+
+    private static byte[] Aad(ReadOnlySpan<byte> header, IReadOnlyDictionary<string, string>? context)
+    {
+        using var stream = new MemoryStream();
+        stream.Write(header);
+        Span<byte> length = stackalloc byte[4];
+        foreach (var (name, value) in (context ?? new Dictionary<string, string>()).OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            foreach (var text in (ReadOnlySpan<string>)[name, value])
+            {
+                var bytes = Encoding.UTF8.GetBytes(text);
+                BinaryPrimitives.WriteInt32BigEndian(length, bytes.Length);
+                stream.Write(length);
+                stream.Write(bytes);
+            }
+        }
+
+        return stream.ToArray();
+    }
+}
