@@ -6,7 +6,8 @@ using System.Security.Cryptography.X509Certificates;
 using Cloister.Kms.TestServer;
 
 // The test KMS as a process for bench scripts and end-to-end runs: starts, prints what a client needs as KEY=VALUE
-// lines (shell-friendly), and serves until stdin closes or SIGTERM/SIGINT.
+// lines (shell-friendly), and serves until SIGTERM or SIGINT. (Not until stdin closes: a script's background job
+// reads /dev/null.)
 const string Usage = """
     usage: Cloister.Kms.TestServer [--listen IP:PORT] [--http] [--region R] [--attestation-root PEM]
                                    [--max-document-age SECONDS] [--ca-file PATH]
@@ -41,6 +42,12 @@ try
         {
             Console.WriteLine(Usage);
             return 0;
+        }
+
+        if (name is not ("--listen" or "--region" or "--attestation-root" or "--max-document-age" or "--ca-file" or
+            "--access-key-id" or "--secret-access-key" or "--session-token" or "--policy"))
+        {
+            throw new FormatException($"unknown option {name}");
         }
 
         if (i + 1 >= args.Length)
@@ -81,8 +88,6 @@ try
                 var equals = value.IndexOf('=', StringComparison.Ordinal);
                 policies.Add(equals > 0 ? (value[..equals], value[(equals + 1)..]) : throw new FormatException($"--policy '{value}' is not KEY=FILE"));
                 break;
-            default:
-                throw new FormatException($"unknown option {name}");
         }
     }
 }
@@ -139,8 +144,7 @@ await using (server)
     using var stop = new CancellationTokenSource();
     using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
     using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); });
-    var stdinClosed = Task.Run(() => Console.In.ReadToEnd());
-    await Task.WhenAny(stdinClosed, Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }, TaskScheduler.Default));
+    await Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
 }
 
 root?.Dispose();
