@@ -38,7 +38,7 @@ internal sealed class KmsHarness : IAsyncDisposable
 
     public static async Task<KmsHarness> StartAsync(Func<KmsTestServerOptions, KmsTestServerOptions>? configure = null, TimeProvider? nsmClock = null)
     {
-        var root = SimulatedNitroRoot.Create();
+        var root = SimulatedNitroRoot.Create(nsmClock);
         var nsmOptions = new SoftwareNsmOptions();
         nsmOptions.Pcrs[0] = Pcr0;
         nsmOptions.Pcrs[1] = Pcr1;

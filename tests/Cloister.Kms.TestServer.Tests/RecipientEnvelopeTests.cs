@@ -42,13 +42,13 @@ public sealed class RecipientEnvelopeTests
     }
 
     [Fact]
-    public async Task Long_content_is_split_into_chunks_of_at_most_1000_bytes_and_still_decrypts()
+    public async Task Long_content_is_split_into_chunks_of_1000_bytes_and_still_decrypts()
     {
         await using var kms = await KmsHarness.StartAsync();
         using var client = kms.Client();
         var answer = await client.GenerateDataKeyPairAsync(new GenerateDataKeyPairRequest { KeyId = kms.Server.SymmetricKeyArn, KeyPairSpec = DataKeyPairSpec.RSA_4096, Recipient = kms.Recipient() });
         var ours = answer.CiphertextForRecipient.ToArray();
-        var chunks = Shape(ours).Split(' ').Where(t => t.StartsWith("04:", StringComparison.Ordinal)).Skip(3).ToList();
+        var chunks = Shape(ours).Split(' ').Where(t => t.StartsWith("04:", StringComparison.Ordinal)).Skip(2).ToList();
         Assert.True(chunks.Count >= 3, Shape(ours));
         Assert.All(chunks[..^1], c => Assert.Equal("04:1000", c));
 

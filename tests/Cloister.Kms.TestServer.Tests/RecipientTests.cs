@@ -157,10 +157,10 @@ public sealed class RecipientTests : IAsyncLifetime
             Recipient = kms.Recipient(),
         }));
         Assert.Equal("ValidationException", error.ErrorCode);
-        Assert.Contains("DocumentTooOld", error.Message, StringComparison.Ordinal);
+        Assert.True(error.Message.Contains("DocumentTooOld", StringComparison.Ordinal), error.Message);
 
         tenMinutesAgo.SetUtcNow(DateTimeOffset.UtcNow);
-        Assert.Equal(8, Open((await client.GenerateRandomAsync(new GenerateRandomRequest { NumberOfBytes = 8, Recipient = kms.Recipient() })).CiphertextForRecipient).Length);
+        Assert.Equal(8, Open((await client.GenerateRandomAsync(new GenerateRandomRequest { NumberOfBytes = 8, Recipient = kms.Recipient() })).CiphertextForRecipient, kms.RecipientKey).Length);
     }
 
     [Fact]
@@ -207,14 +207,15 @@ public sealed class RecipientTests : IAsyncLifetime
         }
         """;
 
-    private byte[] Open(MemoryStream ciphertextForRecipient)
+    private byte[] Open(MemoryStream ciphertextForRecipient, RSA? recipientKey = null)
     {
+        recipientKey ??= _kms.RecipientKey;
         var cms = new EnvelopedCms();
         cms.Decode(ciphertextForRecipient.ToArray());
         var recipient = Assert.Single(cms.RecipientInfos.Cast<CmsRecipientInfo>());
         Assert.Equal(SubjectIdentifierType.SubjectKeyIdentifier, recipient.RecipientIdentifier.Type);
-        Assert.Equal(Convert.ToHexString(SHA256.HashData(_kms.RecipientKey.ExportSubjectPublicKeyInfo())), (string)recipient.RecipientIdentifier.Value!);
-        cms.Decrypt(recipient, _kms.RecipientKey);
+        Assert.Equal(Convert.ToHexString(SHA256.HashData(recipientKey.ExportSubjectPublicKeyInfo())), (string)recipient.RecipientIdentifier.Value!);
+        cms.Decrypt(recipient, recipientKey);
         return cms.ContentInfo.Content;
     }
 }

@@ -58,17 +58,23 @@ public sealed class SignatureTests
     }
 
     [Fact]
-    public async Task A_signature_older_than_fifteen_minutes_is_InvalidSignatureException()
+    public async Task A_signature_dated_more_than_fifteen_minutes_from_the_servers_clock_is_InvalidSignatureException()
     {
-        // The server's clock runs 20 minutes ahead of the SDK's; plain HTTP so the test CA's validity is not in the way.
-        var ahead = new FakeTimeProvider(DateTimeOffset.UtcNow.AddMinutes(20));
-        await using var kms = await KmsHarness.StartAsync(o => new KmsTestServerOptions { AttestationRoot = o.AttestationRoot, UseHttps = false, TimeProvider = ahead });
+        // The server's clock starts 20 minutes behind the SDK's, then moves; plain HTTP so the test CA's validity
+        // (taken from the same clock) is not in the way.
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow.AddMinutes(-20));
+        await using var kms = await KmsHarness.StartAsync(o => new KmsTestServerOptions { AttestationRoot = o.AttestationRoot, UseHttps = false, TimeProvider = clock });
         using var client = kms.Client();
-        var error = await Assert.ThrowsAnyAsync<AmazonKeyManagementServiceException>(() => client.GenerateRandomAsync(Random));
-        Assert.Equal("InvalidSignatureException", error.ErrorCode);
-        Assert.Contains("Signature expired", error.Message, StringComparison.Ordinal);
+        var early = await Assert.ThrowsAnyAsync<AmazonKeyManagementServiceException>(() => client.GenerateRandomAsync(Random));
+        Assert.Equal("InvalidSignatureException", early.ErrorCode);
+        Assert.Contains("Signature not yet current", early.Message, StringComparison.Ordinal);
 
-        ahead.SetUtcNow(DateTimeOffset.UtcNow);
+        clock.SetUtcNow(DateTimeOffset.UtcNow);
         Assert.Equal(8, (await client.GenerateRandomAsync(Random)).Plaintext.Length);
+
+        clock.Advance(TimeSpan.FromMinutes(20));
+        var late = await Assert.ThrowsAnyAsync<AmazonKeyManagementServiceException>(() => client.GenerateRandomAsync(Random));
+        Assert.Equal("InvalidSignatureException", late.ErrorCode);
+        Assert.Contains("Signature expired", late.Message, StringComparison.Ordinal);
     }
 }

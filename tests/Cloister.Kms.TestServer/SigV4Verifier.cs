@@ -80,10 +80,16 @@ internal sealed class SigV4Verifier(KmsCredentials credentials, string region, T
         }
 
         var now = timeProvider.GetUtcNow();
-        if ((now - signedAt).Duration() > Window)
+        if (signedAt < now - Window)
         {
             throw new KmsErrorException("InvalidSignatureException",
-                $"Signature expired: {amzDate} is now earlier than {(now - Window).ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)}");
+                $"Signature expired: {amzDate} is now earlier than {(now - Window).ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)} (15 minutes ago)");
+        }
+
+        if (signedAt > now + Window)
+        {
+            throw new KmsErrorException("InvalidSignatureException",
+                $"Signature not yet current: {amzDate} is still later than {(now + Window).ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture)} (15 minutes from now)");
         }
 
         var names = signedHeaders.Split(';');
