@@ -63,24 +63,29 @@ internal sealed class KmsHarness : IAsyncDisposable
     public AmazonKeyManagementServiceClient Client(AWSCredentials? credentials = null, string? region = null)
     {
         var options = Server.Options;
-        var config = new AmazonKeyManagementServiceConfig
+        var client = CreateClient(
+            Server.Url,
+            region ?? options.Region,
+            credentials ?? (options.Credentials.SessionToken is { } token
+                ? new SessionAWSCredentials(options.Credentials.AccessKeyId, options.Credentials.SecretAccessKey, token)
+                : new BasicAWSCredentials(options.Credentials.AccessKeyId, options.Credentials.SecretAccessKey)),
+            Server.CaCertificate);
+        _owned.Add(client);
+        return client;
+    }
+
+    /// <summary>An unchanged SDK client for a KMS at <paramref name="url"/>, trusting only <paramref name="ca"/> for HTTPS.</summary>
+    public static AmazonKeyManagementServiceClient CreateClient(Uri url, string region, AWSCredentials credentials, X509Certificate2? ca) =>
+        new(credentials, new AmazonKeyManagementServiceConfig
         {
-            ServiceURL = Server.Url.ToString(),
-            AuthenticationRegion = region ?? options.Region,
+            ServiceURL = url.ToString(),
+            AuthenticationRegion = region,
             MaxErrorRetry = 0,
             // A refused date must reach the test, not be "corrected" and retried.
             DisableClockSkewCorrection = true,
             // AWS_CA_BUNDLE may be set on this machine; a factory of our own owns certificate validation instead.
-            HttpClientFactory = Server.CaCertificate is { } ca ? new TrustingFactory(ca) : null,
-        };
-        var client = new AmazonKeyManagementServiceClient(
-            credentials ?? (options.Credentials.SessionToken is { } token
-                ? new SessionAWSCredentials(options.Credentials.AccessKeyId, options.Credentials.SecretAccessKey, token)
-                : new BasicAWSCredentials(options.Credentials.AccessKeyId, options.Credentials.SecretAccessKey)),
-            config);
-        _owned.Add(client);
-        return client;
-    }
+            HttpClientFactory = ca is null ? null : new TrustingFactory(ca),
+        });
 
     public async ValueTask DisposeAsync()
     {
