@@ -23,6 +23,9 @@ public sealed record KmsTestKey(string KeyId, KmsTestKeySpec Spec, string? Alias
 
 internal sealed class KmsKey : IDisposable
 {
+    private readonly Lock _agreementLock = new();
+    private readonly ECDiffieHellman? _agreement;
+
     public KmsKey(KmsTestKey definition, string arn)
     {
         Definition = definition;
@@ -33,7 +36,8 @@ internal sealed class KmsKey : IDisposable
         }
         else
         {
-            Agreement = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+            _agreement = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
+            PublicKey = _agreement.ExportSubjectPublicKeyInfo();
         }
     }
 
@@ -43,9 +47,19 @@ internal sealed class KmsKey : IDisposable
 
     public byte[]? Secret { get; }
 
-    public ECDiffieHellman? Agreement { get; }
+    /// <summary>The key agreement key's SubjectPublicKeyInfo; <see langword="null"/> for a symmetric key.</summary>
+    public byte[]? PublicKey { get; }
 
-    public void Dispose() => Agreement?.Dispose();
+    /// <summary>The raw ECDH secret with <paramref name="peer"/>; serialized because one key object serves every request.</summary>
+    public byte[] DeriveSharedSecret(ECDiffieHellmanPublicKey peer)
+    {
+        lock (_agreementLock)
+        {
+            return _agreement!.DeriveRawSecretAgreement(peer);
+        }
+    }
+
+    public void Dispose() => _agreement?.Dispose();
 }
 
 /// <summary>

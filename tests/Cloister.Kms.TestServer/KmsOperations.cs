@@ -178,7 +178,8 @@ internal sealed class KmsOperations(KmsKeyStore keys, AttestationVerifier verifi
             throw KmsErrorException.Validation("PublicKey is not on the KMS key's curve ECC_NIST_P256");
         }
 
-        var secret = key.Agreement!.DeriveRawSecretAgreement(peer.PublicKey);
+        using var peerPublic = peer.PublicKey;
+        var secret = key.DeriveSharedSecret(peerPublic);
         var answer = new Dictionary<string, object> { ["KeyId"] = KeyId(key), ["KeyAgreementAlgorithm"] = "ECDH", ["KeyOrigin"] = "AWS_KMS" };
         Release(answer, "SharedSecret", secret, recipient);
         return answer;
@@ -201,7 +202,7 @@ internal sealed class KmsOperations(KmsKeyStore keys, AttestationVerifier verifi
     private Dictionary<string, object> GetPublicKey(JsonElement request, Recipient? recipient)
     {
         var key = Authorize("GetPublicKey", request, null, null);
-        if (key.Agreement is null)
+        if (key.PublicKey is null)
         {
             throw new KmsErrorException("UnsupportedOperationException", $"{key.Arn} is a symmetric key; it has no public key");
         }
@@ -209,7 +210,7 @@ internal sealed class KmsOperations(KmsKeyStore keys, AttestationVerifier verifi
         return new()
         {
             ["KeyId"] = KeyId(key),
-            ["PublicKey"] = key.Agreement.ExportSubjectPublicKeyInfo(),
+            ["PublicKey"] = key.PublicKey,
             ["KeySpec"] = "ECC_NIST_P256",
             ["CustomerMasterKeySpec"] = "ECC_NIST_P256",
             ["KeyUsage"] = "KEY_AGREEMENT",
