@@ -162,4 +162,45 @@ public sealed class SdkOperationTests : IAsyncLifetime
         var answer = await client.GenerateDataKeyAsync(new GenerateDataKeyRequest { KeyId = _kms.Server.SymmetricKeyArn, KeySpec = DataKeySpec.AES_256 });
         Assert.Equal(_kms.Server.KeyAgreementKeyArn, answer.KeyId);
     }
+
+    [Fact]
+    public async Task DescribeKey_answers_the_keys_metadata()
+    {
+        using var client = _kms.Client();
+        var symmetric = (await client.DescribeKeyAsync(new DescribeKeyRequest { KeyId = KmsTestServerOptions.DefaultSymmetricAlias })).KeyMetadata;
+        Assert.Equal(_kms.Server.SymmetricKeyArn, symmetric.Arn);
+        Assert.Equal(KmsTestServerOptions.DefaultSymmetricKeyId, symmetric.KeyId);
+        Assert.Equal(KeySpec.SYMMETRIC_DEFAULT, symmetric.KeySpec);
+        Assert.Equal(KeyUsageType.ENCRYPT_DECRYPT, symmetric.KeyUsage);
+        var agreement = (await client.DescribeKeyAsync(new DescribeKeyRequest { KeyId = _kms.Server.KeyAgreementKeyArn })).KeyMetadata;
+        Assert.Equal([KeyAgreementAlgorithmSpec.ECDH], agreement.KeyAgreementAlgorithms);
+    }
+
+    [Fact]
+    public async Task The_certificate_also_names_localhost()
+    {
+        var options = _kms.Server.Options;
+        using var client = KmsHarness.CreateClient(
+            new Uri($"https://localhost:{_kms.Server.Url.Port}/"),
+            options.Region,
+            new Amazon.Runtime.BasicAWSCredentials(options.Credentials.AccessKeyId, options.Credentials.SecretAccessKey),
+            _kms.Server.CaCertificate);
+        Assert.Equal(4, (await client.GenerateRandomAsync(new GenerateRandomRequest { NumberOfBytes = 4 })).Plaintext.Length);
+    }
+
+    [Fact]
+    public async Task An_explicit_Deny_wins_over_an_Allow()
+    {
+        using var client = _kms.Client();
+        _kms.Server.SetPolicy(_kms.Server.SymmetricKeyArn, """
+            {"Statement": [
+              {"Sid": "All", "Effect": "Allow", "Action": "kms:*", "Resource": "*"},
+              {"Sid": "NoEncrypt", "Effect": "Deny", "Action": "kms:Encrypt", "Resource": "*"}
+            ]}
+            """);
+        var error = await Assert.ThrowsAnyAsync<AmazonKeyManagementServiceException>(() => client.EncryptAsync(new EncryptRequest { KeyId = _kms.Server.SymmetricKeyArn, Plaintext = new MemoryStream([1]) }));
+        Assert.Equal("AccessDeniedException", error.ErrorCode);
+        Assert.Contains("NoEncrypt", error.Message, StringComparison.Ordinal);
+        Assert.Equal(16, (await client.GenerateDataKeyAsync(new GenerateDataKeyRequest { KeyId = _kms.Server.SymmetricKeyArn, KeySpec = DataKeySpec.AES_128 })).Plaintext.Length);
+    }
 }
