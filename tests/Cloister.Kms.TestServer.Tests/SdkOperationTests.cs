@@ -203,4 +203,13 @@ public sealed class SdkOperationTests : IAsyncLifetime
         Assert.Contains("NoEncrypt", error.Message, StringComparison.Ordinal);
         Assert.Equal(16, (await client.GenerateDataKeyAsync(new GenerateDataKeyRequest { KeyId = _kms.Server.SymmetricKeyArn, KeySpec = DataKeySpec.AES_128 })).Plaintext.Length);
     }
+
+    [Fact]
+    public async Task Starting_on_a_port_in_use_is_IOException()
+    {
+        await Assert.ThrowsAnyAsync<IOException>(() => KmsTestServer.StartAsync(new KmsTestServerOptions
+        {
+            Listen = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, _kms.Server.Url.Port),
+        }));
+    }
 }

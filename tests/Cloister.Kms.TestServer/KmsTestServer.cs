@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Cloister.Attestation.Verification;
@@ -27,7 +26,6 @@ public sealed class KmsTestServer : IAsyncDisposable
     private readonly TestCertificateAuthority? _authority;
     private readonly string? _temporaryDirectory;
     private readonly KmsOperations _operations;
-    private readonly SigV4Verifier _signatures;
 
     private KmsTestServer(KmsTestServerOptions options, WebApplication app, TestCertificateAuthority? authority, string? caFile, string? temporaryDirectory, KmsOperations operations)
     {
@@ -37,7 +35,6 @@ public sealed class KmsTestServer : IAsyncDisposable
         CaFile = caFile;
         _temporaryDirectory = temporaryDirectory;
         _operations = operations;
-        _signatures = new SigV4Verifier(options.Credentials, options.Region, options.TimeProvider);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         Url = new Uri(address.EndsWith('/') ? address : address + "/");
     }
@@ -106,44 +103,64 @@ public sealed class KmsTestServer : IAsyncDisposable
         });
         var operations = new KmsOperations(keys, verifier);
 
+        var signatures = new SigV4Verifier(options.Credentials, options.Region, options.TimeProvider);
         TestCertificateAuthority? authority = null;
         string? caFile = null;
         string? temporary = null;
-        if (options.UseHttps)
+        WebApplication? app = null;
+        try
         {
-            authority = new TestCertificateAuthority(options.TimeProvider);
-            if (options.CaFilePath is { } path)
+            if (options.UseHttps)
             {
-                caFile = path;
-            }
-            else
-            {
-                temporary = Directory.CreateTempSubdirectory("cloister-test-kms-").FullName;
-                caFile = Path.Combine(temporary, "ca.pem");
-            }
-
-            await File.WriteAllTextAsync(caFile, authority.Certificate.ExportCertificatePem(), cancellationToken);
-        }
-
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.Limits.MaxRequestBodySize = MaxBodyLength;
-            kestrel.Listen(options.Listen, listen =>
-            {
-                if (authority is not null)
+                authority = new TestCertificateAuthority(options.TimeProvider);
+                if (options.CaFilePath is { } path)
                 {
-                    listen.UseHttps(authority.ServerCertificate);
+                    caFile = path;
                 }
+                else
+                {
+                    temporary = Directory.CreateTempSubdirectory("cloister-test-kms-").FullName;
+                    caFile = Path.Combine(temporary, "ca.pem");
+                }
+
+                await File.WriteAllTextAsync(caFile, authority.Certificate.ExportCertificatePem(), cancellationToken);
+            }
+
+            var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+            builder.Logging.ClearProviders();
+            builder.WebHost.ConfigureKestrel(kestrel =>
+            {
+                kestrel.Limits.MaxRequestBodySize = MaxBodyLength;
+                kestrel.Listen(options.Listen, listen =>
+                {
+                    if (authority is not null)
+                    {
+                        listen.UseHttps(authority.ServerCertificate);
+                    }
+                });
             });
-        });
-        var app = builder.Build();
-        KmsTestServer? server = null;
-        app.Run(context => server!.HandleAsync(context));
-        await app.StartAsync(cancellationToken);
-        server = new KmsTestServer(options, app, authority, caFile, temporary, operations);
-        return server;
+            app = builder.Build();
+            app.Run(context => HandleAsync(context, signatures, operations));
+            await app.StartAsync(cancellationToken);
+            return new KmsTestServer(options, app, authority, caFile, temporary, operations);
+        }
+        catch
+        {
+            // A server that did not start leaves nothing behind: no keys, no listener, no temporary CA file.
+            if (app is not null)
+            {
+                await app.DisposeAsync();
+            }
+
+            keys.Dispose();
+            authority?.Dispose();
+            if (temporary is not null)
+            {
+                Directory.Delete(temporary, recursive: true);
+            }
+
+            throw;
+        }
     }
 
     /// <summary>
@@ -216,7 +233,7 @@ public sealed class KmsTestServer : IAsyncDisposable
         }
     }
 
-    private async Task HandleAsync(HttpContext context)
+    private static async Task HandleAsync(HttpContext context, SigV4Verifier signatures, KmsOperations operations)
     {
         var response = context.Response;
         response.Headers["x-amzn-RequestId"] = Guid.NewGuid().ToString("D");
@@ -229,7 +246,7 @@ public sealed class KmsTestServer : IAsyncDisposable
                 throw new KmsErrorException("UnknownOperationException", "KMS answers POST / only", 404);
             }
 
-            _signatures.Verify(context.Request, body);
+            signatures.Verify(context.Request, body);
             var target = context.Request.Headers["X-Amz-Target"].ToString();
             const string prefix = "TrentService.";
             if (!target.StartsWith(prefix, StringComparison.Ordinal))
@@ -237,7 +254,7 @@ public sealed class KmsTestServer : IAsyncDisposable
                 throw new KmsErrorException("UnknownOperationException", $"X-Amz-Target '{target}' is not TrentService.ACTION");
             }
 
-            answer = _operations.Handle(target[prefix.Length..], body);
+            answer = operations.Handle(target[prefix.Length..], body);
             response.StatusCode = 200;
         }
         catch (KmsErrorException ex)
