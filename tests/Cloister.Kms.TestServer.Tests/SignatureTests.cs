@@ -60,10 +60,9 @@ public sealed class SignatureTests
     [Fact]
     public async Task A_signature_dated_more_than_fifteen_minutes_from_the_servers_clock_is_InvalidSignatureException()
     {
-        // The server's clock starts 20 minutes behind the SDK's, then moves; plain HTTP so the test CA's validity
-        // (taken from the same clock) is not in the way.
+        // The server's clock starts 20 minutes behind the SDK's, then moves.
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow.AddMinutes(-20));
-        await using var kms = await KmsHarness.StartAsync(o => new KmsTestServerOptions { AttestationRoot = o.AttestationRoot, UseHttps = false, TimeProvider = clock });
+        await using var kms = await KmsHarness.StartAsync(o => new KmsTestServerOptions { AttestationRoot = o.AttestationRoot, TimeProvider = clock });
         using var client = kms.Client();
         var early = await Assert.ThrowsAnyAsync<AmazonKeyManagementServiceException>(() => client.GenerateRandomAsync(Random));
         Assert.Equal("InvalidSignatureException", early.ErrorCode);
@@ -76,5 +75,15 @@ public sealed class SignatureTests
         var late = await Assert.ThrowsAnyAsync<AmazonKeyManagementServiceException>(() => client.GenerateRandomAsync(Random));
         Assert.Equal("InvalidSignatureException", late.ErrorCode);
         Assert.Contains("Signature expired", late.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Plain_http_serves_the_sdk_too()
+    {
+        await using var kms = await KmsHarness.StartAsync(o => new KmsTestServerOptions { AttestationRoot = o.AttestationRoot, UseHttps = false });
+        Assert.Equal("http", kms.Server.Url.Scheme);
+        Assert.Null(kms.Server.CaFile);
+        using var client = kms.Client();
+        Assert.Equal(8, (await client.GenerateRandomAsync(Random)).Plaintext.Length);
     }
 }

@@ -112,7 +112,7 @@ public sealed class KmsTestServer : IAsyncDisposable
         {
             if (options.UseHttps)
             {
-                authority = new TestCertificateAuthority(options.TimeProvider);
+                authority = new TestCertificateAuthority();
                 if (options.CaFilePath is { } path)
                 {
                     caFile = path;

@@ -49,7 +49,7 @@ public sealed class KmsTestServerOptions
     /// <summary>How old a Recipient's attestation document may be.</summary>
     public TimeSpan MaxDocumentAge { get; init; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>The clock for SigV4 dates, document age and certificates.</summary>
+    /// <summary>The clock for SigV4 dates and for attestation documents' age and certificates (not for the TLS certificate).</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     /// <summary>Where to write the CA's PEM; a new temporary directory (removed on dispose) when <see langword="null"/>.</summary>

@@ -9,11 +9,15 @@ namespace Cloister.Kms.TestServer;
 /// <c>localhost</c> and <c>127.0.0.1</c>, so a client trusts the server by adding only the CA (as an image's
 /// <c>kms_proxy.ca_file</c> does).
 /// </summary>
+/// <remarks>
+/// Validity comes from the system clock, not the server's <see cref="KmsTestServerOptions.TimeProvider"/>: clients
+/// check the certificate against their own real clock, whatever time the test makes KMS believe it is.
+/// </remarks>
 internal sealed class TestCertificateAuthority : IDisposable
 {
-    public TestCertificateAuthority(TimeProvider timeProvider)
+    public TestCertificateAuthority()
     {
-        var now = timeProvider.GetUtcNow();
+        var now = DateTimeOffset.UtcNow;
         using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var caRequest = new CertificateRequest("CN=Cloister Test KMS CA, O=Cloister", caKey, HashAlgorithmName.SHA256);
         caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
