@@ -99,7 +99,7 @@ public sealed class KmsTestServer : IAsyncDisposable
         {
             TrustedRoots = options.AttestationRoot is { } root ? [root] : null,
             MaxAge = options.MaxDocumentAge,
-            TimeProvider = options.TimeProvider,
+            TimeProvider = options.AttestationTimeProvider ?? options.TimeProvider,
         });
         var operations = new KmsOperations(keys, verifier);
 

@@ -49,8 +49,14 @@ public sealed class KmsTestServerOptions
     /// <summary>How old a Recipient's attestation document may be.</summary>
     public TimeSpan MaxDocumentAge { get; init; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>The clock for SigV4 dates and for attestation documents' age and certificates (not for the TLS certificate).</summary>
+    /// <summary>The clock for SigV4 dates and, unless <see cref="AttestationTimeProvider"/> is set, for attestation documents (not for the TLS certificate).</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// The clock attestation documents are verified at (age, certificate validity), when it must differ from the
+    /// SDK's: a recorded AWS document is valid only at its own time. <see cref="TimeProvider"/> when <see langword="null"/>.
+    /// </summary>
+    public TimeProvider? AttestationTimeProvider { get; init; }
 
     /// <summary>Where to write the CA's PEM; a new temporary directory (removed on dispose) when <see langword="null"/>.</summary>
     public string? CaFilePath { get; init; }
