@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -74,45 +73,52 @@ internal sealed class KmsKeyStore : IDisposable
     private const int NonceLength = 12;
     private const int TagLength = 16;
 
-    private readonly ConcurrentDictionary<string, KmsKey> _byId = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, KmsKey> _byAlias = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, KmsKey> _byId = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, KmsKey> _byAlias = new(StringComparer.Ordinal);
+    private readonly List<KmsKey> _keys = [];
     private readonly string _region;
     private readonly string _account;
 
-    public KmsKeyStore(string region, string account)
+    /// <summary>Makes the keys; every definition is checked before any key is made, so a bad one leaves nothing to dispose.</summary>
+    public KmsKeyStore(string region, string account, IReadOnlyList<KmsTestKey> definitions)
     {
         _region = region;
         _account = account;
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        var aliases = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var definition in definitions)
+        {
+            if (!Guid.TryParseExact(definition.KeyId, "D", out _) || definition.KeyId.Any(char.IsAsciiLetterUpper))
+            {
+                throw new ArgumentException($"key id '{definition.KeyId}' is not a lowercase UUID", nameof(definitions));
+            }
+
+            if (!ids.Add(definition.KeyId))
+            {
+                throw new ArgumentException($"key id '{definition.KeyId}' is given twice", nameof(definitions));
+            }
+
+            if (definition.Alias is { } alias &&
+                (!alias.StartsWith("alias/", StringComparison.Ordinal) || alias.StartsWith("alias/aws/", StringComparison.Ordinal) || !aliases.Add(alias)))
+            {
+                throw new ArgumentException($"alias '{alias}' is given twice, or does not begin with 'alias/', or begins with 'alias/aws/'", nameof(definitions));
+            }
+        }
+
+        foreach (var definition in definitions)
+        {
+            var key = new KmsKey(definition, $"arn:aws:kms:{region}:{account}:key/{definition.KeyId}");
+            _keys.Add(key);
+            _byId.Add(definition.KeyId, key);
+            if (definition.Alias is { } alias)
+            {
+                _byAlias.Add(alias, key);
+            }
+        }
     }
 
-    public KmsKey Add(KmsTestKey definition)
-    {
-        if (!Guid.TryParseExact(definition.KeyId, "D", out _))
-        {
-            throw new ArgumentException($"key id '{definition.KeyId}' is not a UUID", nameof(definition));
-        }
-
-        if (definition.Alias is { } alias && (!alias.StartsWith("alias/", StringComparison.Ordinal) || alias.StartsWith("alias/aws/", StringComparison.Ordinal)))
-        {
-            throw new ArgumentException($"alias '{alias}' must begin with 'alias/' and not 'alias/aws/'", nameof(definition));
-        }
-
-        var key = new KmsKey(definition, $"arn:aws:kms:{_region}:{_account}:key/{definition.KeyId}");
-        if (!_byId.TryAdd(definition.KeyId, key))
-        {
-            key.Dispose();
-            throw new ArgumentException($"key id '{definition.KeyId}' already exists", nameof(definition));
-        }
-
-        if (definition.Alias is { } name && !_byAlias.TryAdd(name, key))
-        {
-            throw new ArgumentException($"alias '{name}' already exists", nameof(definition));
-        }
-
-        return key;
-    }
-
-    public IEnumerable<KmsKey> Keys => _byId.Values;
+    /// <summary>The keys in the order they were defined.</summary>
+    public IReadOnlyList<KmsKey> Keys => _keys;
 
     /// <summary>
     /// Resolves the four KeyId forms the API Reference lists: key id, key ARN, alias name, alias ARN. An unknown key is
@@ -189,7 +195,7 @@ internal sealed class KmsKeyStore : IDisposable
 
     public void Dispose()
     {
-        foreach (var key in _byId.Values)
+        foreach (var key in _keys)
         {
             key.Dispose();
         }

@@ -55,9 +55,11 @@ public sealed class KmsTestServer : IAsyncDisposable
     public string? CaFile { get; }
 
     /// <summary>The ARN of the first symmetric key of <see cref="KmsTestServerOptions.Keys"/>.</summary>
+    /// <exception cref="InvalidOperationException">The options define no symmetric key.</exception>
     public string SymmetricKeyArn => _operations.Keys.Keys.First(k => k.Definition.Spec == KmsTestKeySpec.SymmetricDefault).Arn;
 
     /// <summary>The ARN of the first key agreement key of <see cref="KmsTestServerOptions.Keys"/>.</summary>
+    /// <exception cref="InvalidOperationException">The options define no key agreement key.</exception>
     public string KeyAgreementKeyArn => _operations.Keys.Keys.First(k => k.Definition.Spec == KmsTestKeySpec.EccNistP256KeyAgreement).Arn;
 
     /// <summary>
@@ -84,23 +86,21 @@ public sealed class KmsTestServer : IAsyncDisposable
     /// <param name="options">How; the defaults when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the start.</param>
     /// <returns>The running server; dispose it to stop.</returns>
-    /// <exception cref="ArgumentException">A key definition is invalid (not a UUID, a repeated id or alias, an alias not <c>alias/…</c>).</exception>
+    /// <exception cref="ArgumentException">
+    /// A key definition is invalid (not a lowercase UUID, a repeated id or alias, an alias not <c>alias/…</c> or
+    /// <c>alias/aws/…</c>), or <see cref="KmsTestServerOptions.MaxDocumentAge"/> is not positive.
+    /// </exception>
     /// <exception cref="IOException">The port cannot be bound or the CA file cannot be written.</exception>
     public static async Task<KmsTestServer> StartAsync(KmsTestServerOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= new KmsTestServerOptions();
-        var keys = new KmsKeyStore(options.Region, options.AccountId);
-        foreach (var key in options.Keys)
-        {
-            keys.Add(key);
-        }
-
         var verifier = new AttestationVerifier(new AttestationVerifierOptions
         {
             TrustedRoots = options.AttestationRoot is { } root ? [root] : null,
             MaxAge = options.MaxDocumentAge,
             TimeProvider = options.AttestationTimeProvider ?? options.TimeProvider,
         });
+        var keys = new KmsKeyStore(options.Region, options.AccountId, options.Keys);
         var operations = new KmsOperations(keys, verifier);
 
         var signatures = new SigV4Verifier(options.Credentials, options.Region, options.TimeProvider);
