@@ -11,6 +11,8 @@ namespace Cloister.Kms.TestServer;
 /// <c>kms:RecipientAttestation:ImageSha384</c> (PCR0) and <c>kms:RecipientAttestation:PCR&lt;n&gt;</c> keys the AWS
 /// KMS Developer Guide ("Condition keys for Nitro Enclaves") defines; a key absent from the request (no Recipient)
 /// fails its condition, as an operator without <c>IfExists</c> does.
+/// Sources: https://docs.aws.amazon.com/kms/latest/developerguide/conditions-nitro-enclave.html and
+/// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html.
 /// </summary>
 internal sealed class KeyPolicy
 {

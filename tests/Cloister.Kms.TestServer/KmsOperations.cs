@@ -12,6 +12,9 @@ namespace Cloister.Kms.TestServer;
 /// API_DescribeKey). Blobs are base64 strings in JSON 1.1. With a <c>Recipient</c> (the five operations the Developer
 /// Guide's "How to make attested calls to AWS KMS" lists) the plaintext member is left out and
 /// <c>CiphertextForRecipient</c> carries it encrypted to the attestation document's public key.
+/// Sources: https://docs.aws.amazon.com/kms/latest/APIReference/API_&lt;Action&gt;.html (Request Syntax, Response
+/// Syntax, Errors) and https://docs.aws.amazon.com/kms/latest/developerguide/attested-calls.html ("the plaintext field
+/// is null or empty").
 /// </summary>
 internal sealed class KmsOperations(KmsKeyStore keys, AttestationVerifier verifier)
 {

@@ -13,6 +13,7 @@ namespace Cloister.Kms.TestServer;
 /// string to sign = algorithm, x-amz-date, scope, hex SHA-256 of the canonical request;
 /// key = HMAC chain "AWS4"+secret → date → region → service → "aws4_request". The date must be within 15 minutes of now
 /// (the window AWS documents for a signature's validity).
+/// Source: https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html and reference_sigv4-signing-elements.html.
 /// </summary>
 internal sealed class SigV4Verifier(KmsCredentials credentials, string region, TimeProvider timeProvider)
 {
