@@ -94,6 +94,14 @@ public sealed class ProcessTests : IDisposable
         Assert.Equal(1, missing.ExitCode);
         Assert.StartsWith("error: ", missingError, StringComparison.Ordinal);
         Assert.Single(missingError.TrimEnd().Split('\n'));
+
+        var badPolicy = Path.Combine(_scratch.Path, "bad-policy.json");
+        await File.WriteAllTextAsync(badPolicy, """{"Statement": [{"Effect": "Allow", "Action": "kms:*", "Condition": {"StringLike": {"kms:RecipientAttestation:PCR0": "*"}}}]}""");
+        using var policy = Start(["--policy", $"alias/cloister-test={badPolicy}"]);
+        var policyError = await policy.StandardError.ReadToEndAsync();
+        await policy.WaitForExitAsync();
+        Assert.Equal(1, policy.ExitCode);
+        Assert.StartsWith("error: statement (no Sid): condition operator StringLike is not supported", policyError, StringComparison.Ordinal);
     }
 
     private static Process Start(string[] arguments)

@@ -99,12 +99,18 @@ catch (FormatException ex)
 }
 
 X509Certificate2? root = null;
-KmsTestServer server;
+KmsTestServer? server = null;
 try
 {
     if (rootPath is not null)
     {
         root = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(rootPath));
+    }
+
+    var policyTexts = new List<(string Key, string Json)>();
+    foreach (var (key, file) in policies)
+    {
+        policyTexts.Add((key, await File.ReadAllTextAsync(file)));
     }
 
     server = await KmsTestServer.StartAsync(new KmsTestServerOptions
@@ -117,14 +123,19 @@ try
         CaFilePath = caFile,
         Credentials = new KmsCredentials(accessKeyId, secret, sessionToken),
     });
-    foreach (var (key, file) in policies)
+    foreach (var (key, json) in policyTexts)
     {
-        server.SetPolicy(key, await File.ReadAllTextAsync(file));
+        server.SetPolicy(key, json);
     }
 }
 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException or KeyNotFoundException)
 {
     Console.Error.WriteLine($"error: {ex.Message}");
+    if (server is not null)
+    {
+        await server.DisposeAsync();
+    }
+
     return 1;
 }
 
