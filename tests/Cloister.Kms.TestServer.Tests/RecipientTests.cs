@@ -132,6 +132,19 @@ public sealed class RecipientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_ciphertext_override_knob_answers_exactly_its_bytes()
+    {
+        using var client = _kms.Client();
+        _kms.Server.RecipientCiphertextOverride = [0x30, 0x80, 0x00, 0x00];
+        var answer = await client.DecryptAsync(new DecryptRequest
+        {
+            CiphertextBlob = (await client.EncryptAsync(new EncryptRequest { KeyId = _kms.Server.SymmetricKeyArn, Plaintext = new MemoryStream([1]) })).CiphertextBlob,
+            Recipient = _kms.Recipient(),
+        });
+        Assert.Equal([0x30, 0x80, 0x00, 0x00], answer.CiphertextForRecipient.ToArray());
+    }
+
+    [Fact]
     public async Task A_document_under_another_root_is_refused()
     {
         using var client = _kms.Client();

@@ -34,6 +34,8 @@ internal sealed class KmsOperations(KmsKeyStore keys, AttestationVerifier verifi
 
     public volatile byte[]? RecipientKeyOverride;
 
+    public volatile byte[]? RecipientCiphertextOverride;
+
     public byte[] Handle(string action, byte[] body)
     {
         JsonElement request;
@@ -324,7 +326,7 @@ internal sealed class KmsOperations(KmsKeyStore keys, AttestationVerifier verifi
         }
         else
         {
-            answer["CiphertextForRecipient"] = RecipientEnvelope.Write(plaintext, RecipientKeyOverride ?? recipient.PublicKey);
+            answer["CiphertextForRecipient"] = RecipientCiphertextOverride ?? RecipientEnvelope.Write(plaintext, RecipientKeyOverride ?? recipient.PublicKey);
         }
     }
 

@@ -82,6 +82,16 @@ public sealed class KmsTestServer : IAsyncDisposable
         set => _operations.RecipientKeyOverride = value;
     }
 
+    /// <summary>
+    /// Knob for the proxy's refusal tests: when set, every <c>CiphertextForRecipient</c> is exactly these bytes
+    /// (garbage, a truncated or tampered envelope: an undecryptable answer). Takes precedence over <see cref="RecipientKeyOverride"/>.
+    /// </summary>
+    public byte[]? RecipientCiphertextOverride
+    {
+        get => _operations.RecipientCiphertextOverride;
+        set => _operations.RecipientCiphertextOverride = value;
+    }
+
     /// <summary>Starts a server.</summary>
     /// <param name="options">How; the defaults when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the start.</param>
