@@ -16,7 +16,7 @@ namespace Cloister.Kms.TestServer;
 /// Encrypt, Decrypt, GenerateDataKey, GenerateDataKeyPair, DeriveSharedSecret, GenerateRandom, GetPublicKey and
 /// DescribeKey, attested requests (<c>Recipient</c>) verified and answered with <c>CiphertextForRecipient</c>, and key
 /// policies with <c>kms:RecipientAttestation:*</c> conditions. Knobs let tests make it misbehave as a hostile host
-/// could (answer another key, encrypt to another recipient). Thread-safe.
+/// could (answer another key, encrypt to another recipient, answer an undecryptable envelope). Thread-safe.
 /// </summary>
 public sealed class KmsTestServer : IAsyncDisposable
 {
