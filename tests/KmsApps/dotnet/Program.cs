@@ -64,6 +64,8 @@ namespace Cloister.KmsApps
             ["--ops"] = "KMS_OPS",
             ["--calls"] = "KMS_CALLS",
             ["--concurrency"] = "KMS_CONCURRENCY",
+            ["--access-key-id"] = "KMS_ACCESS_KEY_ID",
+            ["--secret-access-key"] = "KMS_SECRET_ACCESS_KEY",
         };
 
         public AppMode Mode { get; private init; }
@@ -89,6 +91,10 @@ namespace Cloister.KmsApps
         public int Calls { get; private init; }
 
         public int Concurrency { get; private init; }
+
+        public required string AccessKeyId { get; init; }
+
+        public required string SecretAccessKey { get; init; }
 
         /// <exception cref="UsageException">An unknown argument, a missing value or a value that does not parse.</exception>
         public static AppSettings Parse(string[] args)
@@ -143,6 +149,8 @@ namespace Cloister.KmsApps
                 Ops = ops,
                 Calls = Count(values.GetValueOrDefault("--calls", "100"), "--calls"),
                 Concurrency = Count(values.GetValueOrDefault("--concurrency", "4"), "--concurrency"),
+                AccessKeyId = values.GetValueOrDefault("--access-key-id", "enclave-app"),
+                SecretAccessKey = values.GetValueOrDefault("--secret-access-key", "unused"),
             };
         }
 
@@ -194,10 +202,10 @@ namespace Cloister.KmsApps
     {
         private const string App = "dotnet";
 
-        // The proxy signs again with the host's credentials: the app's own are never checked. No retries, so a test
-        // sees each answer the proxy gave and not the last of several.
+        // The proxy signs again with the host's credentials: the app's own are never checked, and only a call straight
+        // to KMS (the benchmark's baseline) needs real ones. No retries, so a test sees each answer the proxy gave.
         private readonly AmazonKeyManagementServiceClient _client = new(
-            new BasicAWSCredentials("enclave-app", "unused"),
+            new BasicAWSCredentials(settings.AccessKeyId, settings.SecretAccessKey),
             new AmazonKeyManagementServiceConfig { ServiceURL = settings.Endpoint, AuthenticationRegion = settings.Region, MaxErrorRetry = 0 });
 
         /// <summary>A KMS error's code (its <c>__type</c>), else the exception's type name.</summary>
@@ -213,7 +221,7 @@ namespace Cloister.KmsApps
         /// <summary>No network: proves the executable, its libraries (OpenSSL through .NET's crypto) and the SDK load.</summary>
         public static int VersionCheck(AppSettings settings)
         {
-            using var client = new AmazonKeyManagementServiceClient(new BasicAWSCredentials("enclave-app", "unused"), new AmazonKeyManagementServiceConfig { ServiceURL = settings.Endpoint, AuthenticationRegion = settings.Region });
+            using var client = new AmazonKeyManagementServiceClient(new BasicAWSCredentials(settings.AccessKeyId, settings.SecretAccessKey), new AmazonKeyManagementServiceConfig { ServiceURL = settings.Endpoint, AuthenticationRegion = settings.Region });
             using var a = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
             using var b = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
             var ecdh = a.DeriveRawSecretAgreement(b.PublicKey).AsSpan().SequenceEqual(b.DeriveRawSecretAgreement(a.PublicKey));
