@@ -41,7 +41,7 @@ secret_access_key="${AWS_SECRET_ACCESS_KEY:?TODO(lead): credentials the test KMS
 region="${KMS_REGION:-us-east-1}"
 
 # One ciphertext for both halves, so each Decrypt is the same work.
-ciphertext="$(SSL_CERT_FILE="$kms_ca" NODE_EXTRA_CA_CERTS="$kms_ca" "${run_app[@]}" --endpoint "$kms_url" --region "$region" --key "$kms_key" \
+ciphertext="$(AWS_CA_BUNDLE="$kms_ca" SSL_CERT_FILE="$kms_ca" NODE_EXTRA_CA_CERTS="$kms_ca" "${run_app[@]}" --endpoint "$kms_url" --region "$region" --key "$kms_key" \
   --access-key-id "$access_key_id" --secret-access-key "$secret_access_key" --ops Encrypt 2>/dev/null | sed -n 's/^KMS [a-z]* Encrypt OK ciphertext=\([^ ]*\) .*/\1/p')"
 [[ -n "$ciphertext" ]] || { echo "bench: Encrypt against $kms_url failed" >&2; exit 1; }
 
@@ -53,8 +53,9 @@ rate() {
   sed 's/.*calls_per_second=\([0-9.]*\).*/\1/' <<<"$line"
 }
 
-# The direct half: .NET's OpenSSL and node each read their own variable for an extra CA.
-direct_out="$(SSL_CERT_FILE="$kms_ca" NODE_EXTRA_CA_CERTS="$kms_ca" "${run_app[@]}" bench --endpoint "$kms_url" --region "$region" --key "$kms_key" \
+# The direct half. The CA: node reads NODE_EXTRA_CA_CERTS; the AWS SDK for .NET takes AWS_CA_BUNDLE over OpenSSL's
+# SSL_CERT_FILE (and a machine may set it to its system bundle), so both are set.
+direct_out="$(AWS_CA_BUNDLE="$kms_ca" SSL_CERT_FILE="$kms_ca" NODE_EXTRA_CA_CERTS="$kms_ca" "${run_app[@]}" bench --endpoint "$kms_url" --region "$region" --key "$kms_key" \
   --access-key-id "$access_key_id" --secret-access-key "$secret_access_key" --ciphertext "$ciphertext" --calls "$calls" --concurrency "$concurrency" 2>&1)"
 direct=$(rate "$direct_out" direct)
 

@@ -30,7 +30,7 @@ catch (UsageException ex)
 }
 catch (Exception ex) when (KmsApp.IsCallFailure(ex) || ex is CryptographicException)
 {
-    await Console.Error.WriteLineAsync($"kms-app: {KmsApp.ErrorName(ex)}: {KmsApp.OneLine(ex.Message)}");
+    await Console.Error.WriteLineAsync($"kms-app: {KmsApp.ErrorName(ex)}: {KmsApp.Describe(ex)}");
     return 1;
 }
 
@@ -215,8 +215,21 @@ namespace Cloister.KmsApps
         /// <summary>What a KMS call raises when it fails: KMS's (or the proxy's) error answer, or no answer.</summary>
         public static bool IsCallFailure(Exception ex) => ex is AmazonServiceException or AmazonClientException or HttpRequestException or IOException;
 
-        /// <summary>An error message may span lines, the output format may not.</summary>
-        public static string OneLine(string text) => string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        /// <summary>
+        /// The message and, when it only points there ("see inner exception"), the innermost exception's, on one line:
+        /// an error message may span lines, the output format may not.
+        /// </summary>
+        public static string Describe(Exception ex)
+        {
+            var innermost = ex;
+            while (innermost.InnerException is { } inner)
+            {
+                innermost = inner;
+            }
+
+            var text = ReferenceEquals(innermost, ex) ? ex.Message : $"{ex.Message} ({innermost.GetType().Name}: {innermost.Message})";
+            return string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        }
 
         /// <summary>No network: proves the executable, its libraries (OpenSSL through .NET's crypto) and the SDK load.</summary>
         public static int VersionCheck(AppSettings settings)
@@ -316,7 +329,7 @@ namespace Cloister.KmsApps
                 catch (Exception ex) when (IsCallFailure(ex) || ex is CryptographicException)
                 {
                     failed = true;
-                    Console.WriteLine($"KMS {App} {op} ERROR {ErrorName(ex)} {OneLine(ex.Message)}");
+                    Console.WriteLine($"KMS {App} {op} ERROR {ErrorName(ex)} {Describe(ex)}");
                 }
             }
 
@@ -344,7 +357,7 @@ namespace Cloister.KmsApps
                     catch (Exception ex) when (IsCallFailure(ex))
                     {
                         Interlocked.Increment(ref errors);
-                        Interlocked.CompareExchange(ref firstError, $"{ErrorName(ex)} {OneLine(ex.Message)}", null);
+                        Interlocked.CompareExchange(ref firstError, $"{ErrorName(ex)} {Describe(ex)}", null);
                     }
                 }
             }
