@@ -13,7 +13,7 @@ internal sealed record KmsAppImageOptions
     /// <summary>The manifest's <c>name</c>.</summary>
     public string Name { get; init; } = "kms-app";
 
-    /// <summary>The app's environment (the manifest's <c>env</c>), on top of <c>HOME=/tmp</c>.</summary>
+    /// <summary>The app's environment (the manifest's <c>env</c>); <c>HOME</c> is <c>/tmp</c> unless it names another.</summary>
     public IReadOnlyDictionary<string, string> Env { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Image path → file on this machine, e.g. <c>/etc/kms-ca.pem</c> → the test KMS server's CA PEM.</summary>
@@ -62,13 +62,19 @@ internal static class KmsAppImage
     public static async Task<EnclaveBuildResult> BuildEifAsync(string outputDirectory, RuntimeBundle runtime, IReadOnlyList<string> cmd, KmsAppImageOptions? options = null)
     {
         options ??= new KmsAppImageOptions();
+        // The SDKs look for their config files under HOME; the image has no home directory of its own.
+        var env = new Dictionary<string, string> { ["HOME"] = "/tmp" };
+        foreach (var (name, value) in options.Env)
+        {
+            env[name] = value;
+        }
+
         var manifest = new EnclaveManifest
         {
             Name = options.Name,
             Image = $"oci-layout:{s_layout.Value}:{Tag(options.Files)}",
             Cmd = cmd,
-            // The SDKs look for their config files under HOME; the image has no home directory of its own.
-            Env = new Dictionary<string, string>(options.Env) { ["HOME"] = "/tmp" },
+            Env = env,
             KmsProxy = options.KmsProxy,
         };
         return await EnclaveImageBuilder.BuildAsync(manifest, new EnclaveBuildOptions

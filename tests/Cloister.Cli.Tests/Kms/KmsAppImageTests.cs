@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.Versioning;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using System.Text.RegularExpressions;
 using Cloister.Build.RuntimeBundles;
 using Cloister.Testing;
 using Xunit.Abstractions;
@@ -30,7 +31,7 @@ public sealed class KmsAppImageTests : IClassFixture<KmsAppImageTests.Images>
         var run = _images.Run(_images.Js);
 
         Assert.True(run.ExitCode == 0, run.ToString());
-        Assert.Matches(@"(?m)^KMS js READY node=v\d+\.\d+\.\d+ sdk=3\.\d+\.\d+ crypto=yes\r?$", run.Stdout);
+        Assert.True(Regex.IsMatch(run.Stdout, @"(?m)^KMS js READY node=v\d+\.\d+\.\d+ sdk=3\.\d+\.\d+ crypto=yes\r?$"), run.ToString());
         // node reads NODE_EXTRA_CA_CERTS as it starts and warns when it cannot load it.
         Assert.DoesNotContain("Ignoring extra certs", run.Stdout + run.Stderr, StringComparison.Ordinal);
         _output.WriteLine(_images.Timings);
@@ -42,7 +43,7 @@ public sealed class KmsAppImageTests : IClassFixture<KmsAppImageTests.Images>
         var run = _images.Run(_images.Dotnet);
 
         Assert.True(run.ExitCode == 0, run.ToString());
-        Assert.Matches(@"(?m)^KMS dotnet READY runtime=10\.\d+\.\d+ sdk=4\.\d+\.\d+\.\d+ crypto=yes\r?$", run.Stdout);
+        Assert.True(Regex.IsMatch(run.Stdout, @"(?m)^KMS dotnet READY runtime=10\.\d+\.\d+ sdk=4\.\d+\.\d+\.\d+ crypto=yes\r?$"), run.ToString());
         _output.WriteLine(_images.Timings);
     }
 
