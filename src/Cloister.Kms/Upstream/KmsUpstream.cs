@@ -156,7 +156,7 @@ public sealed class KmsUpstream : IKmsUpstream, IDisposable
     }
 
     // HttpClient's outer messages say "see inner exception"; the innermost says what happened (the tunnel's refusal,
-    // "the remote certificate is invalid because of errors in the certificate chain: UntrustedRoot", …).
+    // "the remote certificate is invalid because of errors in the certificate chain: PartialChain", …).
     private static string Describe(Exception exception)
     {
         var innermost = exception;
