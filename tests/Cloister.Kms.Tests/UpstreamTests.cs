@@ -1,10 +1,10 @@
 using System.Net.Sockets;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Cloister.Kms.Credentials;
 using Cloister.Kms.Upstream;
 using Cloister.Testing;
+using Cloister.Testing.Kms;
 
 namespace Cloister.Kms.Tests;
 
@@ -18,7 +18,7 @@ public sealed class UpstreamTests
     public async Task A_call_reaches_kms_signed_and_its_answer_comes_back_whole()
     {
         using var root = ProvisioningPki.CertificateAuthority("Test KMS Root");
-        await using var kms = new MiniHttpsServer(Issue(root, "localhost"), _ => (200, """{"KeyId":"arn:aws:kms:us-east-1:111122223333:key/k","Plaintext":"AA=="}"""u8.ToArray()));
+        await using var kms = new MiniHttpsServer(KmsEndpointCertificate.Issue(root, "localhost"), _ => (200, """{"KeyId":"arn:aws:kms:us-east-1:111122223333:key/k","Plaintext":"AA=="}"""u8.ToArray()));
         var tunnels = new List<string>();
         using var upstream = Create(kms, [root], opened: tunnels);
 
@@ -45,7 +45,7 @@ public sealed class UpstreamTests
     public async Task Kms_error_answers_pass_through_with_their_status()
     {
         using var root = ProvisioningPki.CertificateAuthority("Test KMS Root");
-        await using var kms = new MiniHttpsServer(Issue(root, "localhost"), _ => (400, """{"__type":"InvalidCiphertextException"}"""u8.ToArray()));
+        await using var kms = new MiniHttpsServer(KmsEndpointCertificate.Issue(root, "localhost"), _ => (400, """{"__type":"InvalidCiphertextException"}"""u8.ToArray()));
         using var upstream = Create(kms, [root]);
 
         var reply = await upstream.SendAsync(new KmsCall("TrentService.Decrypt", s_body), CancellationToken.None);
@@ -59,7 +59,7 @@ public sealed class UpstreamTests
     {
         using var root = ProvisioningPki.CertificateAuthority("Test KMS Root");
         using var other = ProvisioningPki.CertificateAuthority("Someone Else");
-        await using var kms = new MiniHttpsServer(Issue(root, "localhost"), _ => (200, "{}"u8.ToArray()));
+        await using var kms = new MiniHttpsServer(KmsEndpointCertificate.Issue(root, "localhost"), _ => (200, "{}"u8.ToArray()));
         using var upstream = Create(kms, [other]);
 
         var ex = await Assert.ThrowsAsync<KmsUpstreamException>(() => upstream.SendAsync(new KmsCall("TrentService.Decrypt", s_body), CancellationToken.None));
@@ -74,7 +74,7 @@ public sealed class UpstreamTests
     public async Task The_built_in_amazon_roots_do_not_admit_a_test_ca()
     {
         using var root = ProvisioningPki.CertificateAuthority("Test KMS Root");
-        await using var kms = new MiniHttpsServer(Issue(root, "localhost"), _ => (200, "{}"u8.ToArray()));
+        await using var kms = new MiniHttpsServer(KmsEndpointCertificate.Issue(root, "localhost"), _ => (200, "{}"u8.ToArray()));
         using var upstream = Create(kms, KmsTrustRoots.BuiltIn());
 
         var ex = await Assert.ThrowsAsync<KmsUpstreamException>(() => upstream.SendAsync(new KmsCall("TrentService.Decrypt", s_body), CancellationToken.None));
@@ -87,7 +87,7 @@ public sealed class UpstreamTests
     public async Task A_certificate_for_another_name_is_refused()
     {
         using var root = ProvisioningPki.CertificateAuthority("Test KMS Root");
-        await using var kms = new MiniHttpsServer(Issue(root, "kms.elsewhere.test"), _ => (200, "{}"u8.ToArray()));
+        await using var kms = new MiniHttpsServer(KmsEndpointCertificate.Issue(root, "kms.elsewhere.test"), _ => (200, "{}"u8.ToArray()));
         using var upstream = Create(kms, [root]);
 
         var ex = await Assert.ThrowsAsync<KmsUpstreamException>(() => upstream.SendAsync(new KmsCall("TrentService.Decrypt", s_body), CancellationToken.None));
@@ -100,7 +100,7 @@ public sealed class UpstreamTests
     public async Task An_answer_over_the_bound_fails_the_call()
     {
         using var root = ProvisioningPki.CertificateAuthority("Test KMS Root");
-        await using var kms = new MiniHttpsServer(Issue(root, "localhost"), _ => (200, new byte[4097]));
+        await using var kms = new MiniHttpsServer(KmsEndpointCertificate.Issue(root, "localhost"), _ => (200, new byte[4097]));
         using var upstream = Create(kms, [root], maxAnswerBytes: 4096);
 
         var ex = await Assert.ThrowsAsync<KmsUpstreamException>(() => upstream.SendAsync(new KmsCall("TrentService.Decrypt", s_body), CancellationToken.None));
@@ -130,7 +130,7 @@ public sealed class UpstreamTests
     public async Task No_credentials_fail_the_call_before_anything_is_sent()
     {
         using var root = ProvisioningPki.CertificateAuthority("Test KMS Root");
-        await using var kms = new MiniHttpsServer(Issue(root, "localhost"), _ => (200, "{}"u8.ToArray()));
+        await using var kms = new MiniHttpsServer(KmsEndpointCertificate.Issue(root, "localhost"), _ => (200, "{}"u8.ToArray()));
         using var upstream = new KmsUpstream(new KmsUpstreamOptions
         {
             Endpoint = kms.Url,
@@ -209,17 +209,4 @@ public sealed class UpstreamTests
             Credentials = _ => ValueTask.FromResult(s_credentials),
             MaxAnswerBytes = maxAnswerBytes,
         });
-
-    // A TLS server certificate for NAME issued by ROOT, with its key.
-    private static X509Certificate2 Issue(X509Certificate2 root, string name)
-    {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
-        var names = new SubjectAlternativeNameBuilder();
-        names.AddDnsName(name);
-        request.CertificateExtensions.Add(names.Build());
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
-        using var issued = request.Create(root, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(16));
-        return issued.CopyWithPrivateKey(key);
-    }
 }

@@ -155,16 +155,16 @@ public sealed class KmsUpstream : IKmsUpstream, IDisposable
         return buffer.ToArray();
     }
 
-    // HttpClient's outer messages say "see inner exception"; the innermost says what happened (the tunnel's refusal,
-    // "the remote certificate is invalid because of errors in the certificate chain: PartialChain", …).
+    // HttpClient's own wrappers say "see inner exception"; the first exception below them says what happened (the
+    // tunnel's refusal, "the remote certificate is invalid because of errors in the certificate chain: …", …).
     private static string Describe(Exception exception)
     {
-        var innermost = exception;
-        while (innermost.InnerException is { } inner)
+        var cause = exception;
+        while (cause is HttpRequestException { InnerException: { } inner })
         {
-            innermost = inner;
+            cause = inner;
         }
 
-        return innermost.Message.ReplaceLineEndings(" ");
+        return cause.Message.ReplaceLineEndings(" ");
     }
 }
