@@ -68,7 +68,7 @@ public sealed class KmsCredentialsService
                 : token is null ? null : timeProvider.GetUtcNow() + UnstatedExpiry;
             return new AwsCredentials(credentials.AccessKey, credentials.SecretKey, token, expiration);
         }
-        catch (AmazonClientException ex)
+        catch (Exception ex) when (ex is AmazonClientException or AmazonServiceException)
         {
             throw new KmsCredentialsException(OneLine(ex.Message), ex);
         }
