@@ -127,6 +127,41 @@ public sealed class UpstreamTests
     }
 
     [Fact]
+    public async Task A_tunnel_that_never_opens_is_given_up_at_the_connect_bound()
+    {
+        using var root = ProvisioningPki.CertificateAuthority("Test KMS Root");
+        using var upstream = Hanging(root, connectTimeout: TimeSpan.FromMilliseconds(200), callTimeout: TimeSpan.FromMinutes(5));
+
+        var ex = await Assert.ThrowsAsync<KmsUpstreamException>(() => upstream.SendAsync(new KmsCall("TrentService.Decrypt", s_body), CancellationToken.None));
+
+        Assert.Equal("KMS at kms.us-east-1.amazonaws.com could not be reached within 0.2 s (tunnel and TLS handshake)", ex.Message);
+    }
+
+    [Fact]
+    public async Task A_call_is_given_up_at_the_call_bound()
+    {
+        using var root = ProvisioningPki.CertificateAuthority("Test KMS Root");
+        using var upstream = Hanging(root, connectTimeout: TimeSpan.FromMinutes(5), callTimeout: TimeSpan.FromMilliseconds(200));
+
+        var ex = await Assert.ThrowsAsync<KmsUpstreamException>(() => upstream.SendAsync(new KmsCall("TrentService.Decrypt", s_body), CancellationToken.None));
+
+        Assert.Equal("KMS at kms.us-east-1.amazonaws.com did not answer within 0.2 s", ex.Message);
+    }
+
+    [Fact]
+    public async Task The_callers_cancellation_stays_a_cancellation()
+    {
+        using var root = ProvisioningPki.CertificateAuthority("Test KMS Root");
+        using var upstream = Hanging(root, connectTimeout: TimeSpan.FromMinutes(5), callTimeout: TimeSpan.FromMinutes(5));
+        using var cancel = new CancellationTokenSource();
+
+        var call = upstream.SendAsync(new KmsCall("TrentService.Decrypt", s_body), cancel.Token);
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+    }
+
+    [Fact]
     public async Task No_credentials_fail_the_call_before_anything_is_sent()
     {
         using var root = ProvisioningPki.CertificateAuthority("Test KMS Root");
@@ -193,6 +228,23 @@ public sealed class UpstreamTests
 
         Assert.StartsWith($"the KMS endpoint '{endpoint}' is not https://host[:port]/", ex.Message, StringComparison.Ordinal);
     }
+
+    // A tunnel that never opens: the host's forwarder stuck on a destination that does not answer.
+    private static KmsUpstream Hanging(X509Certificate2 root, TimeSpan connectTimeout, TimeSpan callTimeout) =>
+        new(new KmsUpstreamOptions
+        {
+            Endpoint = new Uri("https://kms.us-east-1.amazonaws.com/"),
+            Region = "us-east-1",
+            TrustRoots = [root],
+            OpenTunnel = async (_, _, token) =>
+            {
+                await Task.Delay(Timeout.Infinite, token);
+                throw new InvalidOperationException("unreachable");
+            },
+            Credentials = _ => ValueTask.FromResult(s_credentials),
+            ConnectTimeout = connectTimeout,
+            CallTimeout = callTimeout,
+        });
 
     private static KmsUpstream Create(MiniHttpsServer kms, X509Certificate2Collection roots, List<string>? opened = null, int maxAnswerBytes = KmsUpstreamOptions.DefaultMaxAnswerBytes) =>
         new(new KmsUpstreamOptions

@@ -115,7 +115,12 @@ public sealed class KmsUpstream : IKmsUpstream, IDisposable
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new KmsUpstreamException(string.Create(CultureInfo.InvariantCulture, $"KMS at {_authority} did not answer within {_options.CallTimeout.TotalSeconds:0.###} s"), ex);
+            // Not the call's bound, so the handler's ConnectTimeout: the tunnel or the TLS handshake took too long.
+            throw new KmsUpstreamException(
+                bounded.IsCancellationRequested
+                    ? string.Create(CultureInfo.InvariantCulture, $"KMS at {_authority} did not answer within {_options.CallTimeout.TotalSeconds:0.###} s")
+                    : string.Create(CultureInfo.InvariantCulture, $"KMS at {_authority} could not be reached within {_options.ConnectTimeout.TotalSeconds:0.###} s (tunnel and TLS handshake)"),
+                ex);
         }
         catch (HttpRequestException ex)
         {
