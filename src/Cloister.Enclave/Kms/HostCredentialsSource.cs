@@ -44,8 +44,13 @@ internal sealed class HostCredentialsSource
                 return cached;
             }
 
-            // A fetch belongs to no single caller: one caller giving up must not fail the others that share it.
-            _fetching ??= FetchAndKeepAsync();
+            // A fetch belongs to no single caller: one caller giving up must not fail the others that share it. Only a
+            // fetch still under way is shared; a finished one (a failure, or credentials now stale) is never reused.
+            if (_fetching is not { IsCompleted: false })
+            {
+                _fetching = FetchAndKeepAsync();
+            }
+
             fetching = _fetching;
         }
 
@@ -54,28 +59,18 @@ internal sealed class HostCredentialsSource
 
     private async Task<AwsCredentials> FetchAndKeepAsync()
     {
-        try
+        var credentials = await FetchAsync();
+        lock (_lock)
         {
-            var credentials = await FetchAsync();
-            lock (_lock)
-            {
-                _cached = credentials;
-            }
+            _cached = credentials;
+        }
 
-            return credentials;
-        }
-        finally
-        {
-            lock (_lock)
-            {
-                _fetching = null;
-            }
-        }
+        return credentials;
     }
 
     private async Task<AwsCredentials> FetchAsync()
     {
-        // Off the caller's synchronous path, so that _fetching is set before the fetch can complete and clear it.
+        // Off the caller's synchronous path, which holds the lock.
         await Task.Yield();
         using var timeout = new CancellationTokenSource(FetchTimeout, _timeProvider);
         try
