@@ -9,7 +9,11 @@ using System.Text;
 namespace Cloister.Testing;
 
 /// <summary>One HTTP/1.1 request as <see cref="MiniHttpsServer"/> received it, with the client certificate the TLS handshake carried.</summary>
-internal sealed record MiniHttpRequest(string Method, string Path, byte[] Body, X509Certificate2? ClientCertificate);
+internal sealed record MiniHttpRequest(string Method, string Path, byte[] Body, X509Certificate2? ClientCertificate)
+{
+    /// <summary>The header fields in the order they came, names as sent, values trimmed.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Headers { get; init; } = [];
+}
 
 /// <summary>
 /// A real HTTPS endpoint on 127.0.0.1 for tests that speak to a provisioner: TLS with the given certificate (a client
@@ -166,7 +170,10 @@ internal sealed class MiniHttpsServer : IAsyncDisposable
         }
 
         var client = tls.RemoteCertificate is { } remote ? X509CertificateLoader.LoadCertificate(remote.GetRawCertData()) : null;
-        return new MiniHttpRequest(requestLine[0], requestLine[1], body.ToArray(), client);
+        return new MiniHttpRequest(requestLine[0], requestLine[1], body.ToArray(), client)
+        {
+            Headers = [.. lines.Skip(1).Select(line => line.Split(':', 2)).Where(parts => parts.Length == 2).Select(parts => new KeyValuePair<string, string>(parts[0], parts[1].Trim()))],
+        };
     }
 
     private static int IndexOf(ReadOnlySpan<byte> haystack, ReadOnlySpan<byte> needle) => haystack.IndexOf(needle);

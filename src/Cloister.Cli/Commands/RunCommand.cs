@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using Cloister.Host.Egress;
 using Cloister.Host.Ingress;
+using Cloister.Host.Kms;
 using Cloister.Host.Nitro;
 using Cloister.Host.Processes;
 using Cloister.Host.Provisioning;
@@ -128,12 +129,13 @@ internal static class RunCommand
         {
             Notice($"PCR0 {Convert.ToHexStringLower(enclave.Measurements.Pcr0)}");
             using var hostProvisioning = await provisioning.StartAsync(enclave.LaunchSpec?.Manifest.Provisioning, Notice, stop.Token);
+            var kmsCredentials = KmsCredentials(enclave.LaunchSpec?.Manifest.KmsProxy);
             EnclaveRunResult result;
             try
             {
                 result = await HostSupervisor.RunAsync(
                     enclave,
-                    supervisorOptions with { Services = [egress, .. hostProvisioning?.Services ?? []] },
+                    supervisorOptions with { Services = [egress, .. hostProvisioning?.Services ?? [], .. kmsCredentials] },
                     stop.Token);
             }
             catch (EnclaveLaunchException ex)
@@ -151,6 +153,20 @@ internal static class RunCommand
                 ? throw new CommandFailedException($"provisioning refused: {refusal}", ExitCodes.Invalid)
                 : result.ExitCode;
         }
+    }
+
+    // The supervisor's KMS proxy signs with the host's credentials (docs/kms.md, "Credentials"); an image without
+    // kms_proxy never asks, so the host does not offer them.
+    [SupportedOSPlatform("linux")]
+    private static HostService[] KmsCredentials(KmsProxySettings? manifest)
+    {
+        if (manifest is null)
+        {
+            return [];
+        }
+
+        Notice($"kms: the image's kms_proxy ({manifest.Region}) signs with this host's AWS credentials (the SDK's default chain), served on vsock {VsockEndpoint.KmsCredentialsPort}");
+        return [new KmsCredentialsService(cancellationToken => KmsCredentialsService.ResolveDefaultChainAsync(TimeProvider.System, cancellationToken), Notice).Service];
     }
 
     [SupportedOSPlatform("linux")]

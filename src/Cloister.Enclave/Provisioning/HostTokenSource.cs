@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Cloister.Enclave.Host;
 using Cloister.Runtime.Provisioning;
 using Cloister.Runtime.Vsock;
 
@@ -19,7 +20,7 @@ internal static class HostTokenSource
         try
         {
             await using var stream = await transport.ConnectAsync(new VsockEndpoint(VsockEndpoint.HostCid, VsockEndpoint.ProvisioningTokenPort), cancellationToken);
-            return Parse(await ReadLineAsync(stream, cancellationToken));
+            return Parse(await HostLine.ReadAsync(stream, MaxLineLength, cancellationToken));
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException)
         {
@@ -48,32 +49,6 @@ internal static class HostTokenSource
         catch (JsonException ex)
         {
             throw new ProvisioningTransportException($"the host's token line is not a token: {ex.Message}", ex);
-        }
-    }
-
-    private static async Task<byte[]> ReadLineAsync(Stream stream, CancellationToken cancellationToken)
-    {
-        var buffer = new byte[MaxLineLength + 1];
-        var filled = 0;
-        while (true)
-        {
-            var read = await stream.ReadAsync(buffer.AsMemory(filled), cancellationToken);
-            if (read == 0)
-            {
-                throw new EndOfStreamException("the host closed the connection before a whole line");
-            }
-
-            var newline = Array.IndexOf(buffer, (byte)'\n', filled, read);
-            filled += read;
-            if (newline >= 0)
-            {
-                return buffer[..newline];
-            }
-
-            if (filled > MaxLineLength)
-            {
-                throw new InvalidDataException($"the host's line is longer than {MaxLineLength} bytes");
-            }
         }
     }
 }

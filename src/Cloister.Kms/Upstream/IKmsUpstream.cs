@@ -17,13 +17,13 @@ public sealed record KmsReply(int StatusCode, byte[] Body, string? ContentType);
 /// </summary>
 public interface IKmsUpstream
 {
-    /// <summary>Sends <paramref name="request"/> and reads KMS's whole answer.</summary>
-    /// <param name="request">The call.</param>
+    /// <summary>Sends <paramref name="kmsCall"/> and reads KMS's whole answer.</summary>
+    /// <param name="kmsCall">The call.</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>KMS's answer, whatever its status.</returns>
     /// <exception cref="KmsUpstreamException">KMS could not be reached or asked: no credentials, no tunnel, a TLS failure, a timeout, an oversized answer.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    Task<KmsReply> SendAsync(KmsCall request, CancellationToken cancellationToken);
+    Task<KmsReply> SendAsync(KmsCall kmsCall, CancellationToken cancellationToken);
 }
 
 /// <summary>KMS could not be reached or asked; the message is one line naming why.</summary>
