@@ -4,10 +4,12 @@ using Cloister.Enclave.Apps;
 using Cloister.Enclave.Egress;
 using Cloister.Enclave.Host;
 using Cloister.Enclave.Ingress;
+using Cloister.Enclave.Kms;
 using Cloister.Enclave.LocalApi;
 using Cloister.Enclave.Nitro;
 using Cloister.Enclave.Provisioning;
 using Cloister.Encryption.Keys;
+using Cloister.Kms.Upstream;
 using Cloister.Runtime.Egress;
 using Cloister.Runtime.Files;
 using Cloister.Runtime.Manifest;
@@ -153,6 +155,8 @@ internal sealed class EnclaveSupervisor
             await using var localApi = nsm is null || !(api.Attestation || keys is not null)
                 ? null
                 : await LocalApiServer.StartAsync(api.Port, nsm, new LocalApiOptions { Attestation = api.Attestation, Keys = keys }, cancellationToken);
+            using var kmsUpstream = _spec.Manifest.KmsProxy is { } kmsSettings ? KmsUpstreamFactory.Create(kmsSettings, transport) : null;
+            await using var kmsProxy = kmsUpstream is null ? null : await StartKmsProxyAsync(_spec.Manifest.KmsProxy!, nsm!, kmsUpstream, host, cancellationToken);
             var appPorts = _spec.Manifest.Ingress.Select(port => port.AppPort).ToList();
             using var supervisor = new AppSupervisor(launch, _spec.Manifest.Restart, host, (exited, token) => WaitReadyAsync(appPorts, exited, host, token), AppSupervisor.DefaultGracePeriod);
             // On Nitro the host has no other way to give the app its SIGTERM; the simulator takes the same path.
@@ -241,6 +245,15 @@ internal sealed class EnclaveSupervisor
         }
     }
 
+    // Started before the app, so its first call finds the proxy listening; one line says what the manifest lets through.
+    private static async Task<KmsProxyServer> StartKmsProxyAsync(
+        KmsProxySettings settings, NsmDevice nsm, KmsUpstream upstream, HostLink host, CancellationToken cancellationToken)
+    {
+        var server = await KmsProxyServer.StartAsync(settings, KmsProxyServer.Attester(nsm), upstream, cancellationToken);
+        await host.LogAsync($"kms_proxy: serving 127.0.0.1:{server.Port} for {settings.Region}: actions {string.Join(", ", settings.Allow)}; keys {string.Join(", ", settings.Keys)}; to {settings.Endpoint ?? KmsUpstreamOptions.DefaultEndpoint(settings.Region).ToString()}");
+        return server;
+    }
+
     // Every port's base certificate is made before the first connection is accepted; each gets one line in the log.
     private async Task<AttestedIngress?> StartAttestedIngressAsync(
         VsockTransport transport, NsmDevice? nsm, ICertificateIssuer? issuer, HostLink host, CancellationToken cancellationToken)
@@ -275,7 +288,8 @@ internal sealed class EnclaveSupervisor
         if (Simulated)
         {
             // bubblewrap's new network namespace has lo up already, and the host's kernel has entropy.
-            var needsNsm = _spec.Manifest.Api.Attestation || _spec.Manifest.Provisioning is not null || _spec.Manifest.Ingress.Any(port => port.Tls == IngressTls.Attested);
+            var needsNsm = _spec.Manifest.Api.Attestation || _spec.Manifest.Provisioning is not null || _spec.Manifest.KmsProxy is not null
+                || _spec.Manifest.Ingress.Any(port => port.Tls == IngressTls.Attested);
             return needsNsm ? await NsmSocketDevice.ConnectAsync(SimulatedEnclaveContract.NsmSocketPath, cancellationToken) : null;
         }
 

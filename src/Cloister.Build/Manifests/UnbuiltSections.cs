@@ -5,14 +5,13 @@ namespace Cloister.Build.Manifests;
 /// <summary>
 /// The manifest sections that this version of Cloister reads and validates but does not build yet: nothing in the
 /// image would act on them, so an enclave built with one would silently lack what its owner configured (an enclave
-/// with <c>kms_proxy</c> would have no proxy). The build refuses them, failing closed, until the work that
+/// with <c>health</c> would have no health check). The build refuses them, failing closed, until the work that
 /// implements each lands (<c>docs/build.md</c>).
 /// </summary>
 public static class UnbuiltSections
 {
     private static readonly (UnbuiltSection Section, Func<EnclaveManifest, bool> IsSet)[] s_sections =
     [
-        (Refused("kms_proxy", "remove the section"), manifest => manifest.KmsProxy is not null),
         (Refused("health", "remove the section"), manifest => manifest.Health is not null),
     ];
 
@@ -31,7 +30,7 @@ public static class UnbuiltSections
 }
 
 /// <summary>A manifest section that the build refuses because this version does not build it yet.</summary>
-/// <param name="Key">The key path, e.g. <c>kms_proxy</c>.</param>
+/// <param name="Key">The key path, e.g. <c>health</c>.</param>
 /// <param name="Message">Why it is refused and what to do instead.</param>
 public sealed record UnbuiltSection(string Key, string Message)
 {

@@ -17,7 +17,6 @@ public sealed class UnbuiltSectionsTests
     private const string NotBuilt = "not built yet in this version of Cloister; ";
 
     [Theory]
-    [InlineData("kms_proxy: {region: eu-west-1, allow: [Decrypt], keys: [alias/a]}\n", "kms_proxy", 3, 1, "remove the section")]
     [InlineData("resources: {cpus: 2}\nhealth:\n  path: /healthz\n  port: 8080\n", "health", 4, 1, "remove the section")]
     public void A_section_not_built_yet_is_refused_at_its_key(string section, string key, int line, int column, string remedy)
     {
@@ -36,6 +35,15 @@ public sealed class UnbuiltSectionsTests
         var manifest = EnclaveManifestReader.ParseBuildable(Head + "api:\n  attestation: true\n  crypto: true\n" + Provisioning);
 
         Assert.True(manifest.Api.Crypto);
+        Assert.Empty(UnbuiltSections.In(manifest));
+    }
+
+    [Fact]
+    public void The_kms_proxy_builds()
+    {
+        var manifest = EnclaveManifestReader.ParseBuildable(Head + "kms_proxy: {region: eu-west-1, allow: [Decrypt], keys: [alias/a]}\n");
+
+        Assert.Equal(["Decrypt"], manifest.KmsProxy!.Allow);
         Assert.Empty(UnbuiltSections.In(manifest));
     }
 
@@ -73,7 +81,7 @@ public sealed class UnbuiltSectionsTests
     [Fact]
     public async Task The_builder_refuses_them_before_it_touches_the_image()
     {
-        var manifest = EnclaveManifestReader.Parse(Head + Provisioning + "kms_proxy: {region: eu-west-1, allow: [Decrypt], keys: [alias/a]}\n");
+        var manifest = EnclaveManifestReader.Parse(Head + Provisioning + "health: {path: /h, port: 80}\n");
         var scratch = Directory.CreateTempSubdirectory("cloister-unbuilt-").FullName;
         try
         {
@@ -90,7 +98,7 @@ public sealed class UnbuiltSectionsTests
             // The image does not exist: without the check this would fail on the image instead.
             var ex = await Assert.ThrowsAsync<EnclaveBuildException>(() => EnclaveImageBuilder.BuildAsync(manifest, options));
 
-            Assert.Equal($"kms_proxy: {NotBuilt}remove the section (see docs/build.md, 'Sections not built yet')", ex.Message);
+            Assert.Equal($"health: {NotBuilt}remove the section (see docs/build.md, 'Sections not built yet')", ex.Message);
             Assert.False(Directory.Exists(options.OutputDirectory));
         }
         finally
@@ -107,13 +115,14 @@ public sealed class UnbuiltSectionsTests
 
         var keys = UnbuiltSections.In(everything).Select(section => section.Key).ToList();
 
-        Assert.Equal(["kms_proxy", "health"], keys);
+        Assert.Equal(["health"], keys);
         foreach (var key in keys)
         {
             var property = key.Split('.').Aggregate(schema.RootElement, (node, name) => node.GetProperty("properties").GetProperty(name));
             Assert.Contains("Not built yet", property.GetProperty("description").GetString(), StringComparison.Ordinal);
         }
 
+        Assert.DoesNotContain("Not built yet", schema.RootElement.GetProperty("properties").GetProperty("kms_proxy").GetProperty("description").GetString(), StringComparison.Ordinal);
         Assert.DoesNotContain("Not built yet", schema.RootElement.GetProperty("properties").GetProperty("provisioning").GetProperty("description").GetString(), StringComparison.Ordinal);
         Assert.DoesNotContain("Not built yet", schema.RootElement.GetProperty("properties").GetProperty("api").GetProperty("properties").GetProperty("crypto").GetProperty("description").GetString(), StringComparison.Ordinal);
     }

@@ -79,12 +79,12 @@ public sealed class BuildManifestInputTests : IDisposable
     {
         File.WriteAllText(
             Manifest,
-            "name: hello\nimage: oci-layout:./image:v1\nkms_proxy:\n  region: eu-west-1\n  allow: [Decrypt]\n  keys: [alias/payments]\n");
+            "name: hello\nimage: oci-layout:./image:v1\nhealth:\n  path: /healthz\n  port: 8080\n");
 
         var line = RefusedInOneLine(Build());
 
         Assert.Equal(
-            "cloister: enclave.yaml:3:1: kms_proxy: not built yet in this version of Cloister; remove the section (see docs/build.md, 'Sections not built yet')",
+            "cloister: enclave.yaml:3:1: health: not built yet in this version of Cloister; remove the section (see docs/build.md, 'Sections not built yet')",
             line);
     }
 
