@@ -27,18 +27,21 @@ else
   run_app=(node "$root/tests/KmsApps/js/app.mjs")
 fi
 
-# The test KMS server on a free port: its first line on stdout is its URL.
-dotnet "$server_dll" --listen 127.0.0.1:0 >"$work/kms.out" 2>"$work/kms.err" &
+# The test KMS server on a free port, trusting the simulator's root in $work/sim (created here, used by the run below);
+# it prints KEY=VALUE lines (its URL, CA file, keys and the credentials it accepts) once it listens. Its key policies
+# stay "allow all": this measures the proxy's path, not a policy (the end-to-end tests hold the real policy).
+dotnet "$server_dll" --listen 127.0.0.1:0 --sim-root "$work/sim" >"$work/kms.out" 2>"$work/kms.err" &
 pids+=($!)
-for _ in $(seq 1 100); do kms_url="$(head -1 "$work/kms.out")"; [[ -n "$kms_url" ]] && break; sleep 0.1; done
-[[ -n "$kms_url" ]] || { echo "bench: the test KMS server printed no URL:" >&2; cat "$work/kms.err" >&2; exit 1; }
-# TODO(lead): how the test server hands out its CA, a symmetric key whose policy admits this image (cloister trust
-# --kms-policy) and credentials it accepts. These four are what the rest needs.
-kms_ca="${KMS_CA:?TODO(lead): the test KMS server CA PEM}"
-kms_key="${KMS_KEY:?TODO(lead): a symmetric key ARN of the test KMS server}"
-access_key_id="${AWS_ACCESS_KEY_ID:?TODO(lead): credentials the test KMS server accepts}"
-secret_access_key="${AWS_SECRET_ACCESS_KEY:?TODO(lead): credentials the test KMS server accepts}"
-region="${KMS_REGION:-us-east-1}"
+for _ in $(seq 1 200); do grep -q '^KMS_KEY_AGREEMENT_KEY_ALIAS=' "$work/kms.out" && break; sleep 0.1; done
+grep -q '^KMS_URL=' "$work/kms.out" || { echo "bench: the test KMS server did not start:" >&2; cat "$work/kms.err" >&2; exit 1; }
+set -a; source "$work/kms.out"; set +a
+kms_url="$KMS_URL"
+kms_port="$(sed 's|.*:\([0-9]*\)/*$|\1|' <<<"$kms_url")"
+kms_ca="$KMS_CA_FILE"
+kms_key="$KMS_SYMMETRIC_KEY_ARN"
+access_key_id="$KMS_ACCESS_KEY_ID"
+secret_access_key="$KMS_SECRET_ACCESS_KEY"
+region="$KMS_REGION"
 
 # One ciphertext for both halves, so each Decrypt is the same work.
 ciphertext="$(AWS_CA_BUNDLE="$kms_ca" SSL_CERT_FILE="$kms_ca" NODE_EXTRA_CA_CERTS="$kms_ca" "${run_app[@]}" --endpoint "$kms_url" --region "$region" --key "$kms_key" \
@@ -90,17 +93,15 @@ kms_proxy:
   region: $region
   allow: [Decrypt, Encrypt]
   keys: ["$kms_key"]
-  endpoint: $kms_url
+  endpoint: https://localhost:$kms_port
   ca_file: /etc/kms-ca.pem
 restart: never
 EOF
 "$root/cloister" build -f "$work/enclave.yaml" -o "$work/out" >/dev/null
-# TODO(lead): the key policy of $kms_key must admit these measurements: cloister trust --kms-policy on
-# $work/out/measurements.json, given to the test server (its CLI or API), before this run.
-# The host serves its credentials to the proxy (vsock 7004) from the SDK's default chain: the environment above.
-# TODO(lead): if the simulated enclave reaches the server only through an egress rule or --allow-private-egress, add it.
+# The host serves its credentials to the proxy (vsock 7004) from the SDK's default chain: the environment below. The
+# server is on loopback, which the host's egress forwarder reaches only with --allow-private-egress.
 proxied_out="$(AWS_ACCESS_KEY_ID="$access_key_id" AWS_SECRET_ACCESS_KEY="$secret_access_key" \
-  "$root/cloister" run "$work/out" --sim-root "$work/sim" --grace-period 1 2>"$work/cloister.err" || true)"
+  "$root/cloister" run "$work/out" --sim-root "$work/sim" --allow-private-egress --grace-period 1 2>"$work/cloister.err" || true)"
 proxied=$(rate "$proxied_out$(cat "$work/cloister.err")" proxied)
 
 printf '%-44s %12s\n' case calls/s

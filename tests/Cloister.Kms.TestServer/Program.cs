@@ -3,13 +3,14 @@ using System.Net;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Cloister.Host.Simulation;
 using Cloister.Kms.TestServer;
 
 // The test KMS as a process for bench scripts and end-to-end runs: starts, prints what a client needs as KEY=VALUE
 // lines (shell-friendly), and serves until SIGTERM or SIGINT. (Not until stdin closes: a script's background job
 // reads /dev/null.)
 const string Usage = """
-    usage: Cloister.Kms.TestServer [--listen IP:PORT] [--http] [--region R] [--attestation-root PEM]
+    usage: Cloister.Kms.TestServer [--listen IP:PORT] [--http] [--region R] [--attestation-root PEM | --sim-root DIR]
                                    [--max-document-age SECONDS] [--ca-file PATH]
                                    [--access-key-id ID --secret-access-key SECRET [--session-token T]]
                                    [--policy KEY=FILE]...
@@ -44,7 +45,7 @@ try
             return 0;
         }
 
-        if (name is not ("--listen" or "--region" or "--attestation-root" or "--max-document-age" or "--ca-file" or
+        if (name is not ("--listen" or "--region" or "--attestation-root" or "--sim-root" or "--max-document-age" or "--ca-file" or
             "--access-key-id" or "--secret-access-key" or "--session-token" or "--policy"))
         {
             throw new FormatException($"unknown option {name}");
@@ -66,6 +67,20 @@ try
                 break;
             case "--attestation-root":
                 rootPath = value;
+                break;
+            case "--sim-root":
+                // The simulator's root, kept (or created) as `cloister run --sim-root DIR` keeps it, so that a bench can
+                // start this server before its first run.
+                if (!OperatingSystem.IsLinux())
+                {
+                    throw new FormatException("--sim-root needs Linux, as the simulator does");
+                }
+
+                using (SimulatedRootStore.LoadOrCreate(value, out _))
+                {
+                    rootPath = Path.Combine(value, SimulatedRootStore.CertificateFileName);
+                }
+
                 break;
             case "--max-document-age":
                 maxAge = int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds > 0
