@@ -92,7 +92,7 @@ internal sealed class SimulatedVsockTransport(string runDirectory, uint localCid
         {
             _path = path;
             _socket = socket;
-            // The accept loop takes only what poll(2) reported; should a connection go away first, accept must not block.
+            // accept4 must never block the one thread that also receives the hand-overs.
             _socket.Blocking = false;
             _handOvers = handOvers;
             StartAccepting();
