@@ -9,11 +9,15 @@ namespace Cloister.Host.Supervision;
 /// </summary>
 internal sealed class ConnectionService
 {
+    // How often a drain looks whether every connection the enclave made has reached Track.
+    private static readonly TimeSpan s_settleInterval = TimeSpan.FromMilliseconds(5);
+
     private readonly VsockListener _listener;
     private readonly Func<VsockStream, CancellationToken, Task> _read;
     private readonly Action<string> _failed;
     private readonly List<Task> _served = [];
     private readonly Lock _lock = new();
+    private long _tracked;
 
     public ConnectionService(VsockListener listener, Func<VsockStream, CancellationToken, Task> read, Action<string> failed)
     {
@@ -24,16 +28,34 @@ internal sealed class ConnectionService
 
     public Task AcceptAsync(CancellationToken cancellationToken) => AcceptLoop.RunAsync(_listener.AcceptAsync, Track, cancellationToken);
 
-    /// <summary>Waits for the connections being served to end by themselves, at most <paramref name="limit"/>.</summary>
-    public Task DrainAsync(TimeSpan limit)
+    /// <summary>
+    /// Waits, at most <paramref name="limit"/> in all, for every connection the enclave made to be served and end by
+    /// itself. The enclave is gone, but connections it made and wrote to may still wait in the listener or be on their
+    /// way from it to <see cref="Track"/>: those are waited for first, or their bytes would be dropped with the listener.
+    /// </summary>
+    public async Task DrainAsync(TimeSpan limit)
     {
+        using var timeout = new CancellationTokenSource(limit);
+        try
+        {
+            // The listener is read first: a connection it hands on meanwhile is counted as queued before it is tracked.
+            while (!(_listener.TryCountQueued(out var queued) && Interlocked.Read(ref _tracked) == queued))
+            {
+                await Task.Delay(s_settleInterval, timeout.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
         Task all;
         lock (_lock)
         {
             all = Task.WhenAll(_served);
         }
 
-        return Task.WhenAny(all, Task.Delay(limit));
+        await Task.WhenAny(all, Task.Delay(Timeout.Infinite, timeout.Token));
     }
 
     private Task Track(VsockStream stream, CancellationToken cancellationToken)
@@ -43,6 +65,7 @@ internal sealed class ConnectionService
         {
             _served.RemoveAll(task => task.IsCompleted);
             _served.Add(serving);
+            Interlocked.Increment(ref _tracked);
         }
 
         return serving;

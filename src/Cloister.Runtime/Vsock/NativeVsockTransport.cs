@@ -7,7 +7,7 @@ namespace Cloister.Runtime.Vsock;
 /// <summary>Real AF_VSOCK sockets, as inside a Nitro enclave and on its parent instance.</summary>
 internal sealed class NativeVsockTransport : VsockTransport
 {
-    // How long one poll(2) waits before the accept loop looks at its cancellation token again.
+    // How long one poll(2) waits before the accept loop looks again whether the listener is disposed.
     private const int PollSliceMilliseconds = 200;
 
     public override uint LocalCid => VsockEndpoint.AnyCid;
@@ -99,72 +99,29 @@ internal sealed class NativeVsockTransport : VsockTransport
     }
 
     /// <summary>
-    /// One thread per listener waits for connections (poll(2) in slices, so it sees the listener stop) and queues them:
-    /// .NET cannot accept AF_VSOCK connections asynchronously, and a thread per accept would cost a thread per connection.
+    /// .NET cannot accept AF_VSOCK connections asynchronously, so the base's poll(2) thread does, in slices so it sees the
+    /// listener stop.
     /// </summary>
     private sealed class Listener : QueuedVsockListener
     {
         private readonly SafeSocketHandle _handle;
-        private readonly Task _accepting;
 
         public Listener(VsockEndpoint endpoint, SafeSocketHandle handle)
-            : base(endpoint)
+            : base(endpoint, [handle], PollSliceMilliseconds)
         {
             _handle = handle;
-            _accepting = Task.Factory.StartNew(AcceptConnections, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            StartAccepting();
         }
 
-        private protected override async ValueTask StopAcceptingAsync()
+        private protected override void ReleaseSockets() => _handle.Dispose();
+
+        private protected override VsockStream? TakeConnection(int socket)
         {
-            // The loop owns the descriptor until it ends, so its number is never closed and reused under poll and accept.
-            await _accepting;
-            _handle.Dispose();
-        }
-
-        private void AcceptConnections()
-        {
-            while (!Stopping.IsCancellationRequested)
-            {
-                VsockStream? accepted;
-                try
-                {
-                    accepted = TryAccept(Descriptor(_handle));
-                }
-                catch (IOException)
-                {
-                    Thread.Sleep(AcceptRetryDelay);
-                    continue;
-                }
-
-                if (accepted is not null)
-                {
-                    PublishAsync(accepted).GetAwaiter().GetResult();
-                }
-            }
-        }
-
-        private unsafe VsockStream? TryAccept(int listener)
-        {
-            var poll = new SocketInterop.PollFd { Fd = listener, Events = SocketInterop.PollIn };
-            if (SocketInterop.Poll(&poll, 1, PollSliceMilliseconds) <= 0)
-            {
-                return null;
-            }
-
             Span<byte> address = stackalloc byte[VsockEndpoint.SockaddrSize];
-            var length = address.Length;
-            int fd;
-            fixed (byte* pointer = address)
-            {
-                fd = SocketInterop.Accept4(listener, pointer, &length, SocketInterop.SockCloexec);
-            }
-
+            var fd = Accept(_handle, address);
             if (fd < 0)
             {
-                var errno = Marshal.GetLastPInvokeError();
-                return errno is SocketInterop.Eagain or SocketInterop.Eintr or SocketInterop.Econnaborted
-                    ? null
-                    : throw new IOException($"accept on vsock {LocalEndpoint} failed: {SocketInterop.Describe(errno)}");
+                return null;
             }
 
             var connection = new SafeSocketHandle((IntPtr)fd, ownsHandle: true);

@@ -75,105 +75,66 @@ internal sealed class SimulatedVsockTransport(string runDirectory, uint localCid
     private static string HandOverPath(string socketPath) => Path.ChangeExtension(socketPath, ".fd");
 
     /// <summary>
-    /// Accepts from both sockets of a simulated port into one queue: stream connections from an accept loop, handed-over
-    /// connections from a thread blocked in recvmsg(2) (.NET cannot wait for a datagram's ancillary data asynchronously).
+    /// Accepts from both sockets of a simulated port into one queue: stream connections, and connections handed over as
+    /// descriptors (.NET cannot receive a datagram's ancillary data asynchronously, so one poll(2) thread serves both).
     /// </summary>
     private sealed class Listener : QueuedVsockListener
     {
+        private const int StreamSocket = 0;
+
         private readonly string _path;
         private readonly Socket _socket;
         private readonly SafeHandle _handOvers;
-        private readonly Task _acceptingStreams;
-        private readonly Task _receivingHandOvers;
+        private readonly byte[] _payload = new byte[DescriptorPassing.MaxPayloadLength];
 
         public Listener(VsockEndpoint endpoint, string path, Socket socket, SafeHandle handOvers)
-            : base(endpoint)
+            : base(endpoint, [socket.SafeHandle, handOvers], pollTimeoutMilliseconds: -1)
         {
             _path = path;
             _socket = socket;
+            // accept4 must never block the one thread that also receives the hand-overs.
+            _socket.Blocking = false;
             _handOvers = handOvers;
-            _acceptingStreams = AcceptStreamsAsync();
-            _receivingHandOvers = Task.Factory.StartNew(ReceiveHandOvers, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            StartAccepting();
         }
 
-        private protected override async ValueTask StopAcceptingAsync()
+        // A shut-down datagram socket reads as readable, which ends the poll.
+        private protected override void WakeAcceptLoop() => DescriptorPassing.Shutdown(_handOvers);
+
+        private protected override void ReleaseSockets()
         {
             _socket.Dispose();
-            DescriptorPassing.Shutdown(_handOvers);
-            await Task.WhenAll(_acceptingStreams, _receivingHandOvers);
             _handOvers.Dispose();
             UnixSocketFile.Delete(_path);
             UnixSocketFile.Delete(HandOverPath(_path));
         }
 
-        private async Task AcceptStreamsAsync()
+        private protected override VsockStream? TakeConnection(int socket)
         {
-            while (!Stopping.IsCancellationRequested)
+            if (socket == StreamSocket)
             {
-                Socket accepted;
-                try
-                {
-                    accepted = await _socket.AcceptAsync(Stopping);
-                }
-                catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException || Stopping.IsCancellationRequested)
-                {
-                    return;
-                }
-                catch (SocketException)
-                {
-                    await Task.Delay(AcceptRetryDelay, CancellationToken.None);
-                    continue;
-                }
-
-                await PublishAsync(new VsockStream(accepted, remoteEndpoint: null));
+                var fd = Accept(_socket.SafeHandle, []);
+                return fd < 0 ? null : Wrap(fd, preamble: default);
             }
+
+            var received = DescriptorPassing.Receive(_handOvers, _payload);
+            // A datagram that is not exactly one descriptor and a payload can only come from a broken sender of this user
+            // (the socket file is the owner's alone), or be the shutdown's empty one: it is dropped, its descriptors
+            // already closed.
+            return received.Descriptor < 0 ? null : Wrap(received.Descriptor, _payload.AsSpan(0, received.Length).ToArray());
         }
 
-        private void ReceiveHandOvers()
+        private static VsockStream? Wrap(int fd, ReadOnlyMemory<byte> preamble)
         {
-            var payload = new byte[DescriptorPassing.MaxPayloadLength];
-            while (true)
+            var handle = new SafeSocketHandle((IntPtr)fd, ownsHandle: true);
+            try
             {
-                DescriptorPassing.Received received;
-                try
-                {
-                    received = DescriptorPassing.Receive(_handOvers, payload);
-                }
-                catch (IOException)
-                {
-                    return;
-                }
-
-                if (Stopping.IsCancellationRequested)
-                {
-                    if (received.Descriptor >= 0)
-                    {
-                        using var unclaimed = new SafeSocketHandle((IntPtr)received.Descriptor, ownsHandle: true);
-                    }
-
-                    return;
-                }
-
-                // A datagram that is not exactly one descriptor and a payload can only come from a broken sender of this
-                // user (the socket file is the owner's alone): it is dropped, its descriptors already closed.
-                if (received.Descriptor < 0)
-                {
-                    continue;
-                }
-
-                var handle = new SafeSocketHandle((IntPtr)received.Descriptor, ownsHandle: true);
-                Socket socket;
-                try
-                {
-                    socket = new Socket(handle);
-                }
-                catch (SocketException)
-                {
-                    handle.Dispose();
-                    continue;
-                }
-
-                PublishAsync(new VsockStream(socket, remoteEndpoint: null, payload.AsSpan(0, received.Length).ToArray())).GetAwaiter().GetResult();
+                return new VsockStream(new Socket(handle), remoteEndpoint: null, preamble);
+            }
+            catch (SocketException)
+            {
+                handle.Dispose();
+                return null;
             }
         }
     }

@@ -21,6 +21,17 @@ public abstract class VsockListener : IAsyncDisposable
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public abstract ValueTask<VsockStream> AcceptAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Whether every connection made to this port so far is queued for <see cref="AcceptAsync"/>: none waits in the
+    /// kernel's backlog (or, simulated, as a handed-over descriptor) or is being accepted. Once no peer can connect any
+    /// more (its enclave is gone), a consumer that has taken <paramref name="queued"/> connections after a true answer has
+    /// taken every one.
+    /// </summary>
+    /// <param name="queued">How many connections the listener has queued since it started; 0 when the answer is false.</param>
+    /// <returns>Whether no connection made so far is still on its way to the queue.</returns>
+    /// <exception cref="ObjectDisposedException">The listener is disposed.</exception>
+    public abstract bool TryCountQueued(out long queued);
+
     /// <inheritdoc/>
     public async ValueTask DisposeAsync()
     {

@@ -22,7 +22,6 @@ public sealed class HostServiceTests : IDisposable
     public async Task Every_service_answers_from_the_first_moment_and_none_after_the_run()
     {
         var sawBeforeAnything = new List<string>();
-        var hostSawExit = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var enclave = new InProcessEnclave(_run.Path, async transport =>
         {
             // No retries: the services must already listen when the enclave starts.
@@ -37,13 +36,10 @@ public sealed class HostServiceTests : IDisposable
             }
 
             status.CompleteWrites();
-            // An enclave that vanished at once could end before the host accepted its status connection at all.
-            await hostSawExit.Task;
             return 77;
         });
 
-        var result = await HostSupervisor.RunAsync(
-            enclave, Options() with { StatusChanged = statusEvent => { if (statusEvent is ExitedEvent) { hostSawExit.SetResult(); } } }, CancellationToken.None);
+        var result = await HostSupervisor.RunAsync(enclave, Options(), CancellationToken.None);
 
         Assert.Equal(["per-connection: ping", "listener: hello"], sawBeforeAnything);
         Assert.Equal(77, result.ExitCode);
@@ -53,6 +49,35 @@ public sealed class HostServiceTests : IDisposable
         {
             await Assert.ThrowsAsync<VsockConnectException>(async () => await enclave.EnclaveTransport.ConnectAsync(new VsockEndpoint(VsockEndpoint.HostCid, port)));
         }
+    }
+
+    [Fact]
+    public async Task An_enclave_that_exits_as_soon_as_it_has_written_has_every_line_printed()
+    {
+        var enclave = new InProcessEnclave(_run.Path, async transport =>
+        {
+            await using var status = await transport.ConnectAsync(new VsockEndpoint(VsockEndpoint.HostCid, VsockEndpoint.StatusPort));
+            await using var logs = await transport.ConnectAsync(new VsockEndpoint(VsockEndpoint.HostCid, VsockEndpoint.LogsPort));
+            using (var writer = new LogWriter(logs))
+            {
+                await writer.WriteLineAsync(LogSource.Stdout, "the app's only line");
+                await writer.WriteLineAsync(LogSource.Supervisor, "app exited with code 3");
+            }
+
+            using (var writer = new StatusWriter(status))
+            {
+                await writer.WriteAsync(new ExitedEvent(3, null));
+            }
+
+            return 3;
+        });
+
+        var result = await HostSupervisor.RunAsync(enclave, Options(), CancellationToken.None);
+
+        Assert.Equal(3, result.ExitCode);
+        Assert.Equal(new ExitedEvent(3, null), result.Exited);
+        Assert.Equal("the app's only line" + Environment.NewLine, _output.ToString());
+        Assert.Contains("supervisor: app exited with code 3", _diagnostics.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -306,6 +306,66 @@ public sealed class SimulatedVsockTransportTests : IDisposable
     }
 
     [Fact]
+    public async Task Once_settled_the_queued_count_covers_every_connection_made_and_handed_over()
+    {
+        await using var listener = await _enclave.ListenAsync(8080);
+        using var tcp = await LoopbackTcpPair.OpenAsync();
+        var connected = new List<VsockStream>();
+        for (var i = 0; i < 3; i++)
+        {
+            connected.Add(await _host.ConnectAsync(listener.LocalEndpoint));
+        }
+
+        await _host.HandOverAsync(listener.LocalEndpoint, tcp.Server, ReadOnlyMemory<byte>.Empty);
+
+        Assert.Equal(4, await SettleAsync(listener));
+        for (var i = 0; i < 4; i++)
+        {
+            await using var accepted = await listener.AcceptAsync();
+        }
+
+        Assert.True(listener.TryCountQueued(out var queued));
+        Assert.Equal(4, queued);
+        foreach (var stream in connected)
+        {
+            await stream.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_connection_waiting_for_room_in_the_full_queue_is_not_counted_as_queued()
+    {
+        // One more than the listener's queue holds: the last waits in the accept loop's hands or in the kernel's backlog.
+        const int connections = 65;
+        await using var listener = await _host.ListenAsync(VsockEndpoint.LogsPort);
+        var connected = new List<VsockStream>();
+        for (var i = 0; i < connections; i++)
+        {
+            connected.Add(await _enclave.ConnectAsync(listener.LocalEndpoint));
+        }
+
+        Assert.False(listener.TryCountQueued(out _));
+        await using (await listener.AcceptAsync())
+        {
+        }
+
+        Assert.Equal(connections, await SettleAsync(listener));
+        foreach (var stream in connected)
+        {
+            await stream.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_disposed_listener_cannot_count()
+    {
+        var listener = await _host.ListenAsync(VsockEndpoint.StatusPort);
+        await listener.DisposeAsync();
+
+        Assert.Throws<ObjectDisposedException>(() => listener.TryCountQueued(out _));
+    }
+
+    [Fact]
     public async Task Handing_over_where_nobody_listens_names_the_address_and_file()
     {
         using var tcp = await LoopbackTcpPair.OpenAsync();
@@ -403,6 +463,19 @@ public sealed class SimulatedVsockTransportTests : IDisposable
         RunDirectory = runDirectory ?? _run.Path,
         LocalCid = cid,
     });
+
+    // Waits until every connection made so far is queued; a listener that has not settled in 30 s fails the test rather than hang it.
+    private static async Task<long> SettleAsync(VsockListener listener)
+    {
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        long queued;
+        while (!listener.TryCountQueued(out queued))
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(5), patience.Token);
+        }
+
+        return queued;
+    }
 
     private static async Task<string> ReadToEndAsync(Stream stream)
     {
