@@ -8,7 +8,7 @@ work_dir="$fuzz_dir/.work"
 instrumented="$work_dir/bin/current"
 # What afl-fuzz's coverage follows: Cloister's own assemblies and the YAML parser under the manifest reader. The BCL
 # parsers (JSON, tar, gzip, CBOR, ASN.1) live in the shared framework and stay uninstrumented.
-instrument=(Cloister.Attestation Cloister.Build Cloister.Encryption Cloister.Runtime cloister-enclave YamlDotNet)
+instrument=(Cloister.Attestation Cloister.Build Cloister.Encryption Cloister.Kms Cloister.Runtime cloister-enclave YamlDotNet)
 
 # Builds the driver and instruments a copy of it, unless this build already has one (SharpFuzz instruments in place and
 # refuses an assembly twice, so each build gets a fresh copy). FUZZ_SKIP_BUILD=1 reuses the current copy as it is.

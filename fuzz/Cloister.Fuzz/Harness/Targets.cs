@@ -29,6 +29,8 @@ internal static class Targets
         new LogStreamTarget(),
         new PcrMeasurementsTarget(),
         new CiphertextDecryptTarget(),
+        new KmsRecipientCiphertextTarget(),
+        new KmsProxyRequestTarget(),
     ];
 
     public static FuzzTarget? Find(string name) => All.FirstOrDefault(t => t.Name == name);
