@@ -24,25 +24,20 @@ internal sealed class MiniHttpsServer : IAsyncDisposable
 {
     private const int MaxHeaderLength = 16 << 10;
 
-    private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+    private readonly LoopbackServer _server;
     private readonly X509Certificate2 _certificate;
     private readonly Func<MiniHttpRequest, (int Status, byte[] Body)> _handle;
     private readonly bool _requestClientCertificate;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly ConcurrentBag<Task> _connections = [];
-    private readonly Task _accepting;
 
     public MiniHttpsServer(X509Certificate2 certificate, Func<MiniHttpRequest, (int Status, byte[] Body)> handle, bool requestClientCertificate = false)
     {
         _certificate = certificate;
         _handle = handle;
         _requestClientCertificate = requestClientCertificate;
-        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        _listener.Listen();
-        _accepting = AcceptAsync();
+        _server = new LoopbackServer(ServeAsync);
     }
 
-    public int Port => ((IPEndPoint)_listener.LocalEndPoint!).Port;
+    public int Port => _server.Port;
 
     /// <summary>The server's URL under the name <c>localhost</c>.</summary>
     public Uri Url => new($"https://localhost:{Port.ToString(CultureInfo.InvariantCulture)}/");
@@ -58,32 +53,7 @@ internal sealed class MiniHttpsServer : IAsyncDisposable
         return new NetworkStream(socket, ownsSocket: true);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        _listener.Dispose();
-        await _accepting;
-        await Task.WhenAll(_connections);
-        _stop.Dispose();
-    }
-
-    private async Task AcceptAsync()
-    {
-        while (true)
-        {
-            Socket socket;
-            try
-            {
-                socket = await _listener.AcceptAsync(_stop.Token);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                return;
-            }
-
-            _connections.Add(Task.Run(() => ServeAsync(socket)));
-        }
-    }
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 
     private async Task ServeAsync(Socket socket)
     {
@@ -100,7 +70,7 @@ internal sealed class MiniHttpsServer : IAsyncDisposable
                     RemoteCertificateValidationCallback = (_, _, _, _) => true,
 #pragma warning restore CA5359
                 },
-                _stop.Token);
+                _server.Stopping);
         }
         catch (Exception ex) when (ex is IOException or System.Security.Authentication.AuthenticationException or OperationCanceledException)
         {
@@ -121,9 +91,9 @@ internal sealed class MiniHttpsServer : IAsyncDisposable
             var head = Encoding.ASCII.GetBytes(string.Create(
                 CultureInfo.InvariantCulture,
                 $"HTTP/1.1 {status} Status\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n"));
-            await tls.WriteAsync(head, _stop.Token);
-            await tls.WriteAsync(body, _stop.Token);
-            await tls.FlushAsync(_stop.Token);
+            await tls.WriteAsync(head, _server.Stopping);
+            await tls.WriteAsync(body, _server.Stopping);
+            await tls.FlushAsync(_server.Stopping);
             await tls.ShutdownAsync();
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException)
@@ -139,7 +109,7 @@ internal sealed class MiniHttpsServer : IAsyncDisposable
         int headerEnd;
         while ((headerEnd = IndexOf(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), "\r\n\r\n"u8)) < 0)
         {
-            var read = await tls.ReadAsync(chunk, _stop.Token);
+            var read = await tls.ReadAsync(chunk, _server.Stopping);
             if (read == 0 || buffer.Length > MaxHeaderLength)
             {
                 return null;
@@ -160,7 +130,7 @@ internal sealed class MiniHttpsServer : IAsyncDisposable
         body.Write(all, headerEnd + 4, all.Length - headerEnd - 4);
         while (body.Length < length)
         {
-            var read = await tls.ReadAsync(chunk, _stop.Token);
+            var read = await tls.ReadAsync(chunk, _server.Stopping);
             if (read == 0)
             {
                 return null;

@@ -76,39 +76,37 @@ public sealed class KmsProxyRunTests : IClassFixture<KmsProxyRunTests.Setup>
         Assert.Equal(0, _setup.Kms.CallCount("DeriveSharedSecret"));
     }
 
-    [Fact]
-    public void An_answer_for_another_key_than_asked_is_refused()
+    // "key": KMS answers another KeyId than asked (key substitution). "recipient": KMS encrypts to another enclave's
+    // RSA key (what a replayed or swapped document would get).
+    [Theory]
+    [InlineData("key", "js", "Decrypt", "GenerateDataKey")]
+    [InlineData("recipient", "dotnet", "Decrypt", "GenerateRandom")]
+    public void An_answer_kms_did_not_make_for_this_request_is_refused(string substitution, string app, string first, string second)
     {
-        _setup.Kms.AnswerKeyId = _setup.Kms.KeyAgreementKeyArn;
+        using var otherEnclave = RSA.Create(2048);
+        if (substitution == "key")
+        {
+            _setup.Kms.AnswerKeyId = _setup.Kms.KeyAgreementKeyArn;
+        }
+        else
+        {
+            _setup.Kms.RecipientKeyOverride = otherEnclave.ExportSubjectPublicKeyInfo();
+        }
+
         try
         {
-            var run = _setup.Run(_setup.Js);
+            var run = _setup.Run(app == "js" ? _setup.Js : _setup.Dotnet);
 
-            Assert.Matches("(?m)^KMS js Decrypt ERROR KMSProxyResponseRefusedException cloister kms_proxy: ", run.Stdout);
-            Assert.Matches("(?m)^KMS js GenerateDataKey ERROR KMSProxyResponseRefusedException cloister kms_proxy: ", run.Stdout);
-            Assert.DoesNotMatch("(?m)^KMS js Decrypt OK", run.Stdout);
+            foreach (var action in new[] { first, second })
+            {
+                Assert.Matches($"(?m)^KMS {app} {action} ERROR KMSProxyResponseRefusedException cloister kms_proxy: ", run.Stdout);
+            }
+
+            Assert.DoesNotMatch($"(?m)^KMS {app} ({first}|{second}) OK", run.Stdout);
         }
         finally
         {
             _setup.Kms.AnswerKeyId = null;
-        }
-    }
-
-    [Fact]
-    public void A_recipient_ciphertext_for_another_enclaves_key_is_refused()
-    {
-        using var otherEnclave = RSA.Create(2048);
-        _setup.Kms.RecipientKeyOverride = otherEnclave.ExportSubjectPublicKeyInfo();
-        try
-        {
-            var run = _setup.Run(_setup.Dotnet);
-
-            Assert.Matches("(?m)^KMS dotnet Decrypt ERROR KMSProxyResponseRefusedException cloister kms_proxy: ", run.Stdout);
-            Assert.Matches("(?m)^KMS dotnet GenerateRandom ERROR KMSProxyResponseRefusedException cloister kms_proxy: ", run.Stdout);
-            Assert.DoesNotMatch("(?m)^KMS dotnet (Decrypt|GenerateRandom) OK", run.Stdout);
-        }
-        finally
-        {
             _setup.Kms.RecipientKeyOverride = null;
         }
     }

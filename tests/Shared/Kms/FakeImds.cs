@@ -20,11 +20,8 @@ internal sealed class FakeImds : IAsyncDisposable
 {
     private const string CredentialsPath = "/latest/meta-data/iam/security-credentials/";
 
-    private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+    private readonly LoopbackServer _server;
     private readonly string _sessionToken = "imds-session-" + Guid.NewGuid().ToString("N");
-    private readonly CancellationTokenSource _stop = new();
-    private readonly ConcurrentBag<Task> _connections = [];
-    private readonly Task _accepting;
 
     /// <summary>Starts serving <paramref name="roleName"/>'s credentials.</summary>
     public FakeImds(string roleName, string accessKeyId, string secretAccessKey, string token, DateTimeOffset expiration)
@@ -34,9 +31,7 @@ internal sealed class FakeImds : IAsyncDisposable
         SecretAccessKey = secretAccessKey;
         Token = token;
         Expiration = expiration;
-        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        _listener.Listen();
-        _accepting = AcceptAsync();
+        _server = new LoopbackServer(ServeAsync);
     }
 
     public string RoleName { get; }
@@ -50,37 +45,12 @@ internal sealed class FakeImds : IAsyncDisposable
     public DateTimeOffset Expiration { get; }
 
     /// <summary>The service's base URL, <c>http://127.0.0.1:PORT</c> (the SDK appends <c>/latest/…</c> as it is).</summary>
-    public string Endpoint => string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndPoint!).Port}");
+    public string Endpoint => string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{_server.Port}");
 
     /// <summary>Every request as <c>METHOD PATH STATUS</c>, in order.</summary>
     public ConcurrentQueue<string> Requests { get; } = new();
 
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        _listener.Dispose();
-        await _accepting;
-        await Task.WhenAll(_connections);
-        _stop.Dispose();
-    }
-
-    private async Task AcceptAsync()
-    {
-        while (true)
-        {
-            Socket socket;
-            try
-            {
-                socket = await _listener.AcceptAsync(_stop.Token);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                return;
-            }
-
-            _connections.Add(Task.Run(() => ServeAsync(socket)));
-        }
-    }
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 
     // Keep-alive, as IMDS: the SDK may send its token request and credential requests on one connection.
     private async Task ServeAsync(Socket socket)
@@ -95,7 +65,7 @@ internal sealed class FakeImds : IAsyncDisposable
                 int end;
                 while ((end = IndexOfHeadEnd(pending)) < 0)
                 {
-                    var read = await stream.ReadAsync(chunk, _stop.Token);
+                    var read = await stream.ReadAsync(chunk, _server.Stopping);
                     if (read == 0 || pending.Count > 16 << 10)
                     {
                         return;
@@ -111,7 +81,7 @@ internal sealed class FakeImds : IAsyncDisposable
                 var length = headers.TryGetValue("Content-Length", out var text) ? int.Parse(text, CultureInfo.InvariantCulture) : 0;
                 while (pending.Count < length)
                 {
-                    var read = await stream.ReadAsync(chunk, _stop.Token);
+                    var read = await stream.ReadAsync(chunk, _server.Stopping);
                     if (read == 0)
                     {
                         return;
@@ -126,8 +96,8 @@ internal sealed class FakeImds : IAsyncDisposable
                 Requests.Enqueue($"{requestLine[0]} {requestLine[1]} {status}");
                 var bytes = Encoding.UTF8.GetBytes(body);
                 var head = string.Create(CultureInfo.InvariantCulture, $"HTTP/1.1 {status} {(status == 200 ? "OK" : "Error")}\r\nContent-Type: text/plain\r\nContent-Length: {bytes.Length}\r\n\r\n");
-                await stream.WriteAsync(Encoding.ASCII.GetBytes(head), _stop.Token);
-                await stream.WriteAsync(bytes, _stop.Token);
+                await stream.WriteAsync(Encoding.ASCII.GetBytes(head), _server.Stopping);
+                await stream.WriteAsync(bytes, _server.Stopping);
             }
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or SocketException)
