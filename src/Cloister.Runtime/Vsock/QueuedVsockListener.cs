@@ -167,30 +167,50 @@ internal abstract class QueuedVsockListener : VsockListener
                 ready = SocketInterop.Poll(pointer, (nuint)polls.Length, _pollTimeoutMilliseconds);
             }
 
+            if (ready < 0 && Marshal.GetLastPInvokeError() != SocketInterop.Eintr && !_stopping.IsCancellationRequested)
+            {
+                // A poll that keeps failing must not turn this thread into a spin; a signal (EINTR) just polls again.
+                Thread.Sleep(s_acceptRetryDelay);
+                continue;
+            }
+
+            var taken = false;
             for (var i = 0; i < polls.Length && ready > 0 && !_stopping.IsCancellationRequested; i++)
             {
                 if (polls[i].Revents != 0)
                 {
-                    TakeAndQueue(i);
+                    taken |= TakeAndQueue(i);
                 }
+            }
+
+            if (ready > 0 && !taken && !_stopping.IsCancellationRequested)
+            {
+                // Readiness with nothing to take (an error condition on a socket, POLLERR or POLLHUP, that stays
+                // reported): pause rather than poll straight back into it.
+                Thread.Sleep(s_acceptRetryDelay);
             }
         }
     }
 
-    private void TakeAndQueue(int socket)
+    // Whether a connection was taken (and queued, or disposed because the listener stopped).
+    private bool TakeAndQueue(int socket)
     {
         // Counted before the socket gives the connection up and until it is queued (TryCountQueued).
         Interlocked.Increment(ref _taking);
         try
         {
-            if (TakeConnection(socket) is { } stream)
+            if (TakeConnection(socket) is not { } stream)
             {
-                QueueAsync(stream).GetAwaiter().GetResult();
+                return false;
             }
+
+            QueueAsync(stream).GetAwaiter().GetResult();
+            return true;
         }
         catch (IOException)
         {
             Thread.Sleep(s_acceptRetryDelay);
+            return true;
         }
         finally
         {
