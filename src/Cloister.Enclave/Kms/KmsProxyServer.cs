@@ -1,18 +1,14 @@
 using System.Buffers;
-using System.Net;
 using System.Security.Cryptography;
 using Cloister.Attestation.Nsm;
+using Cloister.Enclave.LocalApi;
 using Cloister.Enclave.Nitro;
 using Cloister.Kms.Proxy;
 using Cloister.Kms.Upstream;
 using Cloister.Runtime.Manifest;
 using Cloister.Runtime.Nsm;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Cloister.Enclave.Kms;
 
@@ -82,19 +78,9 @@ internal sealed class KmsProxyServer : IAsyncDisposable
         var proxy = new KmsProxy(new KmsProxyPolicy(settings.Region, settings.Allow, settings.Keys), attest, upstream, options.Proxy);
         try
         {
-            var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-            builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
-            {
-                kestrel.AddServerHeader = false;
-                kestrel.Limits.MaxRequestBodySize = MaxBodyLength;
-                kestrel.Listen(IPAddress.Loopback, settings.Port);
-            });
-            var app = builder.Build();
             var gate = new Gate(options.MaxConcurrentRequests);
-            app.Run(context => HandleAsync(context, proxy, gate));
-            await app.StartAsync(cancellationToken);
-            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-            return new KmsProxyServer(app, proxy, new Uri(address).Port);
+            var (app, port) = await LoopbackKestrel.StartAsync(settings.Port, MaxBodyLength, context => HandleAsync(context, proxy, gate), cancellationToken);
+            return new KmsProxyServer(app, proxy, port);
         }
         catch
         {

@@ -1,16 +1,11 @@
 using System.Buffers;
-using System.Net;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Cloister.Attestation.Nsm;
 using Cloister.Enclave.Nitro;
 using Cloister.Runtime.Nsm;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Cloister.Enclave.LocalApi;
 
@@ -44,19 +39,9 @@ internal sealed class LocalApiServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(nsm);
         ArgumentNullException.ThrowIfNull(options);
         var crypto = options.Keys is { } keys ? new CryptoApi(keys, options.MaxCryptoBodyLength, options.MaxConcurrentCryptoRequests) : null;
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
-        {
-            kestrel.AddServerHeader = false;
-            // /attestation-doc's bound; the crypto paths raise it for their own requests (CryptoApi).
-            kestrel.Limits.MaxRequestBodySize = MaxBodyLength;
-            kestrel.Listen(IPAddress.Loopback, port);
-        });
-        var app = builder.Build();
-        app.Run(context => HandleAsync(context, nsm, options.Attestation, crypto));
-        await app.StartAsync(cancellationToken);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return new LocalApiServer(app, new Uri(address).Port);
+        // /attestation-doc's bound; the crypto paths raise it for their own requests (CryptoApi).
+        var (app, boundPort) = await LoopbackKestrel.StartAsync(port, MaxBodyLength, context => HandleAsync(context, nsm, options.Attestation, crypto), cancellationToken);
+        return new LocalApiServer(app, boundPort);
     }
 
     public async ValueTask DisposeAsync()
